@@ -1,0 +1,124 @@
+//! The command line, declared once: clap derives parsing, `--help` and errors from it.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Assay: local-first LLMOps workbench. Traces, evaluations, cost and alerts over files under git.
+#[derive(Debug, Parser)]
+#[command(
+    name = "assay",
+    version,
+    propagate_version = true,
+    arg_required_else_help = true
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command takes.
+#[derive(Debug, Args)]
+pub struct Global {
+    /// The workspace folder (default: the nearest folder upwards holding assay.toml).
+    #[arg(
+        long,
+        short = 'w',
+        global = true,
+        env = "ASSAY_WORKSPACE",
+        value_name = "DIR"
+    )]
+    pub workspace: Option<PathBuf>,
+    /// The database file (default: .assay/assay.db in the workspace).
+    #[arg(long, global = true, env = "ASSAY_DB", value_name = "FILE")]
+    pub db: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a workspace: assay.toml, prompts/, evalsets/ and a .gitignore entry. Idempotent.
+    Init {
+        /// Where (default: the current folder).
+        #[arg(value_name = "DIR", default_value = ".")]
+        dir: PathBuf,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Import traces from files or folders (recursively); `-` reads standard input.
+    ///
+    /// Formats are detected from the content: OTLP/JSON (one document, or one per line).
+    /// Re-importing the same data changes nothing; a bad record is reported with its location
+    /// and the rest of its file still imports; a file that cannot be read changes nothing.
+    Import {
+        /// Files, folders or `-`.
+        #[arg(value_name = "PATH", required = true)]
+        paths: Vec<String>,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Browse imported traces.
+    #[command(subcommand)]
+    Traces(TracesCommand),
+    /// Serve the web UI and the HTTP API (loopback only unless --host says otherwise).
+    Serve(ServeArgs),
+    /// Set up a demo workspace with bundled sample traces, then open it in the desktop app,
+    /// or serve it in the browser where there is no display.
+    Demo {
+        /// Where to create the demo workspace.
+        #[arg(value_name = "DIR", default_value = "assay-demo")]
+        dir: PathBuf,
+        /// Only set up the workspace; open nothing.
+        #[arg(long)]
+        no_open: bool,
+        /// Serve in the browser even when a display is available.
+        #[arg(long)]
+        browser: bool,
+        /// The port for the browser mode.
+        #[arg(long, default_value_t = 7410)]
+        port: u16,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TracesCommand {
+    /// List traces, newest first.
+    List {
+        /// How many to show.
+        #[arg(long, short = 'n', default_value_t = 50)]
+        limit: u32,
+        /// How many to skip.
+        #[arg(long, default_value_t = 0)]
+        offset: u32,
+        /// Only traces whose id, root name, service or model contains this text.
+        #[arg(long, short = 's')]
+        search: Option<String>,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one trace as a tree of spans.
+    Show {
+        /// The trace id (hex).
+        trace_id: String,
+        /// Print the result as JSON (spans in tree order, with depth and parent ids).
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The address to bind. Any address other than loopback requires an access token.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+    /// The port (0 picks a free one).
+    #[arg(long, short = 'p', default_value_t = 7410)]
+    pub port: u16,
+    /// The access token API requests must carry (generated when needed and not given).
+    #[arg(long, env = "ASSAY_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+}

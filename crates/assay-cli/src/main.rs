@@ -1,0 +1,203 @@
+//! `assay`: the command-line front end. Parses arguments (`args`), calls `assay::api`, and
+//! renders results as text or JSON (`render`). `assay serve` is the HTTP adapter (`serve`).
+
+mod args;
+mod render;
+mod serve;
+
+use std::io::{IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use assay::api::{self, json, Api};
+use assay::workspace::Locate;
+use clap::Parser;
+
+use args::{Cli, Command, Global, TracesCommand};
+
+/// Exit code for failures of the work itself (a bad file, a missing trace).
+const EXIT_FAILURE: u8 = 1;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        // The reader went away (`assay traces list | head`): not an error of ours.
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(EXIT_FAILURE)
+        }
+    }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain()
+        .filter_map(|c| c.downcast_ref::<std::io::Error>())
+        .any(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Init { dir, json } => {
+            let report = api::init(&dir)?;
+            if json {
+                print_json(&report)?;
+            } else {
+                render::init(&report, &mut std::io::stdout().lock())?;
+            }
+        }
+        Command::Import { paths, json } => return import(&cli.global, paths, json),
+        Command::Traces(TracesCommand::List {
+            limit,
+            offset,
+            search,
+            json,
+        }) => {
+            let api = open(&cli.global)?;
+            let list = api.traces_list(&json::TraceQuery {
+                limit: Some(limit),
+                offset: Some(offset),
+                search,
+            })?;
+            if json {
+                print_json(&list)?;
+            } else {
+                render::trace_list(&list, &mut std::io::stdout().lock())?;
+            }
+        }
+        Command::Traces(TracesCommand::Show { trace_id, json }) => {
+            let api = open(&cli.global)?;
+            let trace = api.trace_get(&json::TraceGet { trace_id })?;
+            if json {
+                print_json(&trace)?;
+            } else {
+                render::trace_tree(&trace, &mut std::io::stdout().lock())?;
+            }
+        }
+        Command::Serve(args) => {
+            let api = open(&cli.global)?;
+            serve::run(api, &args)?;
+        }
+        Command::Demo {
+            dir,
+            no_open,
+            browser,
+            port,
+        } => return demo(&dir, no_open, browser, port),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn open(global: &Global) -> Result<Api> {
+    let cwd = std::env::current_dir().context("cannot read the current directory")?;
+    Ok(Api::open(&Locate {
+        workspace: global.workspace.clone(),
+        db: global.db.clone(),
+        cwd,
+        fallback: None,
+    })?)
+}
+
+fn import(global: &Global, paths: Vec<String>, as_json: bool) -> Result<ExitCode> {
+    let api = open(global)?;
+    let (stdin, files): (Vec<String>, Vec<String>) = paths.into_iter().partition(|p| p == "-");
+    let mut outcome = api.import_paths(&json::ImportArgs { paths: files })?;
+    if !stdin.is_empty() {
+        let mut bytes = Vec::new();
+        std::io::stdin()
+            .read_to_end(&mut bytes)
+            .context("cannot read standard input")?;
+        match api.import_bytes("-", &bytes) {
+            Ok(report) => outcome.imported.push(report),
+            Err(e) => outcome.failed.push(json::ImportFailure {
+                source: "-".into(),
+                error: e.into(),
+            }),
+        }
+    }
+    if as_json {
+        print_json(&outcome)?;
+    } else {
+        render::import_outcome(&outcome, &mut std::io::stdout().lock())?;
+    }
+    Ok(if outcome.failed.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_FAILURE)
+    })
+}
+
+fn demo(dir: &Path, no_open: bool, browser: bool, port: u16) -> Result<ExitCode> {
+    let report = api::demo(dir)?;
+    let root = report.workspace.root.clone();
+    let spans: u64 = report.imported.iter().map(|r| r.spans_read).sum();
+    let traces: u64 = report.imported.iter().map(|r| r.traces).sum();
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "Demo workspace ready at {} ({traces} traces, {spans} spans from {} sample files).",
+        root.display(),
+        report.imported.len()
+    )?;
+    if no_open {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let has_display =
+        std::env::var_os("DISPLAY").is_some() || std::env::var_os("WAYLAND_DISPLAY").is_some();
+    if has_display && !browser {
+        if let Some(desktop) = desktop_binary() {
+            writeln!(out, "Opening the desktop app ({})...", desktop.display())?;
+            let status = std::process::Command::new(&desktop)
+                .arg("--workspace")
+                .arg(&root)
+                .status()
+                .with_context(|| format!("cannot start {}", desktop.display()))?;
+            return Ok(if status.success() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(EXIT_FAILURE)
+            });
+        }
+        writeln!(
+            out,
+            "The desktop app is not built; serving in the browser instead."
+        )?;
+    } else if !browser {
+        writeln!(out, "No display found; serving in the browser instead.")?;
+    }
+    drop(out);
+    let api = Api::open(&Locate {
+        workspace: Some(root.clone()),
+        cwd: root,
+        ..Default::default()
+    })?;
+    serve::run(
+        api,
+        &args::ServeArgs {
+            host: "127.0.0.1".into(),
+            port,
+            token: None,
+        },
+    )?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The desktop app's binary, built next to this one.
+fn desktop_binary() -> Option<PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    let candidate = exe.with_file_name("assay-desktop");
+    candidate.is_file().then_some(candidate)
+}
+
+fn print_json<T: serde::Serialize>(value: &T) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    if out.is_terminal() {
+        serde_json::to_writer_pretty(&mut out, value)?;
+    } else {
+        serde_json::to_writer(&mut out, value)?;
+    }
+    writeln!(out)?;
+    Ok(())
+}

@@ -1,0 +1,160 @@
+//! Text output for people. Machines use `--json`.
+
+use std::io::{self, Write};
+
+use assay::api::json::{ImportOutcome, TraceDetail, TraceList};
+use assay::workspace::InitReport;
+
+pub fn init(report: &InitReport, out: &mut impl Write) -> io::Result<()> {
+    if report.created.is_empty() {
+        writeln!(
+            out,
+            "Workspace {} is already set up.",
+            report.root.display()
+        )
+    } else {
+        let created = report.created.join(", ");
+        writeln!(
+            out,
+            "Workspace {}: created {created}.",
+            report.root.display()
+        )
+    }
+}
+
+/// Per-file lines on `out`; rejected records and failed files on standard error.
+pub fn import_outcome(outcome: &ImportOutcome, out: &mut impl Write) -> io::Result<()> {
+    let mut err = io::stderr().lock();
+    for r in &outcome.imported {
+        let rejected = match r.rejected.len() {
+            0 => String::new(),
+            n => format!(", {n} rejected"),
+        };
+        writeln!(
+            out,
+            "{}: {} spans in {} traces ({} new, {} already stored){rejected}",
+            r.source, r.spans_read, r.traces, r.spans_new, r.spans_merged
+        )?;
+        for rej in &r.rejected {
+            let field = rej
+                .field
+                .as_deref()
+                .map(|f| format!(" {f}:"))
+                .unwrap_or_default();
+            writeln!(
+                err,
+                "  rejected {} at {}:{field} {}",
+                r.source, rej.location, rej.message
+            )?;
+        }
+    }
+    for f in &outcome.failed {
+        writeln!(err, "error: {}", f.error.message)?;
+    }
+    let spans: u64 = outcome.imported.iter().map(|r| r.spans_read).sum();
+    let new: u64 = outcome.imported.iter().map(|r| r.spans_new).sum();
+    let rejected: usize = outcome.imported.iter().map(|r| r.rejected.len()).sum();
+    writeln!(
+        out,
+        "Imported {} file(s): {spans} spans ({new} new), {rejected} records rejected, {} file(s) failed.",
+        outcome.imported.len(),
+        outcome.failed.len()
+    )
+}
+
+pub fn trace_list(list: &TraceList, out: &mut impl Write) -> io::Result<()> {
+    if list.total == 0 {
+        return writeln!(out, "No traces. Import some with `assay import FILE`.");
+    }
+    writeln!(
+        out,
+        "{:<24} {:<32} {:<28} {:>5} {:>10} {:>13} {:<6} MODELS",
+        "START", "TRACE ID", "NAME", "SPANS", "DURATION", "TOKENS IN/OUT", "STATUS"
+    )?;
+    for t in &list.traces {
+        writeln!(
+            out,
+            "{:<24} {:<32} {:<28} {:>5} {:>10} {:>13} {:<6} {}",
+            t.start_time,
+            t.trace_id,
+            truncate(&t.name, 28),
+            t.span_count,
+            duration(t.duration_ms),
+            format!("{}/{}", t.input_tokens, t.output_tokens),
+            t.status,
+            t.models.join(", ")
+        )?;
+    }
+    let shown = list.traces.len();
+    if (shown as i64) < list.total {
+        writeln!(
+            out,
+            "({shown} of {} traces; use --limit and --offset for more)",
+            list.total
+        )?;
+    }
+    Ok(())
+}
+
+/// Draws the span tree with box-drawing guides, one span per line, id first.
+pub fn trace_tree(trace: &TraceDetail, out: &mut impl Write) -> io::Result<()> {
+    writeln!(
+        out,
+        "trace {} ({} spans)",
+        trace.trace_id,
+        trace.spans.len()
+    )?;
+    // `open[d]`: whether an ancestor at depth d still has siblings below, so its guide continues.
+    let mut open: Vec<bool> = Vec::new();
+    for (i, span) in trace.spans.iter().enumerate() {
+        let depth = span.depth as usize;
+        let is_last = trace.spans[i + 1..]
+            .iter()
+            .find(|s| (s.depth as usize) <= depth)
+            .is_none_or(|s| (s.depth as usize) < depth);
+        open.truncate(depth);
+        let mut prefix = String::new();
+        for &o in &open {
+            prefix.push_str(if o { "│  " } else { "   " });
+        }
+        prefix.push_str(if is_last { "└─ " } else { "├─ " });
+        open.push(!is_last);
+        let mut line = format!("{prefix}{} {} [{}]", span.span_id, span.name, span.kind);
+        if let Some(model) = span.response_model.as_ref().or(span.model.as_ref()) {
+            line.push_str(&format!(" {model}"));
+        }
+        line.push_str(&format!(" {}", duration(span.duration_ms)));
+        if let (Some(i), Some(o)) = (span.input_tokens, span.output_tokens) {
+            line.push_str(&format!(" tokens {i}/{o}"));
+        }
+        if span.status == "error" {
+            line.push_str(" ERROR");
+            if let Some(m) = &span.status_message {
+                line.push_str(&format!(": {}", truncate(m, 80)));
+            }
+        }
+        writeln!(out, "{line}")?;
+    }
+    Ok(())
+}
+
+fn duration(ms: f64) -> String {
+    if ms < 1.0 {
+        format!("{:.2} ms", ms)
+    } else if ms < 1000.0 {
+        format!("{:.1} ms", ms)
+    } else {
+        format!("{:.2} s", ms / 1000.0)
+    }
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    let s = s.replace('\n', " ");
+    if s.chars().count() <= max {
+        s
+    } else {
+        let mut t: String = s.chars().take(max.saturating_sub(1)).collect();
+        t.push('…');
+        t
+    }
+}

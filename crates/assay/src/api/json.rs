@@ -1,0 +1,189 @@
+//! The shapes that cross the API boundary (to the UI over Tauri or HTTP, and to `--json`).
+//! Domain types are not shaped for transport; these are. Times are RFC 3339 strings and
+//! durations float milliseconds, since JavaScript numbers cannot hold nanoseconds since 1970.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::Error;
+use crate::import::ImportReport;
+
+/// An error as the UI sees it: a stable code and a human message.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ApiError {
+    /// Stable code (`not_found`, `invalid_input`, ...); see [`crate::error::ErrorCode`].
+    pub code: String,
+    /// What went wrong, for people.
+    pub message: String,
+}
+
+impl From<Error> for ApiError {
+    fn from(e: Error) -> Self {
+        ApiError {
+            code: e.code().as_str().to_owned(),
+            message: e.to_string(),
+        }
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({})", self.message, self.code)
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+/// `workspace_info` result.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct WorkspaceInfo {
+    /// The workspace's display name.
+    pub name: String,
+    /// The workspace folder (empty when only a database was given).
+    pub root: String,
+    /// The database file.
+    pub db_path: String,
+    /// Assay's version.
+    pub version: String,
+    /// Traces stored.
+    pub trace_count: i64,
+    /// Spans stored.
+    pub span_count: i64,
+}
+
+/// `traces_list` arguments.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TraceQuery {
+    /// Page size (default 50, at most 1000).
+    #[serde(default)]
+    pub limit: Option<u32>,
+    /// Rows to skip.
+    #[serde(default)]
+    pub offset: Option<u32>,
+    /// Case-insensitive text to find in the trace id, root span name, service or models.
+    #[serde(default)]
+    pub search: Option<String>,
+}
+
+/// `traces_list` result.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TraceList {
+    /// One page, newest first.
+    pub traces: Vec<TraceSummary>,
+    /// Traces matching the query, over all pages.
+    pub total: i64,
+}
+
+/// One row of the trace list.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TraceSummary {
+    /// Hex trace id.
+    pub trace_id: String,
+    /// Root span name.
+    pub name: String,
+    /// Root span's service.
+    pub service: Option<String>,
+    /// Start (RFC 3339 UTC).
+    pub start_time: String,
+    /// Duration from first start to last end.
+    pub duration_ms: f64,
+    /// Spans in the trace.
+    pub span_count: i64,
+    /// Failed spans.
+    pub error_count: i64,
+    /// `ok`, `error` or `unset`.
+    pub status: String,
+    /// Models asked for.
+    pub models: Vec<String>,
+    /// Input tokens over all spans.
+    pub input_tokens: i64,
+    /// Output tokens over all spans.
+    pub output_tokens: i64,
+}
+
+/// `trace_get` arguments.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TraceGet {
+    /// Hex trace id (case-insensitive).
+    pub trace_id: String,
+}
+
+/// `trace_get` result.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TraceDetail {
+    /// Hex trace id.
+    pub trace_id: String,
+    /// Spans in tree pre-order: parents before children, siblings by start time. A span whose
+    /// parent is not stored is shown as a root (depth 0).
+    pub spans: Vec<SpanView>,
+}
+
+/// One span of a trace, for display.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SpanView {
+    /// Hex span id.
+    pub span_id: String,
+    /// Parent span id as recorded (it may not be stored yet).
+    pub parent_span_id: Option<String>,
+    /// Depth in the tree; 0 for roots and orphans.
+    pub depth: u32,
+    /// Span name.
+    pub name: String,
+    /// Span kind (`llm`, `chain`, `tool`, ...).
+    pub kind: String,
+    /// Service.
+    pub service: Option<String>,
+    /// Start (RFC 3339 UTC).
+    pub start_time: String,
+    /// Start relative to the trace's start.
+    pub offset_ms: f64,
+    /// Duration (0 while the span is open).
+    pub duration_ms: f64,
+    /// `ok`, `error` or `unset`.
+    pub status: String,
+    /// Status or error message.
+    pub status_message: Option<String>,
+    /// Model provider.
+    pub provider: Option<String>,
+    /// Model asked for.
+    pub model: Option<String>,
+    /// Model that answered.
+    pub response_model: Option<String>,
+    /// Input tokens.
+    pub input_tokens: Option<i64>,
+    /// Output tokens.
+    pub output_tokens: Option<i64>,
+    /// Input payload.
+    pub input: Option<String>,
+    /// Output payload.
+    pub output: Option<String>,
+    /// All attributes as recorded (resource attributes prefixed `resource.`).
+    pub attributes: serde_json::Map<String, serde_json::Value>,
+}
+
+/// `import_paths` arguments.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImportArgs {
+    /// Files or folders (folders are read recursively).
+    pub paths: Vec<String>,
+}
+
+/// `import_paths` result: one report per file imported, one failure per file that was not.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ImportOutcome {
+    /// Files imported (possibly with rejected records).
+    pub imported: Vec<ImportReport>,
+    /// Files that changed nothing, and why.
+    pub failed: Vec<ImportFailure>,
+}
+
+/// A file that could not be imported.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ImportFailure {
+    /// The file.
+    pub source: String,
+    /// Why.
+    pub error: ApiError,
+}

@@ -1,0 +1,377 @@
+//! The one command surface. Every operation a user can perform is one documented function here;
+//! the CLI, the HTTP routes of `assay serve` and the Tauri commands are thin adapters over it.
+//!
+//! **API boundary:** arguments and results are the transport shapes in [`json`]; errors cross as
+//! [`json::ApiError`] (a stable code and a message). [`Api::dispatch`] maps a command name and
+//! JSON arguments to the typed functions, for transports that carry names (HTTP). When you add a
+//! command: write the typed method, add it to [`COMMANDS`] and to `dispatch`, then add the
+//! one-line Tauri adapter in `src-tauri` and the wrapper in `ui/src/lib/api.ts`.
+
+pub mod json;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+use crate::import::{self, ImportReport};
+use crate::model::{format_time_ns, Span};
+use crate::store::{spans, traces, Store};
+use crate::workspace::{self, InitReport, Locate, Workspace};
+use json::*;
+
+/// The commands reachable by name from the UI, in both transports.
+pub const COMMANDS: &[&str] = &["workspace_info", "traces_list", "trace_get", "import_paths"];
+
+/// Default page size of the trace list.
+const DEFAULT_LIMIT: u32 = 50;
+/// Largest page the trace list returns.
+const MAX_LIMIT: u32 = 1000;
+
+/// An open workspace and its store.
+pub struct Api {
+    workspace: Workspace,
+    // One connection behind a lock: SQLite serialises writers anyway, and reads are short.
+    store: Mutex<Store>,
+}
+
+impl std::fmt::Debug for Api {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Api")
+            .field("workspace", &self.workspace)
+            .finish()
+    }
+}
+
+impl Api {
+    /// Finds the workspace and opens (creating or migrating) its database.
+    pub fn open(locate: &Locate) -> Result<Api> {
+        let workspace = Workspace::locate(locate)?;
+        let store = Store::open(&workspace.db_path)?;
+        Ok(Api {
+            workspace,
+            store: Mutex::new(store),
+        })
+    }
+
+    /// The resolved workspace.
+    pub fn workspace(&self) -> &Workspace {
+        &self.workspace
+    }
+
+    fn store(&self) -> MutexGuard<'_, Store> {
+        // A panic while holding the lock cannot leave SQLite half-written (transactions roll
+        // back on drop), so a poisoned lock is safe to keep using.
+        self.store.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Where the workspace is and how much it holds.
+    pub fn workspace_info(&self) -> Result<WorkspaceInfo> {
+        let store = self.store();
+        Ok(WorkspaceInfo {
+            name: self.workspace.name(),
+            root: self
+                .workspace
+                .root
+                .as_ref()
+                .map(|r| r.display().to_string())
+                .unwrap_or_default(),
+            db_path: self.workspace.db_path.display().to_string(),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            trace_count: traces::count(&store)?,
+            span_count: spans::count(&store)?,
+        })
+    }
+
+    /// One page of traces, newest first, filtered by `query`.
+    pub fn traces_list(&self, query: &TraceQuery) -> Result<TraceList> {
+        let filter = traces::TraceFilter {
+            search: query.search.clone(),
+            limit: i64::from(query.limit.unwrap_or(DEFAULT_LIMIT).min(MAX_LIMIT)),
+            offset: i64::from(query.offset.unwrap_or(0)),
+        };
+        let (rows, total) = traces::list(&self.store(), &filter)?;
+        Ok(TraceList {
+            traces: rows
+                .into_iter()
+                .map(|t| TraceSummary {
+                    start_time: format_time_ns(t.start_ns),
+                    duration_ms: ns_to_ms(t.end_ns - t.start_ns),
+                    trace_id: t.trace_id,
+                    name: t.name,
+                    service: t.service,
+                    span_count: t.span_count,
+                    error_count: t.error_count,
+                    status: t.status,
+                    models: t.models,
+                    input_tokens: t.input_tokens,
+                    output_tokens: t.output_tokens,
+                })
+                .collect(),
+            total,
+        })
+    }
+
+    /// A trace's spans as a tree (pre-order with depths).
+    pub fn trace_get(&self, args: &TraceGet) -> Result<TraceDetail> {
+        let trace_id = args.trace_id.trim().to_ascii_lowercase();
+        let spans = spans::for_trace(&self.store(), &trace_id)?;
+        if spans.is_empty() {
+            return Err(Error::TraceNotFound(args.trace_id.clone()));
+        }
+        Ok(TraceDetail {
+            trace_id,
+            spans: tree_order(spans),
+        })
+    }
+
+    /// Imports files and folders (recursively). Each file is its own transaction: a file that
+    /// fails is reported and changes nothing, and the others still import.
+    pub fn import_paths(&self, args: &ImportArgs) -> Result<ImportOutcome> {
+        let mut files = Vec::new();
+        for p in &args.paths {
+            collect_files(Path::new(p), &mut files);
+        }
+        let mut outcome = ImportOutcome {
+            imported: Vec::new(),
+            failed: Vec::new(),
+        };
+        for file in files {
+            let result = import::import_file(&mut self.store(), &file);
+            match result {
+                Ok(report) => outcome.imported.push(report),
+                Err(e) => outcome.failed.push(ImportFailure {
+                    source: file.display().to_string(),
+                    error: e.into(),
+                }),
+            }
+        }
+        Ok(outcome)
+    }
+
+    /// Imports an in-memory document, e.g. standard input (`source` names it in messages).
+    pub fn import_bytes(&self, source: &str, bytes: &[u8]) -> Result<ImportReport> {
+        import::import_bytes(&mut self.store(), source, bytes)
+    }
+
+    /// Calls a command by name with JSON arguments (the HTTP transport's entry point).
+    pub fn dispatch(&self, command: &str, args: Value) -> Result<Value> {
+        fn to_value<T: serde::Serialize>(v: T) -> Result<Value> {
+            serde_json::to_value(v).map_err(|e| Error::InvalidArguments {
+                command: "result".into(),
+                message: e.to_string(),
+            })
+        }
+        match command {
+            "workspace_info" => to_value(self.workspace_info()?),
+            "traces_list" => to_value(self.traces_list(&parse_args(command, args)?)?),
+            "trace_get" => to_value(self.trace_get(&parse_args(command, args)?)?),
+            "import_paths" => to_value(self.import_paths(&parse_args(command, args)?)?),
+            other => Err(Error::UnknownCommand(other.to_owned())),
+        }
+    }
+}
+
+fn parse_args<T: DeserializeOwned>(command: &str, args: Value) -> Result<T> {
+    // A missing body means "no arguments".
+    let args = if args.is_null() {
+        Value::Object(Default::default())
+    } else {
+        args
+    };
+    serde_path_to_error::deserialize(args).map_err(|e| Error::InvalidArguments {
+        command: command.to_owned(),
+        message: e.to_string(),
+    })
+}
+
+/// Creates (or completes) a workspace in `dir`. Idempotent.
+pub fn init(dir: &Path) -> Result<InitReport> {
+    workspace::init(dir)
+}
+
+/// What [`demo`] did.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct DemoReport {
+    /// The workspace set up.
+    pub workspace: InitReport,
+    /// The database file.
+    pub db_path: String,
+    /// One report per bundled sample file.
+    pub imported: Vec<ImportReport>,
+}
+
+/// Sets up a demo workspace in `dir`: creates it if needed and imports the bundled sample
+/// traces. Running it again changes nothing (imports are idempotent).
+pub fn demo(dir: &Path) -> Result<DemoReport> {
+    let workspace = init(dir)?;
+    let api = Api::open(&Locate {
+        workspace: Some(workspace.root.clone()),
+        cwd: workspace.root.clone(),
+        ..Default::default()
+    })?;
+    let imported = crate::samples::TRACES
+        .iter()
+        .map(|(name, doc)| api.import_bytes(&format!("sample:{name}"), doc.as_bytes()))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(DemoReport {
+        db_path: api.workspace.db_path.display().to_string(),
+        workspace,
+        imported,
+    })
+}
+
+fn collect_files(path: &Path, out: &mut Vec<PathBuf>) {
+    if path.is_dir() {
+        let mut entries: Vec<PathBuf> = match std::fs::read_dir(path) {
+            Ok(rd) => rd.filter_map(|e| e.ok().map(|e| e.path())).collect(),
+            // Unreadable folder: pass it on so the import reports the error by name.
+            Err(_) => return out.push(path.to_path_buf()),
+        };
+        entries.sort();
+        for entry in entries {
+            let hidden = entry
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with('.'));
+            if !hidden {
+                collect_files(&entry, out);
+            }
+        }
+    } else {
+        out.push(path.to_path_buf());
+    }
+}
+
+fn ns_to_ms(ns: i64) -> f64 {
+    ns as f64 / 1e6
+}
+
+/// Orders spans as a tree: roots (and orphans) by start time, each followed by its subtree.
+fn tree_order(spans: Vec<Span>) -> Vec<SpanView> {
+    let trace_start = spans.iter().map(|s| s.start_ns).min().unwrap_or(0);
+    let index: HashMap<&str, usize> = spans
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.span_id.as_str(), i))
+        .collect();
+    let mut children: Vec<Vec<usize>> = vec![Vec::new(); spans.len()];
+    let mut roots = Vec::new();
+    // `spans` is sorted by start time, so every child list comes out sorted too.
+    for (i, s) in spans.iter().enumerate() {
+        match s.parent_span_id.as_deref().and_then(|p| index.get(p)) {
+            Some(&parent) if parent != i => children[parent].push(i),
+            _ => roots.push(i),
+        }
+    }
+    let mut order: Vec<(usize, u32)> = Vec::with_capacity(spans.len());
+    let mut visited = vec![false; spans.len()];
+    let visit_from = |start: usize, order: &mut Vec<(usize, u32)>, visited: &mut Vec<bool>| {
+        let mut stack = vec![(start, 0u32)];
+        while let Some((i, depth)) = stack.pop() {
+            if std::mem::replace(&mut visited[i], true) {
+                continue;
+            }
+            order.push((i, depth));
+            for &c in children[i].iter().rev() {
+                stack.push((c, depth + 1));
+            }
+        }
+    };
+    for &r in &roots {
+        visit_from(r, &mut order, &mut visited);
+    }
+    // Spans in a parent cycle are unreachable from any root: still show every one of them.
+    for i in 0..spans.len() {
+        if !visited[i] {
+            visit_from(i, &mut order, &mut visited);
+        }
+    }
+    let mut slots: Vec<Option<Span>> = spans.into_iter().map(Some).collect();
+    order
+        .into_iter()
+        .filter_map(|(i, depth)| slots[i].take().map(|s| span_view(s, depth, trace_start)))
+        .collect()
+}
+
+fn span_view(s: Span, depth: u32, trace_start: i64) -> SpanView {
+    SpanView {
+        depth,
+        kind: s.kind.as_str().to_owned(),
+        start_time: format_time_ns(s.start_ns),
+        offset_ms: ns_to_ms(s.start_ns - trace_start),
+        duration_ms: s.end_ns.map(|e| ns_to_ms(e - s.start_ns)).unwrap_or(0.0),
+        status: s.status.as_str().to_owned(),
+        span_id: s.span_id,
+        parent_span_id: s.parent_span_id,
+        name: s.name,
+        service: s.service,
+        status_message: s.status_message,
+        provider: s.provider,
+        model: s.request_model,
+        response_model: s.response_model,
+        input_tokens: s.usage.input,
+        output_tokens: s.usage.output,
+        input: s.payload.input,
+        output: s.payload.output,
+        attributes: s.payload.attributes,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Attribution, SpanKind, SpanPayload, SpanStatus, Usage};
+
+    fn span(id: &str, parent: Option<&str>, start: i64) -> Span {
+        Span {
+            trace_id: "t".into(),
+            span_id: id.into(),
+            parent_span_id: parent.map(Into::into),
+            name: id.into(),
+            kind: SpanKind::Other,
+            start_ns: start,
+            end_ns: Some(start + 10),
+            status: SpanStatus::Unset,
+            status_message: None,
+            service: None,
+            provider: None,
+            request_model: None,
+            response_model: None,
+            usage: Usage::default(),
+            attribution: Attribution::default(),
+            payload: SpanPayload::default(),
+        }
+    }
+
+    #[test]
+    fn tree_order_is_preorder_with_orphans_and_cycles_kept() {
+        let spans = vec![
+            span("root", None, 0),
+            span("a", Some("root"), 1),
+            span("orphan", Some("missing"), 2),
+            span("a1", Some("a"), 3),
+            span("b", Some("root"), 4),
+            span("c1", Some("c2"), 5),
+            span("c2", Some("c1"), 6),
+        ];
+        let order: Vec<(String, u32)> = tree_order(spans)
+            .into_iter()
+            .map(|s| (s.span_id, s.depth))
+            .collect();
+        let expected = [
+            ("root", 0),
+            ("a", 1),
+            ("a1", 2),
+            ("b", 1),
+            ("orphan", 0),
+            ("c1", 0),
+            ("c2", 1),
+        ];
+        let expected: Vec<(String, u32)> =
+            expected.iter().map(|(s, d)| (s.to_string(), *d)).collect();
+        assert_eq!(order, expected);
+    }
+}

@@ -1,0 +1,326 @@
+//! OTLP/JSON traces: one `TracesData` (`ExportTraceServiceRequest`) document per file, or one
+//! per line (JSONL, as the collector's file exporter writes).
+//!
+//! Follows the OTLP/JSON encoding: lowerCamelCase keys (snake_case accepted too), hex ids,
+//! 64-bit integers as strings or numbers, unknown fields ignored.
+
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use super::{RawSpan, Rejection};
+
+#[derive(Deserialize)]
+struct TracesData {
+    #[serde(default, rename = "resourceSpans", alias = "resource_spans")]
+    resource_spans: Option<Vec<ResourceSpans>>,
+}
+
+#[derive(Deserialize)]
+struct ResourceSpans {
+    #[serde(default)]
+    resource: Option<Resource>,
+    #[serde(default, rename = "scopeSpans", alias = "scope_spans")]
+    scope_spans: Vec<ScopeSpans>,
+}
+
+#[derive(Deserialize)]
+struct Resource {
+    #[serde(default)]
+    attributes: Vec<KeyValue>,
+}
+
+#[derive(Deserialize)]
+struct ScopeSpans {
+    #[serde(default)]
+    spans: Vec<OtlpSpan>,
+}
+
+#[derive(Deserialize)]
+struct OtlpSpan {
+    #[serde(default, rename = "traceId", alias = "trace_id")]
+    trace_id: Option<String>,
+    #[serde(default, rename = "spanId", alias = "span_id")]
+    span_id: Option<String>,
+    #[serde(default, rename = "parentSpanId", alias = "parent_span_id")]
+    parent_span_id: Option<String>,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default, rename = "startTimeUnixNano", alias = "start_time_unix_nano")]
+    start_time: Option<Value>,
+    #[serde(default, rename = "endTimeUnixNano", alias = "end_time_unix_nano")]
+    end_time: Option<Value>,
+    #[serde(default)]
+    attributes: Vec<KeyValue>,
+    #[serde(default)]
+    status: Option<Status>,
+}
+
+#[derive(Deserialize)]
+struct Status {
+    #[serde(default)]
+    code: Option<Value>,
+    #[serde(default)]
+    message: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct KeyValue {
+    key: String,
+    #[serde(default)]
+    value: Option<Value>,
+}
+
+/// A document that is JSON but not OTLP traces.
+pub(super) const NOT_OTLP: &str = "not an OTLP traces document (no \"resourceSpans\")";
+
+/// Parses one OTLP/JSON document. `Err` means the document as a whole is unusable (its message
+/// names the path of the bad field); bad spans inside a good document become rejections.
+pub(super) fn parse_document(
+    bytes: &[u8],
+    location_prefix: &str,
+    spans: &mut Vec<RawSpan>,
+    rejections: &mut Vec<Rejection>,
+) -> Result<(), String> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let doc: TracesData = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        if path == "." || path.is_empty() {
+            inner.to_string()
+        } else {
+            format!("{path}: {inner}")
+        }
+    })?;
+    de.end().map_err(|e| e.to_string())?;
+    let resource_spans = doc.resource_spans.ok_or_else(|| NOT_OTLP.to_owned())?;
+    for (ri, rs) in resource_spans.into_iter().enumerate() {
+        let resource: Map<String, Value> = rs
+            .resource
+            .map(|r| attributes_to_map(r.attributes))
+            .unwrap_or_default();
+        for (si, ss) in rs.scope_spans.into_iter().enumerate() {
+            for (pi, span) in ss.spans.into_iter().enumerate() {
+                let location =
+                    format!("{location_prefix}resourceSpans[{ri}].scopeSpans[{si}].spans[{pi}]");
+                match convert_span(span, &resource) {
+                    Ok(raw) => spans.push(raw),
+                    Err((field, message)) => rejections.push(Rejection {
+                        location,
+                        field: Some(field.to_owned()),
+                        message,
+                    }),
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn convert_span(
+    span: OtlpSpan,
+    resource: &Map<String, Value>,
+) -> Result<RawSpan, (&'static str, String)> {
+    let trace_id = normalize_id(span.trace_id.as_deref(), 16).map_err(|m| ("traceId", m))?;
+    let span_id = normalize_id(span.span_id.as_deref(), 8).map_err(|m| ("spanId", m))?;
+    let parent_span_id = match span.parent_span_id.as_deref() {
+        None | Some("") => None,
+        Some(p) => Some(normalize_id(Some(p), 8).map_err(|m| ("parentSpanId", m))?),
+    };
+    let start_ns = match span.start_time.as_ref().map(int64) {
+        Some(Ok(v)) => v,
+        Some(Err(m)) => return Err(("startTimeUnixNano", m)),
+        None => return Err(("startTimeUnixNano", "missing".to_owned())),
+    };
+    let end_ns = match span.end_time.as_ref().map(int64) {
+        // OTLP uses 0 for "not set"; keep the span as still open.
+        Some(Ok(0)) | None => None,
+        Some(Ok(v)) => Some(v),
+        Some(Err(m)) => return Err(("endTimeUnixNano", m)),
+    };
+    if let Some(end) = end_ns {
+        if end < start_ns {
+            return Err((
+                "endTimeUnixNano",
+                format!("end {end} is before start {start_ns}"),
+            ));
+        }
+    }
+    let (status_code, status_message) = match span.status {
+        Some(s) => (
+            match s.code.as_ref() {
+                Some(Value::Number(n)) => n.as_i64().unwrap_or(0),
+                Some(Value::String(s)) => match s.as_str() {
+                    "STATUS_CODE_OK" | "1" => 1,
+                    "STATUS_CODE_ERROR" | "2" => 2,
+                    _ => 0,
+                },
+                _ => 0,
+            },
+            s.message.filter(|m| !m.is_empty()),
+        ),
+        None => (0, None),
+    };
+    Ok(RawSpan {
+        trace_id,
+        span_id,
+        parent_span_id,
+        name: span.name.unwrap_or_default(),
+        start_ns,
+        end_ns,
+        status_code,
+        status_message,
+        attributes: attributes_to_map(span.attributes),
+        resource: resource.clone(),
+    })
+}
+
+/// Checks an id is hex of the right byte length (or empty/all zero -> missing), lowercased.
+fn normalize_id(id: Option<&str>, bytes: usize) -> Result<String, String> {
+    let id = id.unwrap_or("");
+    if id.is_empty() {
+        return Err("missing".to_owned());
+    }
+    if id.len() != bytes * 2 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(format!("{id:?} is not {} hex digits", bytes * 2));
+    }
+    if id.bytes().all(|b| b == b'0') {
+        return Err("is all zeros (invalid per OTLP)".to_owned());
+    }
+    Ok(id.to_ascii_lowercase())
+}
+
+/// An OTLP int64: a JSON string of digits or a JSON number.
+fn int64(v: &Value) -> Result<i64, String> {
+    match v {
+        Value::Number(n) => n
+            .as_i64()
+            .or_else(|| n.as_u64().and_then(|u| i64::try_from(u).ok()))
+            .ok_or_else(|| format!("{n} is not a 64-bit integer")),
+        Value::String(s) => s
+            .parse::<i64>()
+            .map_err(|_| format!("{s:?} is not a 64-bit integer")),
+        other => Err(format!("expected an integer, found {other}")),
+    }
+}
+
+fn attributes_to_map(attributes: Vec<KeyValue>) -> Map<String, Value> {
+    attributes
+        .into_iter()
+        .map(|kv| (kv.key, kv.value.map(any_value).unwrap_or(Value::Null)))
+        .collect()
+}
+
+/// Converts an OTLP `AnyValue` into plain JSON.
+fn any_value(v: Value) -> Value {
+    let Value::Object(mut obj) = v else {
+        return v;
+    };
+    if let Some(s) = obj.remove("stringValue") {
+        return s;
+    }
+    if let Some(b) = obj.remove("boolValue") {
+        return b;
+    }
+    if let Some(i) = obj.remove("intValue") {
+        return match int64(&i) {
+            Ok(n) => Value::from(n),
+            Err(_) => i,
+        };
+    }
+    if let Some(d) = obj.remove("doubleValue") {
+        return d;
+    }
+    if let Some(Value::Object(mut arr)) = obj.remove("arrayValue") {
+        return match arr.remove("values") {
+            Some(Value::Array(values)) => Value::Array(values.into_iter().map(any_value).collect()),
+            _ => Value::Array(Vec::new()),
+        };
+    }
+    if let Some(Value::Object(mut kvs)) = obj.remove("kvlistValue") {
+        let mut out = Map::new();
+        if let Some(Value::Array(values)) = kvs.remove("values") {
+            for kv in values {
+                if let Value::Object(mut kv) = kv {
+                    if let Some(Value::String(k)) = kv.remove("key") {
+                        out.insert(k, kv.remove("value").map(any_value).unwrap_or(Value::Null));
+                    }
+                }
+            }
+        }
+        return Value::Object(out);
+    }
+    if let Some(b) = obj.remove("bytesValue") {
+        return b;
+    }
+    Value::Null
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn int64_accepts_strings_and_numbers() {
+        assert_eq!(
+            int64(&Value::from("1795745521126627187")),
+            Ok(1_795_745_521_126_627_187)
+        );
+        assert_eq!(
+            int64(&serde_json::json!(1795745564835000000u64)),
+            Ok(1_795_745_564_835_000_000)
+        );
+        assert!(int64(&Value::from("12x")).is_err());
+    }
+
+    #[test]
+    fn ids_are_validated_and_lowercased() {
+        assert_eq!(
+            normalize_id(Some("ABCDEF0123456789"), 8).as_deref(),
+            Ok("abcdef0123456789")
+        );
+        assert!(normalize_id(Some("abc"), 8).is_err(), "too short");
+        assert!(
+            normalize_id(Some("0000000000000000"), 8).is_err(),
+            "all-zero ids are invalid"
+        );
+        assert!(normalize_id(None, 16).is_err());
+    }
+
+    #[test]
+    fn any_values_become_plain_json() {
+        let v = serde_json::json!({"arrayValue": {"values": [{"stringValue": "a"}, {"intValue": "7"}]}});
+        assert_eq!(any_value(v), serde_json::json!(["a", 7]));
+        let v = serde_json::json!({"kvlistValue": {"values": [{"key": "k", "value": {"boolValue": true}}]}});
+        assert_eq!(any_value(v), serde_json::json!({"k": true}));
+    }
+
+    #[test]
+    fn a_span_without_ids_is_rejected_and_the_rest_kept() {
+        let doc = br#"{"resourceSpans":[{"scopeSpans":[{"spans":[
+            {"traceId":"0af7651916cd43dd8448eb211c80319c","spanId":"b7ad6b7169203331","name":"ok","startTimeUnixNano":"1","endTimeUnixNano":"2"},
+            {"traceId":"0af7651916cd43dd8448eb211c80319c","name":"no span id","startTimeUnixNano":"1"},
+            {"traceId":"0af7651916cd43dd8448eb211c80319c","spanId":"b7ad6b7169203332","name":"backwards","startTimeUnixNano":"5","endTimeUnixNano":"2"}
+        ]}]}]}"#;
+        let (mut spans, mut rejections) = (Vec::new(), Vec::new());
+        parse_document(doc, "", &mut spans, &mut rejections).unwrap();
+        assert_eq!(spans.len(), 1);
+        assert_eq!(spans[0].name, "ok");
+        assert_eq!(rejections.len(), 2);
+        assert_eq!(
+            rejections[0].location,
+            "resourceSpans[0].scopeSpans[0].spans[1]"
+        );
+        assert_eq!(rejections[0].field.as_deref(), Some("spanId"));
+        assert_eq!(rejections[1].field.as_deref(), Some("endTimeUnixNano"));
+    }
+
+    #[test]
+    fn a_bad_field_type_names_its_path() {
+        let doc = br#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"name": 5}]}]}]}"#;
+        let err = parse_document(doc, "", &mut Vec::new(), &mut Vec::new()).unwrap_err();
+        assert!(
+            err.starts_with("resourceSpans[0].scopeSpans[0].spans[0].name:"),
+            "{err}"
+        );
+    }
+}

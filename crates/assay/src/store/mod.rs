@@ -1,0 +1,150 @@
+//! The SQLite store: one file per workspace, opened in WAL mode.
+//!
+//! **Invariant:** migrations are append-only SQL files in `migrations/`, embedded in the binary
+//! and applied in one transaction at open; `PRAGMA user_version` records how many have run, and
+//! a database with a higher version than this build knows is refused, never modified.
+//!
+//! To change the schema, add `migrations/NNNN_name.sql` and append it to [`MIGRATIONS`]; never
+//! edit a migration that has shipped. Each table has its own module with its read and write paths.
+
+pub mod spans;
+pub mod traces;
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, OpenFlags};
+
+use crate::error::{Error, Result};
+
+/// The embedded migrations, in order. `user_version` = how many of them a database has applied.
+const MIGRATIONS: &[(&str, &str)] = &[("0001_spans", include_str!("migrations/0001_spans.sql"))];
+
+/// The schema version this build writes.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// An open database.
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("path", &self.path).finish()
+    }
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+    pub fn open(path: &Path) -> Result<Store> {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+        }
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | OpenFlags::SQLITE_OPEN_URI;
+        let mut conn = Connection::open_with_flags(path, flags)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        // Refuse a newer database before touching it at all (even the journal mode).
+        check_version(&conn, path)?;
+        // WAL lets `assay serve` read while an import writes; NORMAL is durable at each
+        // checkpoint and safe against corruption, which is what an analytics store needs.
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "foreign_keys", true)?;
+        migrate(&mut conn, path)?;
+        Ok(Store {
+            conn,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The connection, for the table modules' read paths.
+    pub(crate) fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// The connection, for write paths that open a transaction.
+    pub(crate) fn conn_mut(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
+}
+
+fn check_version(conn: &Connection, path: &Path) -> Result<i64> {
+    let found: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if found > SCHEMA_VERSION {
+        return Err(Error::StoreTooNew {
+            path: path.to_path_buf(),
+            found,
+            known: SCHEMA_VERSION,
+        });
+    }
+    Ok(found)
+}
+
+fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    // Checked again inside the write lock: another process may have migrated meanwhile.
+    let found = check_version(&tx, path)?;
+    for (_name, sql) in &MIGRATIONS[found as usize..] {
+        tx.execute_batch(sql)?;
+    }
+    if found < SCHEMA_VERSION {
+        tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn open_applies_every_migration_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("nested/assay.db");
+        drop(Store::open(&path).unwrap());
+        // Opening again must not re-run migrations (CREATE TABLE would fail if it did).
+        let store = Store::open(&path).unwrap();
+        let version: i64 = store
+            .conn()
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, SCHEMA_VERSION);
+        let mode: String = store
+            .conn()
+            .pragma_query_value(None, "journal_mode", |r| r.get(0))
+            .unwrap();
+        assert_eq!(mode, "wal", "readers must not block on an import");
+    }
+
+    #[test]
+    fn a_newer_database_is_refused_and_left_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("assay.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.pragma_update(None, "user_version", SCHEMA_VERSION + 5)
+                .unwrap();
+        }
+        let err = Store::open(&path).unwrap_err();
+        assert!(matches!(err, Error::StoreTooNew { found, .. } if found == SCHEMA_VERSION + 5));
+        assert!(err.to_string().contains("newer Assay"), "{err}");
+        let conn = Connection::open(&path).unwrap();
+        let tables: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(tables, 0, "a refused database must not be migrated");
+    }
+}

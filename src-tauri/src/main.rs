@@ -1,0 +1,95 @@
+//! The desktop app: wiring only. Each command below is a one-line adapter over `assay::api`;
+//! the workspace is chosen by `--workspace DIR` / `ASSAY_WORKSPACE` (or `ASSAY_DB`), else found
+//! upwards from the current folder, else a personal workspace in the app's data folder.
+#![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
+// A binary decides its exit code, and the code `generate_context!` expands to exits too.
+#![allow(clippy::disallowed_methods)]
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use assay::api::json::{
+    ApiError, ImportArgs, ImportOutcome, TraceDetail, TraceGet, TraceList, TraceQuery,
+    WorkspaceInfo,
+};
+use assay::api::Api;
+use assay::workspace::Locate;
+use tauri::{Manager, State};
+
+type Shared<'a> = State<'a, Arc<Api>>;
+
+/// Runs a blocking API call off the UI thread.
+async fn blocking<T: Send + 'static>(
+    api: &Shared<'_>,
+    f: impl FnOnce(&Api) -> assay::Result<T> + Send + 'static,
+) -> Result<T, ApiError> {
+    let api = Arc::clone(api.inner());
+    tauri::async_runtime::spawn_blocking(move || f(&api).map_err(ApiError::from))
+        .await
+        .map_err(|e| ApiError {
+            code: "internal".into(),
+            message: e.to_string(),
+        })?
+}
+
+#[tauri::command]
+async fn workspace_info(api: Shared<'_>) -> Result<WorkspaceInfo, ApiError> {
+    blocking(&api, |a| a.workspace_info()).await
+}
+
+#[tauri::command]
+async fn traces_list(api: Shared<'_>, args: TraceQuery) -> Result<TraceList, ApiError> {
+    blocking(&api, move |a| a.traces_list(&args)).await
+}
+
+#[tauri::command]
+async fn trace_get(api: Shared<'_>, args: TraceGet) -> Result<TraceDetail, ApiError> {
+    blocking(&api, move |a| a.trace_get(&args)).await
+}
+
+#[tauri::command]
+async fn import_paths(api: Shared<'_>, args: ImportArgs) -> Result<ImportOutcome, ApiError> {
+    blocking(&api, move |a| a.import_paths(&args)).await
+}
+
+fn locate(app: &tauri::App) -> Locate {
+    let mut args = std::env::args().skip(1);
+    let mut workspace = std::env::var_os("ASSAY_WORKSPACE").map(PathBuf::from);
+    while let Some(arg) = args.next() {
+        if arg == "--workspace" {
+            workspace = args.next().map(PathBuf::from);
+        } else if let Some(dir) = arg.strip_prefix("--workspace=") {
+            workspace = Some(PathBuf::from(dir));
+        }
+    }
+    Locate {
+        workspace,
+        db: std::env::var_os("ASSAY_DB").map(PathBuf::from),
+        cwd: std::env::current_dir().unwrap_or_default(),
+        fallback: app.path().app_data_dir().ok().map(|d| d.join("workspace")),
+    }
+}
+
+fn main() {
+    let app = tauri::Builder::default()
+        .setup(|app| {
+            let api =
+                Api::open(&locate(app)).map_err(|e| format!("cannot open the workspace: {e}"))?;
+            app.manage(Arc::new(api));
+            Ok(())
+        })
+        .invoke_handler(tauri::generate_handler![
+            workspace_info,
+            traces_list,
+            trace_get,
+            import_paths
+        ])
+        .build(tauri::generate_context!());
+    match app {
+        Ok(app) => app.run(|_, _| {}),
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::exit(1);
+        }
+    }
+}

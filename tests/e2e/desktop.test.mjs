@@ -1,0 +1,102 @@
+// The desktop app in a real window (under Xvfb), driven through tauri-driver and WebKitWebDriver.
+// Run it through run-desktop.sh, which provides the display and a session bus.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { connect } from 'node:net';
+import { homedir, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { remote } from 'webdriverio';
+import { desktopBin, makeWorkspace, screenshotDir, SAMPLE, PRODUCERS } from './lib.mjs';
+
+const DRIVER_PORT = Number(process.env.TAURI_DRIVER_PORT ?? 4444);
+let driver;
+
+function waitForPort(port, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  return new Promise((resolve, reject) => {
+    const attempt = () => {
+      const socket = connect(port, '127.0.0.1');
+      socket.once('connect', () => {
+        socket.end();
+        resolve();
+      });
+      socket.once('error', () => {
+        socket.destroy();
+        if (Date.now() > deadline) reject(new Error(`nothing listens on ${port}`));
+        else setTimeout(attempt, 200);
+      });
+    };
+    attempt();
+  });
+}
+
+before(async () => {
+  assert.ok(process.env.DISPLAY, 'a display is needed: run through tests/e2e/run-desktop.sh');
+  const home = mkdtempSync(join(tmpdir(), 'assay-desktop-home-'));
+  const driverBin = process.env.TAURI_DRIVER ?? join(homedir(), '.cargo/bin/tauri-driver');
+  driver = spawn(driverBin, ['--port', String(DRIVER_PORT)], {
+    stdio: ['ignore', 'inherit', 'inherit'],
+    // The app must never touch a real user's data: point its data and cache folders at a temp dir.
+    env: { ...process.env, XDG_DATA_HOME: join(home, 'data'), XDG_CACHE_HOME: join(home, 'cache') },
+  });
+  await waitForPort(DRIVER_PORT, 20_000);
+});
+
+after(() => {
+  driver?.kill('SIGTERM');
+});
+
+async function openApp(workspace) {
+  return remote({
+    hostname: '127.0.0.1',
+    port: DRIVER_PORT,
+    logLevel: 'warn',
+    capabilities: {
+      browserName: 'wry',
+      'wdio:enforceWebDriverClassic': true,
+      'tauri:options': { application: desktopBin, args: ['--workspace', workspace] },
+    },
+  });
+}
+
+test('the desktop window lists imported traces and opens one as a tree', async () => {
+  const dir = makeWorkspace({ imported: true });
+  const app = await openApp(dir);
+  try {
+    await app.$('[data-testid="trace-row"]').waitForExist({ timeout: 30_000 });
+    const rows = await app.$$('[data-testid="trace-row"]');
+    assert.equal(rows.length, PRODUCERS.length, 'one row per imported trace');
+
+    // WebKitWebDriver does not click table rows themselves: click the row's name cell.
+    await app.$(`[data-testid="trace-row"][data-trace-id="${SAMPLE.traceId}"] td:nth-child(2)`).click();
+    await app.$('[data-testid="trace-view"]').waitForExist({ timeout: 10_000 });
+    await app.$('[data-testid="span-row"]').waitForExist({ timeout: 10_000 });
+    const spans = await app.$$('[data-testid="span-row"]');
+    assert.equal(spans.length, SAMPLE.spanCount, 'every span of the trace is a row');
+    const embedding = app.$(`[data-testid="span-row"][data-span-id="${SAMPLE.embeddingSpanId}"]`);
+    assert.equal(await embedding.getAttribute('data-depth'), '2', 'grandchild of the root');
+    await embedding.click();
+    const detail = app.$('[data-testid="span-detail"]');
+    await detail.waitForExist({ timeout: 10_000 });
+    assert.match(await detail.getText(), /text-embedding-3-small/);
+    await app.saveScreenshot(join(screenshotDir, 'desktop-trace.png'));
+  } finally {
+    await app.deleteSession();
+  }
+});
+
+test('the desktop window shows the empty state for an empty workspace', async () => {
+  const dir = makeWorkspace({ imported: false });
+  const app = await openApp(dir);
+  try {
+    const empty = app.$('[data-testid="empty-state"]');
+    await empty.waitForExist({ timeout: 30_000 });
+    assert.match(await empty.getText(), /assay import/);
+    assert.equal((await app.$$('[data-testid="trace-row"]')).length, 0);
+    await app.saveScreenshot(join(screenshotDir, 'desktop-empty.png'));
+  } finally {
+    await app.deleteSession();
+  }
+});

@@ -1,0 +1,455 @@
+//! End-to-end tests of the `assay` binary: real files, a real SQLite store, a real HTTP server.
+#![allow(clippy::unwrap_used)] // In a test, a panic is the failure report.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use assay_e2e::{assay_bin, fixture, http, otlp_parents, TempWorkspace};
+
+const PRODUCERS: &[&str] = &[
+    "openinference-python",
+    "openinference-js",
+    "openllmetry-python",
+    "otel-genai-python",
+    "langfuse-python",
+];
+
+fn import_all(ws: &TempWorkspace) {
+    for p in PRODUCERS {
+        let path = fixture(&format!("otlp/{p}/traces.json"));
+        let out = ws.assay(&["import", path.to_str().unwrap()]);
+        assert!(
+            out.status.success(),
+            "import {p}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+/// Depth of each span id in `traces show` text output: guides are three columns per level.
+fn text_depths(text: &str) -> Vec<(String, usize)> {
+    text.lines()
+        .skip(1)
+        .map(|line| {
+            let glyph = line.find("─ ").expect("every span line has a branch glyph");
+            let depth = line[..glyph].chars().count() / 3;
+            let id = line[glyph + "─ ".len()..]
+                .split_whitespace()
+                .next()
+                .unwrap()
+                .to_owned();
+            (id, depth)
+        })
+        .collect()
+}
+
+#[test]
+fn traces_show_reproduces_each_files_parent_child_structure() {
+    let ws = TempWorkspace::new();
+    import_all(&ws);
+    for p in PRODUCERS {
+        let (trace_id, pairs) = otlp_parents(&fixture(&format!("otlp/{p}/traces.json")));
+        let parent_of: HashMap<&str, Option<&str>> = pairs
+            .iter()
+            .map(|(s, parent)| (s.as_str(), parent.as_deref()))
+            .collect();
+
+        let shown = ws.assay_json(&["traces", "show", &trace_id, "--json"]);
+        let spans = shown["spans"].as_array().unwrap();
+        assert_eq!(
+            spans.len(),
+            pairs.len(),
+            "{p}: every span of the file is shown"
+        );
+        let mut depth_of: HashMap<String, u64> = HashMap::new();
+        for s in spans {
+            let id = s["span_id"].as_str().unwrap();
+            let parent = s["parent_span_id"].as_str();
+            assert_eq!(
+                parent, parent_of[id],
+                "{p}: span {id} keeps the parent the file gives it"
+            );
+            let depth = s["depth"].as_u64().unwrap();
+            match parent.filter(|pid| parent_of.contains_key(pid)) {
+                Some(pid) => assert_eq!(
+                    Some(&(depth - 1)),
+                    depth_of.get(pid),
+                    "{p}: {id} comes after its parent {pid}, one level deeper"
+                ),
+                None => assert_eq!(depth, 0, "{p}: {id} has no stored parent, so it is a root"),
+            }
+            depth_of.insert(id.to_owned(), depth);
+        }
+
+        // The text tree shows the same structure through its indentation.
+        let out = ws.assay(&["traces", "show", &trace_id]);
+        assert!(out.status.success());
+        let text = String::from_utf8(out.stdout).unwrap();
+        let text_depth: HashMap<String, usize> = text_depths(&text).into_iter().collect();
+        for (id, depth) in &depth_of {
+            assert_eq!(
+                text_depth.get(id),
+                Some(&(*depth as usize)),
+                "{p}: {id} indented at its depth\n{text}"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_openinference_fixture_keeps_models_tokens_and_attribution() {
+    let ws = TempWorkspace::new();
+    import_all(&ws);
+    let shown = ws.assay_json(&[
+        "traces",
+        "show",
+        "e18dabc1874414570b9a86b06f1ed2dd",
+        "--json",
+    ]);
+    let spans = shown["spans"].as_array().unwrap();
+    let chat = spans
+        .iter()
+        .find(|s| s["span_id"] == "fca2f8b03f5b1d68")
+        .expect("first chat span");
+    assert_eq!(chat["kind"], "llm");
+    assert_eq!(
+        chat["model"], "gpt-4o-mini",
+        "requested model from llm.invocation_parameters"
+    );
+    assert_eq!(
+        chat["response_model"], "gpt-4o-mini-2024-07-18",
+        "dated version from llm.model_name"
+    );
+    assert_eq!(chat["input_tokens"], 133);
+    assert_eq!(chat["output_tokens"], 11);
+    let root = &spans[0];
+    assert_eq!(root["name"], "answer_question");
+    assert_eq!(root["kind"], "chain");
+    let failed: Vec<_> = spans.iter().filter(|s| s["status"] == "error").collect();
+    assert_eq!(
+        failed.len(),
+        1,
+        "the one HTTP 500 chat is the only failed span"
+    );
+    assert!(failed[0]["status_message"]
+        .as_str()
+        .unwrap()
+        .contains("500"));
+}
+
+#[test]
+fn reimporting_the_same_file_counts_nothing_twice() {
+    let ws = TempWorkspace::new();
+    let path = fixture("otlp/openllmetry-python/traces.json");
+    let first = ws.assay_json(&["import", path.to_str().unwrap(), "--json"]);
+    assert_eq!(first["imported"][0]["spans_new"], 17);
+    let before = ws.assay_json(&["traces", "list", "--json"]);
+    let second = ws.assay_json(&["import", path.to_str().unwrap(), "--json"]);
+    assert_eq!(
+        second["imported"][0]["spans_new"], 0,
+        "no span is new the second time"
+    );
+    assert_eq!(second["imported"][0]["spans_merged"], 17);
+    assert_eq!(
+        ws.assay_json(&["traces", "list", "--json"]),
+        before,
+        "the trace list is unchanged"
+    );
+}
+
+#[test]
+fn bad_files_fail_clearly_and_leave_the_store_as_it_was() {
+    let ws = TempWorkspace::new();
+    import_all(&ws);
+    let before = ws.assay_json(&["traces", "list", "--json"]);
+    assert_eq!(before["total"], 5);
+
+    let not_json = ws.path().join("not-json.txt");
+    std::fs::write(&not_json, "this is not json\n").unwrap();
+    let good = std::fs::read_to_string(fixture("otlp/openinference-js/traces.json")).unwrap();
+    let truncated = ws.path().join("truncated.json");
+    std::fs::write(&truncated, &good[..good.len() / 2]).unwrap();
+    let missing = ws.path().join("missing.json");
+
+    for (path, problem) in [
+        (&not_json, "not OTLP JSON"),
+        (&truncated, "EOF while parsing"),
+        (&missing, "no such file"),
+    ] {
+        let out = ws.assay(&["import", path.to_str().unwrap()]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{}: exits non-zero",
+            path.display()
+        );
+        assert!(
+            stderr.contains(&path.display().to_string()),
+            "names the file: {stderr}"
+        );
+        assert!(
+            stderr.contains(problem),
+            "says what is wrong ({problem}): {stderr}"
+        );
+        assert_eq!(
+            ws.assay_json(&["traces", "list", "--json"]),
+            before,
+            "store unchanged after {}",
+            path.display()
+        );
+    }
+    let info_spans = before["traces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["span_count"].as_i64().unwrap())
+        .sum::<i64>();
+    assert_eq!(info_spans, 49, "all 49 fixture spans are still there");
+}
+
+#[test]
+fn a_bad_record_is_reported_by_location_and_the_rest_imports() {
+    let ws = TempWorkspace::new();
+    let jsonl = ws.path().join("mixed.jsonl");
+    let mut f = std::fs::File::create(&jsonl).unwrap();
+    let span = |trace: &str, span: &str| {
+        format!(
+            r#"{{"resourceSpans":[{{"scopeSpans":[{{"spans":[{{"traceId":"{trace}","spanId":"{span}","name":"step","startTimeUnixNano":"1700000000000000000","endTimeUnixNano":"1700000000500000000"}}]}}]}}]}}"#
+        )
+    };
+    writeln!(
+        f,
+        "{}",
+        span("0af7651916cd43dd8448eb211c80319c", "b7ad6b7169203331")
+    )
+    .unwrap();
+    writeln!(f, "{{\"resourceSpans\": [ broken").unwrap();
+    writeln!(f, "{}", span("0af7651916cd43dd8448eb211c80319c", "nothex")).unwrap();
+    writeln!(
+        f,
+        "{}",
+        span("1af7651916cd43dd8448eb211c80319c", "c7ad6b7169203331")
+    )
+    .unwrap();
+    drop(f);
+    let out = ws.assay_json(&["import", jsonl.to_str().unwrap(), "--json"]);
+    let report = &out["imported"][0];
+    assert_eq!(report["format"], "otlp_jsonl");
+    assert_eq!(report["spans_new"], 2, "the two good lines import");
+    let rejected = report["rejected"].as_array().unwrap();
+    assert_eq!(rejected.len(), 2);
+    assert_eq!(rejected[0]["location"], "line 2");
+    assert!(rejected[1]["location"]
+        .as_str()
+        .unwrap()
+        .starts_with("line 3: resourceSpans[0]"));
+    assert_eq!(rejected[1]["field"], "spanId");
+    assert_eq!(ws.assay_json(&["traces", "list", "--json"])["total"], 2);
+}
+
+#[test]
+fn import_reads_standard_input() {
+    let ws = TempWorkspace::new();
+    let mut child = Command::new(assay_bin())
+        .args(["import", "-", "--json"])
+        .current_dir(ws.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let doc = std::fs::read(fixture("otlp/otel-genai-python/traces.json")).unwrap();
+    child.stdin.take().unwrap().write_all(&doc).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["imported"][0]["source"], "-");
+    assert_eq!(v["imported"][0]["spans_new"], 8);
+}
+
+#[test]
+fn commands_outside_a_workspace_explain_how_to_make_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(assay_bin())
+        .args(["traces", "list"])
+        .current_dir(dir.path())
+        .env_remove("ASSAY_WORKSPACE")
+        .env_remove("ASSAY_DB")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.starts_with("error: "), "{stderr}");
+    assert!(stderr.contains("assay init"), "{stderr}");
+}
+
+#[test]
+fn init_twice_changes_nothing() {
+    let ws = TempWorkspace::new();
+    let config = std::fs::read_to_string(ws.path().join("assay.toml")).unwrap();
+    let again = ws.assay_json(&["init", ".", "--json"]);
+    assert_eq!(
+        again["created"],
+        serde_json::json!([]),
+        "nothing is created twice"
+    );
+    assert_eq!(
+        std::fs::read_to_string(ws.path().join("assay.toml")).unwrap(),
+        config
+    );
+    let gitignore = std::fs::read_to_string(ws.path().join(".gitignore")).unwrap();
+    assert_eq!(
+        gitignore.matches(".assay/").count(),
+        1,
+        "one ignore entry: {gitignore}"
+    );
+}
+
+#[test]
+fn demo_sets_up_a_workspace_with_the_bundled_samples_idempotently() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("demo");
+    for _ in 0..2 {
+        let out = Command::new(assay_bin())
+            .args(["demo", "--no-open"])
+            .arg(&target)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let out = Command::new(assay_bin())
+        .args(["traces", "list", "--json"])
+        .current_dir(&target)
+        .output()
+        .unwrap();
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        list["total"], 5,
+        "five sample traces, not ten after two runs"
+    );
+}
+
+#[test]
+fn serve_answers_the_api_and_serves_the_ui() {
+    let ws = TempWorkspace::new();
+    import_all(&ws);
+    let server = ws.serve(&[]);
+    assert!(server.token().is_none(), "loopback needs no token");
+    let addr = server.addr();
+
+    let page = http(&addr, "GET", "/", &[], "");
+    assert_eq!(page.status, 200);
+    assert!(page
+        .header("content-type")
+        .unwrap()
+        .starts_with("text/html"));
+    assert!(page
+        .header("content-security-policy")
+        .unwrap()
+        .contains("default-src 'self'"));
+    let html = String::from_utf8_lossy(&page.body);
+    assert!(
+        html.contains("<script"),
+        "the UI shell loads its script: {html}"
+    );
+
+    let list = http(
+        &addr,
+        "POST",
+        "/api/traces_list",
+        &[("content-type", "application/json")],
+        r#"{"limit": 2}"#,
+    );
+    assert_eq!(list.status, 200);
+    let list = list.json();
+    assert_eq!(list["total"], 5);
+    assert_eq!(
+        list["traces"].as_array().unwrap().len(),
+        2,
+        "limit is honoured"
+    );
+
+    let trace = http(
+        &addr,
+        "POST",
+        "/api/trace_get",
+        &[],
+        r#"{"trace_id": "e18dabc1874414570b9a86b06f1ed2dd"}"#,
+    );
+    assert_eq!(trace.status, 200);
+    assert_eq!(trace.json()["spans"].as_array().unwrap().len(), 8);
+
+    let missing = http(
+        &addr,
+        "POST",
+        "/api/trace_get",
+        &[],
+        r#"{"trace_id": "00000000000000000000000000000001"}"#,
+    );
+    assert_eq!(missing.status, 404);
+    assert_eq!(missing.json()["code"], "not_found");
+
+    let bad = http(
+        &addr,
+        "POST",
+        "/api/traces_list",
+        &[],
+        r#"{"limit": "many"}"#,
+    );
+    assert_eq!(bad.status, 400);
+    assert_eq!(bad.json()["code"], "invalid_input");
+
+    let unknown = http(&addr, "POST", "/api/drop_everything", &[], "{}");
+    assert_eq!(unknown.status, 404);
+
+    let rebinding = http(
+        &addr,
+        "POST",
+        "/api/traces_list",
+        &[("Host", "attacker.example:80")],
+        "{}",
+    );
+    assert_eq!(
+        rebinding.status, 403,
+        "a foreign Host name is refused on a loopback bind"
+    );
+}
+
+#[test]
+fn serve_on_a_non_loopback_address_requires_its_token() {
+    let ws = TempWorkspace::new();
+    import_all(&ws);
+    let server = ws.serve(&["--host", "0.0.0.0"]);
+    let token = server.token().expect("a token is generated and printed");
+    assert!(
+        token.len() >= 32,
+        "the token is long enough to guess: {token}"
+    );
+    let addr = server.addr();
+    let without = http(&addr, "POST", "/api/workspace_info", &[], "{}");
+    assert_eq!(without.status, 401);
+    assert_eq!(without.json()["code"], "unauthorized");
+    let wrong = http(
+        &addr,
+        "POST",
+        "/api/workspace_info",
+        &[("Authorization", "Bearer nope")],
+        "{}",
+    );
+    assert_eq!(wrong.status, 401);
+    let auth = format!("Bearer {token}");
+    let with = http(
+        &addr,
+        "POST",
+        "/api/workspace_info",
+        &[("Authorization", &auth)],
+        "{}",
+    );
+    assert_eq!(with.status, 200);
+    assert_eq!(with.json()["trace_count"], 5);
+}

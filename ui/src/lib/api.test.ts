@@ -1,0 +1,192 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+
+vi.mock('@tauri-apps/api/core', () => ({ invoke: vi.fn() }));
+
+import { invoke } from '@tauri-apps/api/core';
+import {
+  ApiError,
+  call,
+  captureTokenFromUrl,
+  clearToken,
+  getToken,
+  getTrace,
+  listTraces,
+  workspaceInfo,
+} from './api';
+
+const invokeMock = vi.mocked(invoke);
+
+function jsonResponse(body: unknown, status = 200): Response {
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { 'content-type': 'application/json' },
+  });
+}
+
+function stubFetch(response: Response | (() => Promise<Response>)) {
+  const fetchMock = vi.fn(typeof response === 'function' ? response : async () => response);
+  vi.stubGlobal('fetch', fetchMock);
+  return fetchMock;
+}
+
+type TauriWindow = Window & { __TAURI_INTERNALS__?: unknown };
+
+function requestOf(fetchMock: ReturnType<typeof stubFetch>, index = 0) {
+  const [url, init] = fetchMock.mock.calls[index] as unknown as [string, RequestInit];
+  return { url, init, headers: init.headers as Record<string, string> };
+}
+
+beforeEach(() => {
+  invokeMock.mockReset();
+  clearToken();
+  window.history.replaceState(null, '', '/');
+});
+
+afterEach(() => {
+  delete (window as TauriWindow).__TAURI_INTERNALS__;
+});
+
+describe('transport selection', () => {
+  it('uses Tauri invoke with a single `args` parameter inside the desktop app', async () => {
+    (window as TauriWindow).__TAURI_INTERNALS__ = {};
+    const fetchMock = stubFetch(jsonResponse({}));
+    invokeMock.mockResolvedValue({ traces: [], total: 0 });
+
+    const result = await listTraces({ limit: 50, offset: 0, search: 'agent' });
+
+    expect(invokeMock).toHaveBeenCalledTimes(1);
+    expect(invokeMock).toHaveBeenCalledWith('traces_list', {
+      args: { limit: 50, offset: 0, search: 'agent' },
+    });
+    expect(fetchMock).not.toHaveBeenCalled();
+    expect(result).toEqual({ traces: [], total: 0 });
+  });
+
+  it('passes an empty args object for commands without arguments', async () => {
+    (window as TauriWindow).__TAURI_INTERNALS__ = {};
+    invokeMock.mockResolvedValue({ root: '/w' });
+
+    await workspaceInfo();
+    await call('workspace_info');
+
+    expect(invokeMock).toHaveBeenNthCalledWith(1, 'workspace_info', { args: {} });
+    expect(invokeMock).toHaveBeenNthCalledWith(2, 'workspace_info', { args: {} });
+  });
+
+  it('turns a Tauri rejection body into an ApiError with the same code', async () => {
+    (window as TauriWindow).__TAURI_INTERNALS__ = {};
+    invokeMock.mockRejectedValue({ code: 'not_found', message: 'no trace abc' });
+
+    const error = await getTrace('abc').catch((caught: unknown) => caught);
+
+    expect(invokeMock).toHaveBeenCalledWith('trace_get', { args: { trace_id: 'abc' } });
+    expect(error).toBeInstanceOf(ApiError);
+    expect(error).toMatchObject({ code: 'not_found', message: 'no trace abc' });
+  });
+
+  it('uses HTTP POST to /api/<command> in a browser', async () => {
+    const fetchMock = stubFetch(jsonResponse({ trace_id: 't1', spans: [] }));
+
+    const detail = await getTrace('t1');
+
+    expect(invokeMock).not.toHaveBeenCalled();
+    expect(fetchMock).toHaveBeenCalledTimes(1);
+    const { url, init, headers } = requestOf(fetchMock);
+    expect(url).toBe('/api/trace_get');
+    expect(init.method).toBe('POST');
+    expect(headers['content-type']).toBe('application/json');
+    expect(headers.authorization).toBeUndefined();
+    expect(JSON.parse(init.body as string)).toEqual({ trace_id: 't1' });
+    expect(detail).toEqual({ trace_id: 't1', spans: [] });
+  });
+
+  it('sends `{}` as the body when a command has no arguments', async () => {
+    const fetchMock = stubFetch(jsonResponse({ root: '/w' }));
+
+    await call('workspace_info');
+
+    expect(requestOf(fetchMock).init.body).toBe('{}');
+  });
+});
+
+describe('HTTP errors', () => {
+  it('turns a non-2xx {code, message} body into an ApiError with that code', async () => {
+    stubFetch(jsonResponse({ code: 'invalid_input', message: 'limit must be positive' }, 400));
+
+    const error = await listTraces({ limit: -1 }).catch((caught: unknown) => caught);
+
+    expect(error).toBeInstanceOf(ApiError);
+    expect(error).toMatchObject({ code: 'invalid_input', message: 'limit must be positive' });
+  });
+
+  it('keeps the backend code even when the status would suggest another', async () => {
+    stubFetch(jsonResponse({ code: 'internal', message: 'database is locked' }, 404));
+
+    await expect(workspaceInfo()).rejects.toMatchObject({ code: 'internal' });
+  });
+
+  it('derives a code from the status when the error body is not structured', async () => {
+    stubFetch(new Response('<html>Unauthorized</html>', { status: 401 }));
+
+    await expect(workspaceInfo()).rejects.toMatchObject({ code: 'unauthorized' });
+  });
+
+  it('reports a network failure as `unreachable`', async () => {
+    stubFetch(() => Promise.reject(new TypeError('Failed to fetch')));
+
+    const error = await workspaceInfo().catch((caught: unknown) => caught);
+
+    expect(error).toBeInstanceOf(ApiError);
+    expect((error as ApiError).code).toBe('unreachable');
+  });
+
+  it('reports a 2xx response that is not JSON as `bad_response`', async () => {
+    stubFetch(new Response('<!doctype html>', { status: 200 }));
+
+    await expect(workspaceInfo()).rejects.toMatchObject({ code: 'bad_response' });
+  });
+});
+
+describe('access token', () => {
+  it('reads the token from #token=, stores it and removes it from the URL', async () => {
+    window.history.replaceState(null, '', '/#token=s3cret');
+
+    captureTokenFromUrl();
+
+    expect(getToken()).toBe('s3cret');
+    expect(sessionStorage.getItem('assay.token')).toBe('s3cret');
+    expect(window.location.href).not.toContain('s3cret');
+    expect(window.location.hash).toBe('');
+  });
+
+  it('reads the token from ?token= and keeps the route hash', () => {
+    window.history.replaceState(null, '', '/?token=abc&lang=en#/traces/t1');
+
+    captureTokenFromUrl();
+
+    expect(getToken()).toBe('abc');
+    expect(window.location.search).toBe('?lang=en');
+    expect(window.location.hash).toBe('#/traces/t1');
+  });
+
+  it('leaves route hashes alone when there is no token', () => {
+    window.history.replaceState(null, '', '/#/traces/abc');
+    const replaceState = vi.spyOn(window.history, 'replaceState');
+
+    captureTokenFromUrl();
+
+    expect(getToken()).toBeNull();
+    expect(replaceState).not.toHaveBeenCalled();
+    expect(window.location.hash).toBe('#/traces/abc');
+  });
+
+  it('sends the token as a bearer authorization header', async () => {
+    window.history.replaceState(null, '', '/#token=XYZ');
+    captureTokenFromUrl();
+    const fetchMock = stubFetch(jsonResponse({ traces: [], total: 0 }));
+
+    await listTraces({ limit: 50 });
+
+    expect(requestOf(fetchMock).headers.authorization).toBe('Bearer XYZ');
+  });
+});

@@ -1,0 +1,36 @@
+import { describe, expect, it } from 'vitest';
+import { parseRoute, sectionOf, traceHref } from './routes';
+
+describe('parseRoute', () => {
+  it('defaults to the trace list', () => {
+    expect(parseRoute('')).toEqual({ name: 'traces' });
+    expect(parseRoute('#')).toEqual({ name: 'traces' });
+    expect(parseRoute('#/')).toEqual({ name: 'traces' });
+  });
+
+  it('recognises every section', () => {
+    for (const name of ['traces', 'evals', 'prompts', 'cost', 'alerts', 'settings']) {
+      expect(parseRoute(`#/${name}`)).toEqual({ name });
+    }
+  });
+
+  it('reads a trace id, decoding it', () => {
+    expect(parseRoute('#/traces/4bf92f3577b34da6a3ce929d0e0e4736')).toEqual({
+      name: 'trace',
+      traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+    });
+    expect(parseRoute(traceHref('a/b c'))).toEqual({ name: 'trace', traceId: 'a/b c' });
+  });
+
+  it('reports unknown paths', () => {
+    expect(parseRoute('#/nope')).toEqual({ name: 'not_found', path: 'nope' });
+  });
+});
+
+describe('sectionOf', () => {
+  it('highlights Traces for a single trace', () => {
+    expect(sectionOf({ name: 'trace', traceId: 'x' })).toBe('traces');
+    expect(sectionOf({ name: 'cost' })).toBe('cost');
+    expect(sectionOf({ name: 'not_found', path: 'x' })).toBeNull();
+  });
+});
