@@ -173,7 +173,7 @@ fn bad_files_fail_clearly_and_leave_the_store_as_it_was() {
     let missing = ws.path().join("missing.json");
 
     for (path, problem) in [
-        (&not_json, "not OTLP JSON"),
+        (&not_json, "not a trace format"),
         (&truncated, "EOF while parsing"),
         (&missing, "no such file"),
     ] {

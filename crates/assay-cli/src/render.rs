@@ -26,7 +26,7 @@ pub fn init(report: &InitReport, out: &mut impl Write) -> io::Result<()> {
 pub fn import_outcome(outcome: &ImportOutcome, out: &mut impl Write) -> io::Result<()> {
     let mut err = io::stderr().lock();
     for r in &outcome.imported {
-        let rejected = match r.rejected.len() {
+        let rejected = match r.rejected_count {
             0 => String::new(),
             n => format!(", {n} rejected"),
         };
@@ -53,7 +53,7 @@ pub fn import_outcome(outcome: &ImportOutcome, out: &mut impl Write) -> io::Resu
     }
     let spans: u64 = outcome.imported.iter().map(|r| r.spans_read).sum();
     let new: u64 = outcome.imported.iter().map(|r| r.spans_new).sum();
-    let rejected: usize = outcome.imported.iter().map(|r| r.rejected.len()).sum();
+    let rejected: u64 = outcome.imported.iter().map(|r| r.rejected_count).sum();
     writeln!(
         out,
         "Imported {} file(s): {spans} spans ({new} new), {rejected} records rejected, {} file(s) failed.",

@@ -140,6 +140,39 @@ pub struct Attribution {
     pub release: Option<String>,
 }
 
+/// Which part of the system failed, so error rates can be told apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorClass {
+    /// The model or its provider answered with an error (5xx, refusal, content filter, rate limit).
+    Model,
+    /// A tool or function the application called failed.
+    Tool,
+    /// The application's own infrastructure failed (network, timeout, a bug).
+    Infrastructure,
+}
+
+impl ErrorClass {
+    /// The class as stored and shown.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorClass::Model => "model",
+            ErrorClass::Tool => "tool",
+            ErrorClass::Infrastructure => "infrastructure",
+        }
+    }
+
+    /// Parses a stored class.
+    pub fn parse(s: &str) -> Option<ErrorClass> {
+        match s {
+            "model" => Some(ErrorClass::Model),
+            "tool" => Some(ErrorClass::Tool),
+            "infrastructure" => Some(ErrorClass::Infrastructure),
+            _ => None,
+        }
+    }
+}
+
 /// One span, normalised. Identity is `(trace_id, span_id)`: importing it again updates it in place.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Span {
@@ -161,6 +194,8 @@ pub struct Span {
     pub status: SpanStatus,
     /// The status message or error description.
     pub status_message: Option<String>,
+    /// For failed spans: which part of the system failed.
+    pub error_class: Option<ErrorClass>,
     /// The service that emitted the span (`service.name`).
     pub service: Option<String>,
     /// The model provider (`openai`, `anthropic`, ...).
@@ -169,22 +204,154 @@ pub struct Span {
     pub request_model: Option<String>,
     /// The model (version) that answered.
     pub response_model: Option<String>,
+    /// Why the model stopped (`stop`, `length`, `tool_calls`, ...), normalised to lowercase.
+    pub finish_reason: Option<String>,
+    /// Time to first token of a streamed response, in nanoseconds after the start.
+    pub time_to_first_token_ns: Option<i64>,
     /// Token usage.
     pub usage: Usage,
+    /// A cost the source reported (in USD), kept beside the one Assay computes.
+    pub reported_cost: Option<f64>,
+    /// The prompt (template) this call rendered, when known.
+    pub prompt_name: Option<String>,
+    /// The prompt's version or label.
+    pub prompt_version: Option<String>,
     /// Attribution keys.
     pub attribution: Attribution,
+    /// Free-form tags.
+    pub tags: Vec<String>,
+    /// When this span records the same model call as another span (two instrumentations of one
+    /// request), that span's id: it is shown, but its usage and cost are not counted again.
+    pub duplicate_of: Option<String>,
     /// Large and rarely filtered data, stored apart.
     pub payload: SpanPayload,
+}
+
+impl Span {
+    /// A span with the given identity and everything else empty; importers fill in the rest.
+    pub fn new(trace_id: String, span_id: String, name: String, start_ns: i64) -> Span {
+        Span {
+            trace_id,
+            span_id,
+            parent_span_id: None,
+            name,
+            kind: SpanKind::Other,
+            start_ns,
+            end_ns: None,
+            status: SpanStatus::Unset,
+            status_message: None,
+            error_class: None,
+            service: None,
+            provider: None,
+            request_model: None,
+            response_model: None,
+            finish_reason: None,
+            time_to_first_token_ns: None,
+            usage: Usage::default(),
+            reported_cost: None,
+            prompt_name: None,
+            prompt_version: None,
+            attribution: Attribution::default(),
+            tags: Vec::new(),
+            duplicate_of: None,
+            payload: SpanPayload::default(),
+        }
+    }
+}
+
+/// A chat message, in or out of a model call.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Message {
+    /// `system`, `user`, `assistant`, `tool`, ...
+    pub role: String,
+    /// Text content (parts joined).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content: Option<String>,
+    /// Tool calls the assistant asked for.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tool_calls: Vec<ToolCall>,
+    /// For a tool result: the call it answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_call_id: Option<String>,
+}
+
+/// A tool (function) call requested by a model.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ToolCall {
+    /// The call id, when the provider gives one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// The tool's name.
+    pub name: String,
+    /// The arguments, as JSON text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arguments: Option<String>,
+}
+
+/// A document returned by a retriever (or reranker).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Document {
+    /// Document id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Its text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content: Option<String>,
+    /// Relevance score.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub score: Option<f64>,
+}
+
+/// The template a prompt was rendered from.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PromptTemplate {
+    /// The template text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template: Option<String>,
+    /// The variables it was rendered with.
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub variables: serde_json::Map<String, serde_json::Value>,
+}
+
+/// A timestamped event inside a span (an exception, a streamed chunk, a log record).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SpanEvent {
+    /// Event name.
+    pub name: String,
+    /// When (ns since epoch).
+    pub time_ns: i64,
+    /// Its attributes.
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub attributes: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The parts of a span kept out of the hot table.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SpanPayload {
-    /// The input: messages as JSON, or text.
+    /// The input as recorded: messages as JSON, or text.
     pub input: Option<String>,
-    /// The output: messages as JSON, or text.
+    /// The output as recorded: messages as JSON, or text.
     pub output: Option<String>,
+    /// Input messages, normalised.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub input_messages: Vec<Message>,
+    /// Output messages, normalised (tool calls included).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub output_messages: Vec<Message>,
+    /// Retrieved documents.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub documents: Vec<Document>,
+    /// The prompt template and its variables.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt_template: Option<PromptTemplate>,
+    /// Free-form metadata the source attached.
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub metadata: serde_json::Map<String, serde_json::Value>,
+    /// Span events.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub events: Vec<SpanEvent>,
     /// All source attributes (span and resource), as a JSON object.
+    #[serde(default)]
     pub attributes: serde_json::Map<String, serde_json::Value>,
 }
 

@@ -140,7 +140,7 @@ impl Api {
             failed: Vec::new(),
         };
         for file in files {
-            let result = import::import_file(&mut self.store(), &file);
+            let result = import::import_file(&mut self.store(), &file, Default::default());
             match result {
                 Ok(report) => outcome.imported.push(report),
                 Err(e) => outcome.failed.push(ImportFailure {
@@ -323,27 +323,12 @@ fn span_view(s: Span, depth: u32, trace_start: i64) -> SpanView {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Attribution, SpanKind, SpanPayload, SpanStatus, Usage};
 
     fn span(id: &str, parent: Option<&str>, start: i64) -> Span {
-        Span {
-            trace_id: "t".into(),
-            span_id: id.into(),
-            parent_span_id: parent.map(Into::into),
-            name: id.into(),
-            kind: SpanKind::Other,
-            start_ns: start,
-            end_ns: Some(start + 10),
-            status: SpanStatus::Unset,
-            status_message: None,
-            service: None,
-            provider: None,
-            request_model: None,
-            response_model: None,
-            usage: Usage::default(),
-            attribution: Attribution::default(),
-            payload: SpanPayload::default(),
-        }
+        let mut s = Span::new("t".into(), id.into(), id.into(), start);
+        s.parent_span_id = parent.map(Into::into);
+        s.end_ns = Some(start + 10);
+        s
     }
 
     #[test]

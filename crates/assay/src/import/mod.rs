@@ -1,28 +1,49 @@
-//! Importers: files in known trace formats -> normalised spans in the store.
+//! Importers: trace data in known formats -> normalised spans in the store.
 //!
-//! **Invariant:** one input file is one transaction. A file that cannot be read or parsed at all
-//! changes nothing; a bad record inside a good file is reported (location, field, problem) and
-//! the rest of the file is imported. Span identity makes re-imports idempotent (see
-//! [`crate::store::spans`]).
+//! A parser reads a stream and hands each span (or each bad record) to a [`Sink`]; the store sink
+//! writes spans in batches. **Invariants:**
+//! - A whole-document format (one JSON document, one protobuf message) is written in one
+//!   transaction, so a document that turns out to be broken changes nothing. A record-stream
+//!   format (JSON lines, length-delimited protobuf) commits every [`BATCH`] spans, so memory stays
+//!   flat however large the file; an interrupted import leaves whole batches, and running it again
+//!   completes it (span identity makes every write idempotent, see [`crate::store::spans`]).
+//! - A bad record is reported with its location (line, byte offset or path) and field, and the
+//!   rest of the input still imports.
+//! - Formats are detected from the content, never only from the file name.
 //!
-//! To add a format: parse it into [`RawSpan`]s in its own module, add a [`Format`] variant and
-//! its detection in [`detect`].
+//! To add a format: a module with `sniff(head) -> bool` and `parse(reader, sink)`, a [`Format`]
+//! variant, and a line in [`detect`] and [`parse`].
 
+mod langfuse;
+mod langsmith;
 pub mod normalize;
 mod otlp_json;
+mod otlp_proto;
+mod promptfoo;
+mod request_log;
 
+use std::cell::RefCell;
 use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
+use std::rc::Rc;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
+use crate::model::{Span, SpanEvent};
 use crate::store::{spans, traces, Store};
 
-/// A span as parsed from a source, before its attributes are mapped onto the span model.
-#[derive(Debug, Clone, PartialEq)]
+/// Spans per transaction for record-stream formats.
+pub const BATCH: usize = 20_000;
+
+/// How many bytes detection looks at.
+const SNIFF_BYTES: usize = 64 * 1024;
+
+/// A span as parsed from an OTLP source, before its attributes are mapped onto the span model.
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct RawSpan {
     /// Lowercase hex trace id.
     pub trace_id: String,
@@ -44,12 +65,14 @@ pub struct RawSpan {
     pub attributes: Map<String, Value>,
     /// Resource attributes as plain JSON.
     pub resource: Map<String, Value>,
+    /// Span events.
+    pub events: Vec<SpanEvent>,
 }
 
 /// A record that could not be imported, and where it is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Rejection {
-    /// Where in the file: a line, and/or a path into the document.
+    /// Where in the input: a line, a byte offset, and/or a path into the document.
     pub location: String,
     /// The offending field, when one is to blame.
     pub field: Option<String>,
@@ -57,75 +80,214 @@ pub struct Rejection {
     pub message: String,
 }
 
+/// Where a parser puts what it reads.
+pub trait Sink {
+    /// A parsed span. An error here is the store's, and stops the import.
+    fn span(&mut self, span: Span) -> Result<()>;
+    /// A record that could not be imported; the parser goes on with the next one.
+    fn reject(&mut self, rejection: Rejection);
+}
+
 /// The formats the importer reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Format {
     /// One OTLP/JSON `TracesData` document.
     OtlpJson,
-    /// OTLP/JSON, one `TracesData` per line.
+    /// OTLP/JSON, one `TracesData` per line (the collector's file exporter).
     OtlpJsonl,
+    /// One binary protobuf `TracesData` (`ExportTraceServiceRequest`), as OTLP/HTTP sends it.
+    OtlpProto,
+    /// Binary protobuf `TracesData` messages, each preceded by its varint length.
+    OtlpProtoStream,
+    /// A Langfuse export of traces and/or observations as JSON.
+    LangfuseJson,
+    /// A Langfuse export, one trace or observation per line.
+    LangfuseJsonl,
+    /// A Langfuse export as CSV (observations, or traces).
+    LangfuseCsv,
+    /// LangSmith runs as JSON: an array of runs, or `/runs/batch` bodies (`post`/`patch`).
+    LangsmithJson,
+    /// LangSmith runs, one per line.
+    LangsmithJsonl,
+    /// promptfoo results (`promptfoo eval -o results.json`, v3).
+    PromptfooJson,
+    /// Generic request logs, one JSON object per line: an OpenAI-style request and response
+    /// with timing.
+    RequestLogJsonl,
 }
 
 impl Format {
-    /// The format's name, as shown and stored.
+    /// Every format, for `--format` and help.
+    pub const ALL: &'static [Format] = &[
+        Format::OtlpJson,
+        Format::OtlpJsonl,
+        Format::OtlpProto,
+        Format::OtlpProtoStream,
+        Format::LangfuseJson,
+        Format::LangfuseJsonl,
+        Format::LangfuseCsv,
+        Format::LangsmithJson,
+        Format::LangsmithJsonl,
+        Format::PromptfooJson,
+        Format::RequestLogJsonl,
+    ];
+
+    /// The format's name, as shown, stored and accepted by `--format`.
     pub fn as_str(self) -> &'static str {
         match self {
             Format::OtlpJson => "otlp_json",
             Format::OtlpJsonl => "otlp_jsonl",
+            Format::OtlpProto => "otlp_proto",
+            Format::OtlpProtoStream => "otlp_proto_stream",
+            Format::LangfuseJson => "langfuse_json",
+            Format::LangfuseJsonl => "langfuse_jsonl",
+            Format::LangfuseCsv => "langfuse_csv",
+            Format::LangsmithJson => "langsmith_json",
+            Format::LangsmithJsonl => "langsmith_jsonl",
+            Format::PromptfooJson => "promptfoo_json",
+            Format::RequestLogJsonl => "request_log_jsonl",
         }
+    }
+
+    /// Parses a `--format` value.
+    pub fn parse_name(name: &str) -> Option<Format> {
+        let name = name.replace('-', "_");
+        Format::ALL.iter().copied().find(|f| f.as_str() == name)
+    }
+
+    /// Whether the format is a stream of independent records (committed in batches).
+    fn is_record_stream(self) -> bool {
+        matches!(
+            self,
+            Format::OtlpJsonl
+                | Format::OtlpProtoStream
+                | Format::LangfuseJsonl
+                | Format::LangfuseCsv
+                | Format::LangsmithJsonl
+                | Format::RequestLogJsonl
+        )
     }
 }
 
-/// What importing one file did.
+/// What importing one input did.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ImportReport {
     /// The file (or `-` for standard input).
     pub source: String,
     /// The format it was read as.
     pub format: Format,
-    /// Distinct traces the file touched.
+    /// Whether it was gzip-compressed.
+    pub compressed: bool,
+    /// Distinct traces the input touched.
     pub traces: u64,
-    /// Spans read from the file (good ones).
+    /// Spans read (good ones).
     pub spans_read: u64,
     /// Spans that were new to the store.
     pub spans_new: u64,
-    /// Spans already stored, merged with what the file said (a re-import counts nothing twice).
+    /// Spans already stored, merged with what the input said (a re-import counts nothing twice).
     pub spans_merged: u64,
-    /// Records that could not be imported, with their locations.
+    /// Bytes read (after decompression).
+    pub bytes: u64,
+    /// Records that could not be imported, with their locations (the first 1,000).
     pub rejected: Vec<Rejection>,
+    /// How many records were rejected in all.
+    pub rejected_count: u64,
 }
 
-/// Imports one file into the store in one transaction.
-pub fn import_file(store: &mut Store, path: &Path) -> Result<ImportReport> {
+/// Progress of an import, reported after each committed batch.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Progress {
+    /// Spans written so far in this input.
+    pub spans: u64,
+    /// Bytes read so far in this input (after decompression).
+    pub bytes: u64,
+}
+
+/// How to import.
+#[derive(Default)]
+pub struct ImportOptions<'a> {
+    /// Read as this format instead of detecting it.
+    pub format: Option<Format>,
+    /// Called after each committed batch.
+    pub progress: Option<&'a mut dyn FnMut(Progress)>,
+}
+
+/// Imports one file.
+pub fn import_file(
+    store: &mut Store,
+    path: &Path,
+    options: ImportOptions<'_>,
+) -> Result<ImportReport> {
     let source = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|e| Error::Import {
+    let file = std::fs::File::open(path).map_err(|e| Error::Import {
         source_name: source.clone(),
         message: io_message(&e),
     })?;
-    import_bytes(store, &source, &bytes)
+    if file.metadata().map(|m| m.is_dir()).unwrap_or(false) {
+        return Err(Error::Import {
+            source_name: source,
+            message: "is a folder".to_owned(),
+        });
+    }
+    import_reader(store, &source, file, options)
 }
 
 /// Imports an in-memory document (`source` names it in reports and errors).
 pub fn import_bytes(store: &mut Store, source: &str, bytes: &[u8]) -> Result<ImportReport> {
+    import_reader(store, source, bytes, ImportOptions::default())
+}
+
+/// Imports from any reader: detects compression and format, parses, writes.
+pub fn import_reader(
+    store: &mut Store,
+    source: &str,
+    reader: impl Read,
+    mut options: ImportOptions<'_>,
+) -> Result<ImportReport> {
     let fail = |message: String| Error::Import {
         source_name: source.to_owned(),
         message,
     };
-    let format = detect(bytes).map_err(fail)?;
-    let mut raw = Vec::new();
-    let mut rejected = Vec::new();
-    match format {
-        Format::OtlpJson => {
-            otlp_json::parse_document(bytes, "", &mut raw, &mut rejected).map_err(fail)?;
-        }
-        Format::OtlpJsonl => parse_jsonl(bytes, &mut raw, &mut rejected).map_err(fail)?,
+    let mut raw = BufReader::with_capacity(256 * 1024, reader);
+    let compressed = raw
+        .fill_buf()
+        .map_err(|e| fail(io_message(&e)))?
+        .starts_with(&[0x1f, 0x8b]);
+    // Decompressed transparently; the tally (bytes, hash) counts the content, so the same data
+    // gzipped or not is known to be the same.
+    let inner: Box<dyn Read + '_> = if compressed {
+        Box::new(flate2::bufread::MultiGzDecoder::new(raw))
+    } else {
+        Box::new(raw)
+    };
+    let tally = Rc::new(RefCell::new(Tally::default()));
+    let mut input = BufReader::with_capacity(
+        256 * 1024,
+        TallyingReader {
+            inner,
+            tally: Rc::clone(&tally),
+        },
+    );
+    let head = peek(&mut input, SNIFF_BYTES).map_err(|e| fail(io_message(&e)))?;
+    let format = match options.format {
+        Some(f) => f,
+        None => detect(&head).map_err(fail)?,
+    };
+
+    let mut sink = StoreSink::new(store, source, format, Rc::clone(&tally));
+    sink.progress = options.progress.take();
+    match parse(format, &mut input, &mut sink) {
+        Ok(()) => {}
+        Err(ParseError::Store(e)) => return Err(e),
+        Err(ParseError::Input(message)) => return Err(fail(message)),
     }
-    if raw.is_empty() && !rejected.is_empty() {
-        let first = &rejected[0];
+    if sink.spans_read == 0 && sink.rejected_count > 0 {
+        let first = &sink.rejected[0];
         return Err(fail(format!(
             "no span could be imported; {} rejected, the first at {}: {}{}",
-            rejected.len(),
+            sink.rejected_count,
             first.location,
             first
                 .field
@@ -135,96 +297,248 @@ pub fn import_bytes(store: &mut Store, source: &str, bytes: &[u8]) -> Result<Imp
             first.message
         )));
     }
-    let spans: Vec<_> = raw.into_iter().map(normalize::normalize).collect();
-    let trace_ids: BTreeSet<&str> = spans.iter().map(|s| s.trace_id.as_str()).collect();
-    let started_at = chrono::Utc::now().to_rfc3339();
-    let hash = format!("{:x}", Sha256::digest(bytes));
-
-    let tx = store.conn_mut().transaction()?;
-    tx.execute(
-        "INSERT INTO imports (source, format, content_hash, spans_read, spans_new, spans_merged,
-             rejected, started_at, finished_at)
-         VALUES (?1, ?2, ?3, 0, 0, 0, 0, ?4, ?4)",
-        rusqlite::params![source, format.as_str(), hash, started_at],
-    )?;
-    let import_id = tx.last_insert_rowid();
-    let counts = spans::upsert(&tx, &spans, import_id)?;
-    traces::refresh(&tx, trace_ids.iter().copied())?;
-    tx.execute(
-        "UPDATE imports SET spans_read = ?2, spans_new = ?3, spans_merged = ?4, rejected = ?5,
-             finished_at = ?6 WHERE id = ?1",
-        rusqlite::params![
-            import_id,
-            spans.len() as i64,
-            counts.new as i64,
-            counts.merged as i64,
-            rejected.len() as i64,
-            chrono::Utc::now().to_rfc3339()
-        ],
-    )?;
-    tx.commit()?;
-
-    Ok(ImportReport {
-        source: source.to_owned(),
-        format,
-        traces: trace_ids.len() as u64,
-        spans_read: spans.len() as u64,
-        spans_new: counts.new,
-        spans_merged: counts.merged,
-        rejected,
-    })
+    let mut report = sink.finish()?;
+    report.compressed = compressed;
+    Ok(report)
 }
 
-/// Detects the format from the content, not the file name.
-fn detect(bytes: &[u8]) -> std::result::Result<Format, String> {
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    let Some(first) = bytes.iter().position(|b| !b.is_ascii_whitespace()) else {
+/// Why a parse stopped.
+#[derive(Debug)]
+pub(crate) enum ParseError {
+    /// The input as a whole is unusable (its message names the place).
+    Input(String),
+    /// Writing to the store failed.
+    Store(Error),
+}
+
+impl From<Error> for ParseError {
+    fn from(e: Error) -> Self {
+        ParseError::Store(e)
+    }
+}
+
+fn parse(
+    format: Format,
+    reader: &mut dyn BufRead,
+    sink: &mut dyn Sink,
+) -> std::result::Result<(), ParseError> {
+    match format {
+        Format::OtlpJson => otlp_json::parse_document_reader(reader, sink),
+        Format::OtlpJsonl => otlp_json::parse_lines(reader, sink),
+        Format::OtlpProto => otlp_proto::parse_message(reader, sink),
+        Format::OtlpProtoStream => otlp_proto::parse_stream(reader, sink),
+        Format::LangfuseJson => langfuse::parse_json(reader, sink),
+        Format::LangfuseJsonl => langfuse::parse_jsonl(reader, sink),
+        Format::LangfuseCsv => langfuse::parse_csv(reader, sink),
+        Format::LangsmithJson => langsmith::parse_json(reader, sink),
+        Format::LangsmithJsonl => langsmith::parse_jsonl(reader, sink),
+        Format::PromptfooJson => promptfoo::parse_json(reader, sink),
+        Format::RequestLogJsonl => request_log::parse_jsonl(reader, sink),
+    }
+}
+
+/// Detects the format from the first bytes of the (decompressed) input.
+pub fn detect(head: &[u8]) -> std::result::Result<Format, String> {
+    let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
+    let Some(first) = head.iter().position(|b| !b.is_ascii_whitespace()) else {
         return Err("the file is empty".to_owned());
     };
-    if bytes.starts_with(&[0x1f, 0x8b]) {
-        return Err("gzip-compressed input is not supported yet; decompress it first".to_owned());
+    let text = &head[first..];
+    if otlp_json::sniff(text) {
+        return Ok(if otlp_json::first_line_is_whole_document(text) {
+            Format::OtlpJsonl
+        } else {
+            Format::OtlpJson
+        });
     }
-    if bytes[first] != b'{' {
-        return Err(format!(
-            "not OTLP JSON: expected '{{' at byte {first}, found {}",
-            describe_byte(bytes[first])
-        ));
+    // Peer formats, most specific first.
+    if let Some(format) = promptfoo::sniff(text)
+        .or_else(|| langsmith::sniff(text))
+        .or_else(|| langfuse::sniff(text))
+        .or_else(|| request_log::sniff(text))
+    {
+        return Ok(format);
     }
-    // One document per line when the first line holds a complete JSON value on its own.
-    let first_line_end = bytes[first..]
-        .iter()
-        .position(|&b| b == b'\n')
-        .map(|p| first + p);
-    if let Some(end) = first_line_end {
-        let rest_has_content = bytes[end..].iter().any(|b| !b.is_ascii_whitespace());
-        if rest_has_content
-            && serde_json::from_slice::<serde::de::IgnoredAny>(&bytes[first..end]).is_ok()
-        {
-            return Ok(Format::OtlpJsonl);
-        }
+    // Binary protobuf last: it has no magic number, so it is recognised by its structure.
+    if let Some(format) = otlp_proto::sniff(head) {
+        return Ok(format);
     }
-    Ok(Format::OtlpJson)
+    if head[first] == b'{' || head[first] == b'[' {
+        return Err(
+            "JSON, but not a format Assay reads (OTLP traces need \"resourceSpans\"); pass --format to choose one"
+                .to_owned(),
+        );
+    }
+    Err(format!(
+        "not a trace format Assay reads: expected JSON, found {} at byte {first}",
+        describe_byte(head[first])
+    ))
 }
 
-fn parse_jsonl(
-    bytes: &[u8],
-    raw: &mut Vec<RawSpan>,
-    rejected: &mut Vec<Rejection>,
-) -> std::result::Result<(), String> {
-    for (i, line) in bytes.split(|&b| b == b'\n').enumerate() {
-        if line.iter().all(|b| b.is_ascii_whitespace()) {
-            continue;
-        }
-        let prefix = format!("line {}: ", i + 1);
-        if let Err(message) = otlp_json::parse_document(line, &prefix, raw, rejected) {
-            rejected.push(Rejection {
-                location: format!("line {}", i + 1),
-                field: None,
-                message,
-            });
+/// Writes parsed spans to the store in batches, one transaction per batch.
+struct StoreSink<'s, 'p> {
+    store: &'s mut Store,
+    import_id: i64,
+    record_stream: bool,
+    batch: Vec<Span>,
+    traces: BTreeSet<String>,
+    spans_read: u64,
+    spans_new: u64,
+    spans_merged: u64,
+    rejected: Vec<Rejection>,
+    rejected_count: u64,
+    source: String,
+    format: Format,
+    tally: Rc<RefCell<Tally>>,
+    progress: Option<&'p mut dyn FnMut(Progress)>,
+    committed_any: bool,
+}
+
+impl<'s, 'p> StoreSink<'s, 'p> {
+    fn new(store: &'s mut Store, source: &str, format: Format, tally: Rc<RefCell<Tally>>) -> Self {
+        StoreSink {
+            store,
+            import_id: 0,
+            record_stream: format.is_record_stream(),
+            batch: Vec::new(),
+            traces: BTreeSet::new(),
+            spans_read: 0,
+            spans_new: 0,
+            spans_merged: 0,
+            rejected: Vec::new(),
+            rejected_count: 0,
+            source: source.to_owned(),
+            format,
+            tally,
+            progress: None,
+            committed_any: false,
         }
     }
-    Ok(())
+
+    /// Writes the pending batch (and the import's bookkeeping) in one transaction.
+    fn flush(&mut self) -> Result<()> {
+        let bytes = self.tally.borrow().bytes;
+        let tx = self.store.conn_mut().transaction()?;
+        if self.import_id == 0 {
+            tx.execute(
+                "INSERT INTO imports (source, format, content_hash, status, spans_read, spans_new,
+                     spans_merged, rejected, started_at, finished_at)
+                 VALUES (?1, ?2, '', 'running', 0, 0, 0, 0, ?3, NULL)",
+                rusqlite::params![
+                    self.source,
+                    self.format.as_str(),
+                    chrono::Utc::now().to_rfc3339()
+                ],
+            )?;
+            self.import_id = tx.last_insert_rowid();
+        }
+        let counts = spans::upsert(&tx, &self.batch, self.import_id)?;
+        let touched: BTreeSet<&str> = self.batch.iter().map(|s| s.trace_id.as_str()).collect();
+        traces::refresh(&tx, touched.iter().copied())?;
+        self.spans_new += counts.new;
+        self.spans_merged += counts.merged;
+        tx.execute(
+            "UPDATE imports SET spans_read = ?2, spans_new = ?3, spans_merged = ?4, rejected = ?5,
+                 bytes = ?6 WHERE id = ?1",
+            rusqlite::params![
+                self.import_id,
+                self.spans_read as i64,
+                self.spans_new as i64,
+                self.spans_merged as i64,
+                self.rejected_count as i64,
+                bytes as i64
+            ],
+        )?;
+        tx.commit()?;
+        self.committed_any = true;
+        self.batch.clear();
+        if let Some(progress) = self.progress.as_mut() {
+            progress(Progress {
+                spans: self.spans_read,
+                bytes,
+            });
+        }
+        Ok(())
+    }
+
+    fn finish(mut self) -> Result<ImportReport> {
+        if !self.batch.is_empty() || !self.committed_any {
+            self.flush()?;
+        }
+        let (hash, bytes) = {
+            let mut tally = self.tally.borrow_mut();
+            (
+                format!("{:x}", std::mem::take(&mut tally.hash).finalize()),
+                tally.bytes,
+            )
+        };
+        self.store.conn().execute(
+            "UPDATE imports SET status = 'done', content_hash = ?2, bytes = ?3, finished_at = ?4 WHERE id = ?1",
+            rusqlite::params![self.import_id, hash, bytes as i64, chrono::Utc::now().to_rfc3339()],
+        )?;
+        Ok(ImportReport {
+            source: self.source,
+            format: self.format,
+            compressed: false,
+            traces: self.traces.len() as u64,
+            spans_read: self.spans_read,
+            spans_new: self.spans_new,
+            spans_merged: self.spans_merged,
+            bytes,
+            rejected: self.rejected,
+            rejected_count: self.rejected_count,
+        })
+    }
+}
+
+impl Sink for StoreSink<'_, '_> {
+    fn span(&mut self, span: Span) -> Result<()> {
+        self.spans_read += 1;
+        if !self.traces.contains(&span.trace_id) {
+            self.traces.insert(span.trace_id.clone());
+        }
+        self.batch.push(span);
+        if self.record_stream && self.batch.len() >= BATCH {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn reject(&mut self, rejection: Rejection) {
+        self.rejected_count += 1;
+        if self.rejected.len() < 1000 {
+            self.rejected.push(rejection);
+        }
+    }
+}
+
+/// What has been read of the input: its length and content hash, computed as it streams by.
+#[derive(Default)]
+struct Tally {
+    bytes: u64,
+    hash: Sha256,
+}
+
+struct TallyingReader<R> {
+    inner: R,
+    tally: Rc<RefCell<Tally>>,
+}
+
+impl<R: Read> Read for TallyingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let mut tally = self.tally.borrow_mut();
+        tally.bytes += n as u64;
+        tally.hash.update(&buf[..n]);
+        Ok(n)
+    }
+}
+
+/// Returns up to `n` bytes from the front of `reader` without consuming them.
+fn peek<R: BufRead>(reader: &mut R, n: usize) -> std::io::Result<Vec<u8>> {
+    // BufReader::fill_buf returns at most its buffer; that is enough to sniff a format.
+    let buf = reader.fill_buf()?;
+    Ok(buf[..buf.len().min(n)].to_vec())
 }
 
 fn describe_byte(b: u8) -> String {
@@ -235,10 +549,11 @@ fn describe_byte(b: u8) -> String {
     }
 }
 
-fn io_message(e: &std::io::Error) -> String {
+pub(crate) fn io_message(e: &std::io::Error) -> String {
     match e.kind() {
         std::io::ErrorKind::NotFound => "no such file".to_owned(),
         std::io::ErrorKind::PermissionDenied => "permission denied".to_owned(),
+        std::io::ErrorKind::InvalidData => format!("not valid UTF-8 text ({e})"),
         _ => e.to_string(),
     }
 }
@@ -259,7 +574,18 @@ mod tests {
             detect(b"{\n  \"resourceSpans\": []\n}\n"),
             Ok(Format::OtlpJson)
         );
-        assert!(detect(b"hello").unwrap_err().contains("expected '{'"));
+        assert!(detect(b"hello").unwrap_err().contains("expected JSON"));
+        assert!(detect(b"{\"other\": 1}")
+            .unwrap_err()
+            .contains("not a format"));
         assert!(detect(b"").unwrap_err().contains("empty"));
+    }
+
+    #[test]
+    fn format_names_round_trip() {
+        for f in Format::ALL {
+            assert_eq!(Format::parse_name(f.as_str()), Some(*f));
+        }
+        assert_eq!(Format::parse_name("otlp-jsonl"), Some(Format::OtlpJsonl));
     }
 }

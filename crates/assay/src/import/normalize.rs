@@ -230,28 +230,25 @@ pub fn normalize(raw: RawSpan) -> Span {
     for (k, v) in raw.resource {
         attributes.insert(format!("resource.{k}"), v);
     }
-    Span {
-        trace_id: raw.trace_id,
-        span_id: raw.span_id,
-        parent_span_id: raw.parent_span_id,
-        name: raw.name,
-        kind,
-        start_ns: raw.start_ns,
-        end_ns: raw.end_ns,
-        status,
-        status_message,
-        service,
-        provider,
-        request_model: request_model.or_else(|| response_model.clone()),
-        response_model,
-        usage,
-        attribution,
-        payload: SpanPayload {
-            input,
-            output,
-            attributes,
-        },
-    }
+    let mut span = Span::new(raw.trace_id, raw.span_id, raw.name, raw.start_ns);
+    span.parent_span_id = raw.parent_span_id;
+    span.kind = kind;
+    span.end_ns = raw.end_ns;
+    span.status = status;
+    span.status_message = status_message;
+    span.service = service;
+    span.provider = provider;
+    span.request_model = request_model.or_else(|| response_model.clone());
+    span.response_model = response_model;
+    span.usage = usage;
+    span.attribution = attribution;
+    span.payload = SpanPayload {
+        input,
+        output,
+        attributes,
+        ..SpanPayload::default()
+    };
+    span
 }
 
 /// A span's kind, from the first dialect that declares one.
@@ -326,7 +323,7 @@ mod tests {
             status_code: 0,
             status_message: None,
             attributes: attrs.as_object().cloned().unwrap_or_default(),
-            resource: Map::new(),
+            ..RawSpan::default()
         }
     }
 

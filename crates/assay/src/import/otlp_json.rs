@@ -4,10 +4,14 @@
 //! Follows the OTLP/JSON encoding: lowerCamelCase keys (snake_case accepted too), hex ids,
 //! 64-bit integers as strings or numbers, unknown fields ignored.
 
+use std::io::BufRead;
+
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::{RawSpan, Rejection};
+use super::normalize::normalize;
+use super::{io_message, ParseError, RawSpan, Rejection, Sink};
+use crate::model::SpanEvent;
 
 #[derive(Deserialize)]
 struct TracesData {
@@ -53,6 +57,18 @@ struct OtlpSpan {
     attributes: Vec<KeyValue>,
     #[serde(default)]
     status: Option<Status>,
+    #[serde(default)]
+    events: Vec<Event>,
+}
+
+#[derive(Deserialize)]
+struct Event {
+    #[serde(default, rename = "timeUnixNano", alias = "time_unix_nano")]
+    time: Option<Value>,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    attributes: Vec<KeyValue>,
 }
 
 #[derive(Deserialize)]
@@ -73,26 +89,87 @@ struct KeyValue {
 /// A document that is JSON but not OTLP traces.
 pub(super) const NOT_OTLP: &str = "not an OTLP traces document (no \"resourceSpans\")";
 
-/// Parses one OTLP/JSON document. `Err` means the document as a whole is unusable (its message
-/// names the path of the bad field); bad spans inside a good document become rejections.
+/// Whether the input looks like OTLP/JSON traces.
+pub(super) fn sniff(head: &[u8]) -> bool {
+    head.first() == Some(&b'{')
+        && (contains(head, b"\"resourceSpans\"") || contains(head, b"\"resource_spans\""))
+}
+
+/// Whether the first line is a complete JSON value and more lines follow (JSON lines).
+pub(super) fn first_line_is_whole_document(head: &[u8]) -> bool {
+    let Some(end) = head.iter().position(|&b| b == b'\n') else {
+        return false;
+    };
+    head[end..].iter().any(|b| !b.is_ascii_whitespace())
+        && serde_json::from_slice::<serde::de::IgnoredAny>(&head[..end]).is_ok()
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// One document: read whole (a single JSON value cannot be split safely), then converted.
+pub(super) fn parse_document_reader(
+    reader: &mut dyn BufRead,
+    sink: &mut dyn Sink,
+) -> Result<(), ParseError> {
+    let mut bytes = Vec::new();
+    reader
+        .read_to_end(&mut bytes)
+        .map_err(|e| ParseError::Input(io_message(&e)))?;
+    parse_document(&bytes, "", sink)
+}
+
+/// One document per line; a line that is not a valid document is rejected by its number.
+pub(super) fn parse_lines(reader: &mut dyn BufRead, sink: &mut dyn Sink) -> Result<(), ParseError> {
+    let mut line = Vec::new();
+    let mut number = 0u64;
+    loop {
+        line.clear();
+        let n = reader
+            .read_until(b'\n', &mut line)
+            .map_err(|e| ParseError::Input(io_message(&e)))?;
+        if n == 0 {
+            return Ok(());
+        }
+        number += 1;
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        let prefix = format!("line {number}: ");
+        match parse_document(&line, &prefix, sink) {
+            Ok(()) => {}
+            Err(ParseError::Input(message)) => sink.reject(Rejection {
+                location: format!("line {number}"),
+                field: None,
+                message,
+            }),
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Parses one OTLP/JSON document. `Err(Input)` means the document as a whole is unusable (its
+/// message names the path of the bad field); bad spans inside a good document are rejected.
 pub(super) fn parse_document(
     bytes: &[u8],
     location_prefix: &str,
-    spans: &mut Vec<RawSpan>,
-    rejections: &mut Vec<Rejection>,
-) -> Result<(), String> {
+    sink: &mut dyn Sink,
+) -> Result<(), ParseError> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let doc: TracesData = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
-        if path == "." || path.is_empty() {
+        ParseError::Input(if path == "." || path.is_empty() {
             inner.to_string()
         } else {
             format!("{path}: {inner}")
-        }
+        })
     })?;
-    de.end().map_err(|e| e.to_string())?;
-    let resource_spans = doc.resource_spans.ok_or_else(|| NOT_OTLP.to_owned())?;
+    de.end().map_err(|e| ParseError::Input(e.to_string()))?;
+    let resource_spans = doc
+        .resource_spans
+        .ok_or_else(|| ParseError::Input(NOT_OTLP.to_owned()))?;
     for (ri, rs) in resource_spans.into_iter().enumerate() {
         let resource: Map<String, Value> = rs
             .resource
@@ -100,12 +177,12 @@ pub(super) fn parse_document(
             .unwrap_or_default();
         for (si, ss) in rs.scope_spans.into_iter().enumerate() {
             for (pi, span) in ss.spans.into_iter().enumerate() {
-                let location =
-                    format!("{location_prefix}resourceSpans[{ri}].scopeSpans[{si}].spans[{pi}]");
                 match convert_span(span, &resource) {
-                    Ok(raw) => spans.push(raw),
-                    Err((field, message)) => rejections.push(Rejection {
-                        location,
+                    Ok(raw) => sink.span(normalize(raw))?,
+                    Err((field, message)) => sink.reject(Rejection {
+                        location: format!(
+                            "{location_prefix}resourceSpans[{ri}].scopeSpans[{si}].spans[{pi}]"
+                        ),
                         field: Some(field.to_owned()),
                         message,
                     }),
@@ -171,6 +248,15 @@ fn convert_span(
         status_message,
         attributes: attributes_to_map(span.attributes),
         resource: resource.clone(),
+        events: span
+            .events
+            .into_iter()
+            .map(|e| SpanEvent {
+                name: e.name.unwrap_or_default(),
+                time_ns: e.time.as_ref().and_then(|t| int64(t).ok()).unwrap_or(0),
+                attributes: attributes_to_map(e.attributes),
+            })
+            .collect(),
     })
 }
 
@@ -294,6 +380,22 @@ mod tests {
         assert_eq!(any_value(v), serde_json::json!({"k": true}));
     }
 
+    #[derive(Default)]
+    struct Collect {
+        spans: Vec<crate::model::Span>,
+        rejections: Vec<Rejection>,
+    }
+
+    impl Sink for Collect {
+        fn span(&mut self, span: crate::model::Span) -> crate::Result<()> {
+            self.spans.push(span);
+            Ok(())
+        }
+        fn reject(&mut self, rejection: Rejection) {
+            self.rejections.push(rejection);
+        }
+    }
+
     #[test]
     fn a_span_without_ids_is_rejected_and_the_rest_kept() {
         let doc = br#"{"resourceSpans":[{"scopeSpans":[{"spans":[
@@ -301,23 +403,25 @@ mod tests {
             {"traceId":"0af7651916cd43dd8448eb211c80319c","name":"no span id","startTimeUnixNano":"1"},
             {"traceId":"0af7651916cd43dd8448eb211c80319c","spanId":"b7ad6b7169203332","name":"backwards","startTimeUnixNano":"5","endTimeUnixNano":"2"}
         ]}]}]}"#;
-        let (mut spans, mut rejections) = (Vec::new(), Vec::new());
-        parse_document(doc, "", &mut spans, &mut rejections).unwrap();
-        assert_eq!(spans.len(), 1);
-        assert_eq!(spans[0].name, "ok");
-        assert_eq!(rejections.len(), 2);
+        let mut sink = Collect::default();
+        parse_document(doc, "", &mut sink).unwrap();
+        assert_eq!(sink.spans.len(), 1);
+        assert_eq!(sink.spans[0].name, "ok");
+        assert_eq!(sink.rejections.len(), 2);
         assert_eq!(
-            rejections[0].location,
+            sink.rejections[0].location,
             "resourceSpans[0].scopeSpans[0].spans[1]"
         );
-        assert_eq!(rejections[0].field.as_deref(), Some("spanId"));
-        assert_eq!(rejections[1].field.as_deref(), Some("endTimeUnixNano"));
+        assert_eq!(sink.rejections[0].field.as_deref(), Some("spanId"));
+        assert_eq!(sink.rejections[1].field.as_deref(), Some("endTimeUnixNano"));
     }
 
     #[test]
     fn a_bad_field_type_names_its_path() {
         let doc = br#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"name": 5}]}]}]}"#;
-        let err = parse_document(doc, "", &mut Vec::new(), &mut Vec::new()).unwrap_err();
+        let Err(ParseError::Input(err)) = parse_document(doc, "", &mut Collect::default()) else {
+            panic!("a wrongly typed field fails the document");
+        };
         assert!(
             err.starts_with("resourceSpans[0].scopeSpans[0].spans[0].name:"),
             "{err}"

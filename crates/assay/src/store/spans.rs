@@ -4,11 +4,16 @@
 //! **Invariant:** a span's identity is `(trace_id, span_id)`. Writing a span that is already
 //! stored merges into it (known fields win over missing ones, attributes are merged), so
 //! re-importing never double counts and a span that arrives again with more data is completed.
+//! Every written payload is queued in `fts_pending` for the full-text index.
 
 use rusqlite::{params, OptionalExtension, Transaction};
+use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
-use crate::model::{Attribution, Span, SpanKind, SpanPayload, SpanStatus, Usage};
+use crate::model::{
+    Attribution, Document, ErrorClass, Message, PromptTemplate, Span, SpanEvent, SpanKind,
+    SpanPayload, SpanStatus, Usage,
+};
 use crate::store::Store;
 
 /// What [`upsert`] did.
@@ -20,30 +25,54 @@ pub struct UpsertCounts {
     pub merged: u64,
 }
 
+/// The payload's normalised parts, stored as one JSON object in `span_payloads.detail`.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Detail {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    input_messages: Vec<Message>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    output_messages: Vec<Message>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    documents: Vec<Document>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    prompt_template: Option<PromptTemplate>,
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    metadata: serde_json::Map<String, serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    events: Vec<SpanEvent>,
+}
+
 const UPSERT_SPAN: &str = "
 INSERT INTO spans (trace_id, span_id, parent_span_id, name, kind, start_ns, end_ns, status,
-    status_message, service, provider, request_model, response_model, input_tokens, output_tokens,
-    cache_read_tokens, cache_write_tokens, reasoning_tokens, tenant, endpoint, feature, user_id,
-    session_id, environment, release, import_id)
+    status_message, error_class, service, provider, request_model, response_model, finish_reason,
+    ttft_ns, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens,
+    reported_cost, prompt_name, prompt_version, tenant, endpoint, feature, user_id, session_id,
+    environment, release, tags, import_id)
 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20,
-    ?21, ?22, ?23, ?24, ?25, ?26)
+    ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33)
 ON CONFLICT (trace_id, span_id) DO UPDATE SET
     parent_span_id = coalesce(excluded.parent_span_id, parent_span_id),
-    name = excluded.name,
+    name = CASE WHEN excluded.name = '' THEN name ELSE excluded.name END,
     kind = CASE WHEN excluded.kind = 'other' THEN kind ELSE excluded.kind END,
     start_ns = excluded.start_ns,
     end_ns = coalesce(excluded.end_ns, end_ns),
     status = CASE WHEN excluded.status = 'unset' THEN status ELSE excluded.status END,
     status_message = coalesce(excluded.status_message, status_message),
+    error_class = coalesce(excluded.error_class, error_class),
     service = coalesce(excluded.service, service),
     provider = coalesce(excluded.provider, provider),
     request_model = coalesce(excluded.request_model, request_model),
     response_model = coalesce(excluded.response_model, response_model),
+    finish_reason = coalesce(excluded.finish_reason, finish_reason),
+    ttft_ns = coalesce(excluded.ttft_ns, ttft_ns),
     input_tokens = coalesce(excluded.input_tokens, input_tokens),
     output_tokens = coalesce(excluded.output_tokens, output_tokens),
     cache_read_tokens = coalesce(excluded.cache_read_tokens, cache_read_tokens),
     cache_write_tokens = coalesce(excluded.cache_write_tokens, cache_write_tokens),
     reasoning_tokens = coalesce(excluded.reasoning_tokens, reasoning_tokens),
+    reported_cost = coalesce(excluded.reported_cost, reported_cost),
+    prompt_name = coalesce(excluded.prompt_name, prompt_name),
+    prompt_version = coalesce(excluded.prompt_version, prompt_version),
     tenant = coalesce(excluded.tenant, tenant),
     endpoint = coalesce(excluded.endpoint, endpoint),
     feature = coalesce(excluded.feature, feature),
@@ -51,15 +80,18 @@ ON CONFLICT (trace_id, span_id) DO UPDATE SET
     session_id = coalesce(excluded.session_id, session_id),
     environment = coalesce(excluded.environment, environment),
     release = coalesce(excluded.release, release),
+    tags = coalesce(excluded.tags, tags),
     import_id = excluded.import_id";
 
 const UPSERT_PAYLOAD: &str = "
-INSERT INTO span_payloads (trace_id, span_id, input, output, attributes)
-VALUES (?1, ?2, ?3, ?4, ?5)
+INSERT INTO span_payloads (trace_id, span_id, input, output, detail, attributes)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6)
 ON CONFLICT (trace_id, span_id) DO UPDATE SET
     input = coalesce(excluded.input, input),
     output = coalesce(excluded.output, output),
-    attributes = json_patch(attributes, excluded.attributes)";
+    detail = json_patch(detail, excluded.detail),
+    attributes = json_patch(attributes, excluded.attributes)
+RETURNING id";
 
 /// Writes `spans` inside `tx`, merging into any already stored. Returns what was new and what merged.
 pub fn upsert(tx: &Transaction<'_>, spans: &[Span], import_id: i64) -> Result<UpsertCounts> {
@@ -67,6 +99,8 @@ pub fn upsert(tx: &Transaction<'_>, spans: &[Span], import_id: i64) -> Result<Up
         tx.prepare_cached("SELECT 1 FROM spans WHERE trace_id = ?1 AND span_id = ?2")?;
     let mut span_stmt = tx.prepare_cached(UPSERT_SPAN)?;
     let mut payload_stmt = tx.prepare_cached(UPSERT_PAYLOAD)?;
+    let mut pending =
+        tx.prepare_cached("INSERT OR IGNORE INTO fts_pending (payload_id) VALUES (?1)")?;
     let mut counts = UpsertCounts::default();
     for s in spans {
         let known = exists
@@ -79,6 +113,8 @@ pub fn upsert(tx: &Transaction<'_>, spans: &[Span], import_id: i64) -> Result<Up
             counts.new += 1;
         }
         let a = &s.attribution;
+        let tags = (!s.tags.is_empty())
+            .then(|| serde_json::to_string(&s.tags).unwrap_or_else(|_| "[]".to_owned()));
         span_stmt.execute(params![
             s.trace_id,
             s.span_id,
@@ -89,15 +125,21 @@ pub fn upsert(tx: &Transaction<'_>, spans: &[Span], import_id: i64) -> Result<Up
             s.end_ns,
             s.status.as_str(),
             s.status_message,
+            s.error_class.map(ErrorClass::as_str),
             s.service,
             s.provider,
             s.request_model,
             s.response_model,
+            s.finish_reason,
+            s.time_to_first_token_ns,
             s.usage.input,
             s.usage.output,
             s.usage.cache_read,
             s.usage.cache_write,
             s.usage.reasoning,
+            s.reported_cost,
+            s.prompt_name,
+            s.prompt_version,
             a.tenant,
             a.endpoint,
             a.feature,
@@ -105,29 +147,59 @@ pub fn upsert(tx: &Transaction<'_>, spans: &[Span], import_id: i64) -> Result<Up
             a.session,
             a.environment,
             a.release,
+            tags,
             import_id,
         ])?;
-        let attributes = serde_json::Value::Object(s.payload.attributes.clone()).to_string();
-        payload_stmt.execute(params![
-            s.trace_id,
-            s.span_id,
-            s.payload.input,
-            s.payload.output,
-            attributes
-        ])?;
+        let p = &s.payload;
+        let detail = DetailRef {
+            input_messages: &p.input_messages,
+            output_messages: &p.output_messages,
+            documents: &p.documents,
+            prompt_template: p.prompt_template.as_ref(),
+            metadata: &p.metadata,
+            events: &p.events,
+        };
+        // Serialising plain data cannot fail; "{}" keeps the column valid JSON regardless.
+        let detail = serde_json::to_string(&detail).unwrap_or_else(|_| "{}".to_owned());
+        let attributes = serde_json::to_string(&p.attributes).unwrap_or_else(|_| "{}".to_owned());
+        let payload_id: i64 = payload_stmt.query_row(
+            params![s.trace_id, s.span_id, p.input, p.output, detail, attributes],
+            |r| r.get(0),
+        )?;
+        if p.input.is_some() || p.output.is_some() {
+            pending.execute([payload_id])?;
+        }
     }
     Ok(counts)
+}
+
+/// Borrowing twin of [`Detail`], so writing needs no clones.
+#[derive(Serialize)]
+struct DetailRef<'a> {
+    #[serde(skip_serializing_if = "<[Message]>::is_empty")]
+    input_messages: &'a [Message],
+    #[serde(skip_serializing_if = "<[Message]>::is_empty")]
+    output_messages: &'a [Message],
+    #[serde(skip_serializing_if = "<[Document]>::is_empty")]
+    documents: &'a [Document],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    prompt_template: Option<&'a PromptTemplate>,
+    #[serde(skip_serializing_if = "serde_json::Map::is_empty")]
+    metadata: &'a serde_json::Map<String, serde_json::Value>,
+    #[serde(skip_serializing_if = "<[SpanEvent]>::is_empty")]
+    events: &'a [SpanEvent],
 }
 
 /// Every span of a trace, ordered by start time, with payloads. Empty when the trace is unknown.
 pub fn for_trace(store: &Store, trace_id: &str) -> Result<Vec<Span>> {
     let mut stmt = store.conn().prepare_cached(
         "SELECT s.trace_id, s.span_id, s.parent_span_id, s.name, s.kind, s.start_ns, s.end_ns,
-                s.status, s.status_message, s.service, s.provider, s.request_model,
-                s.response_model, s.input_tokens, s.output_tokens, s.cache_read_tokens,
-                s.cache_write_tokens, s.reasoning_tokens, s.tenant, s.endpoint, s.feature,
-                s.user_id, s.session_id, s.environment, s.release,
-                p.input, p.output, p.attributes
+                s.status, s.status_message, s.error_class, s.service, s.provider, s.request_model,
+                s.response_model, s.finish_reason, s.ttft_ns, s.input_tokens, s.output_tokens,
+                s.cache_read_tokens, s.cache_write_tokens, s.reasoning_tokens, s.reported_cost,
+                s.prompt_name, s.prompt_version, s.tenant, s.endpoint, s.feature, s.user_id,
+                s.session_id, s.environment, s.release, s.tags, s.duplicate_of,
+                p.input, p.output, p.detail, p.attributes
          FROM spans s LEFT JOIN span_payloads p USING (trace_id, span_id)
          WHERE s.trace_id = ?1
          ORDER BY s.start_ns, s.span_id",
@@ -135,7 +207,13 @@ pub fn for_trace(store: &Store, trace_id: &str) -> Result<Vec<Span>> {
     let rows = stmt.query_map([trace_id], |r| {
         let kind: String = r.get(4)?;
         let status: String = r.get(7)?;
-        let attributes: Option<String> = r.get(27)?;
+        let error_class: Option<String> = r.get(9)?;
+        let tags: Option<String> = r.get(31)?;
+        let detail: Option<String> = r.get(35)?;
+        let attributes: Option<String> = r.get(36)?;
+        let detail: Detail = detail
+            .and_then(|d| serde_json::from_str(&d).ok())
+            .unwrap_or_default();
         Ok(Span {
             trace_id: r.get(0)?,
             span_id: r.get(1)?,
@@ -146,29 +224,45 @@ pub fn for_trace(store: &Store, trace_id: &str) -> Result<Vec<Span>> {
             end_ns: r.get(6)?,
             status: SpanStatus::parse(&status),
             status_message: r.get(8)?,
-            service: r.get(9)?,
-            provider: r.get(10)?,
-            request_model: r.get(11)?,
-            response_model: r.get(12)?,
+            error_class: error_class.as_deref().and_then(ErrorClass::parse),
+            service: r.get(10)?,
+            provider: r.get(11)?,
+            request_model: r.get(12)?,
+            response_model: r.get(13)?,
+            finish_reason: r.get(14)?,
+            time_to_first_token_ns: r.get(15)?,
             usage: Usage {
-                input: r.get(13)?,
-                output: r.get(14)?,
-                cache_read: r.get(15)?,
-                cache_write: r.get(16)?,
-                reasoning: r.get(17)?,
+                input: r.get(16)?,
+                output: r.get(17)?,
+                cache_read: r.get(18)?,
+                cache_write: r.get(19)?,
+                reasoning: r.get(20)?,
             },
+            reported_cost: r.get(21)?,
+            prompt_name: r.get(22)?,
+            prompt_version: r.get(23)?,
             attribution: Attribution {
-                tenant: r.get(18)?,
-                endpoint: r.get(19)?,
-                feature: r.get(20)?,
-                user: r.get(21)?,
-                session: r.get(22)?,
-                environment: r.get(23)?,
-                release: r.get(24)?,
+                tenant: r.get(24)?,
+                endpoint: r.get(25)?,
+                feature: r.get(26)?,
+                user: r.get(27)?,
+                session: r.get(28)?,
+                environment: r.get(29)?,
+                release: r.get(30)?,
             },
+            tags: tags
+                .and_then(|t| serde_json::from_str(&t).ok())
+                .unwrap_or_default(),
+            duplicate_of: r.get(32)?,
             payload: SpanPayload {
-                input: r.get(25)?,
-                output: r.get(26)?,
+                input: r.get(33)?,
+                output: r.get(34)?,
+                input_messages: detail.input_messages,
+                output_messages: detail.output_messages,
+                documents: detail.documents,
+                prompt_template: detail.prompt_template,
+                metadata: detail.metadata,
+                events: detail.events,
                 attributes: attributes
                     .and_then(|a| serde_json::from_str(&a).ok())
                     .unwrap_or_default(),

@@ -39,7 +39,7 @@ pub struct TraceRow {
 const REFRESH: &str = "
 WITH trace_spans AS (SELECT * FROM spans WHERE trace_id = ?1),
 roots AS (
-    SELECT name, service, start_ns FROM trace_spans r
+    SELECT name, service FROM trace_spans r
     WHERE r.parent_span_id IS NULL
        OR NOT EXISTS (SELECT 1 FROM trace_spans p WHERE p.span_id = r.parent_span_id)
     ORDER BY (r.parent_span_id IS NOT NULL), r.start_ns
@@ -50,10 +50,11 @@ models AS (
     WHERE coalesce(request_model, response_model) IS NOT NULL ORDER BY model
 )
 INSERT OR REPLACE INTO traces (trace_id, name, service, start_ns, end_ns, span_count, error_count,
-    status, models, input_tokens, output_tokens)
+    status, models, input_tokens, output_tokens, tenant, endpoint, feature, user_id, session_id,
+    environment)
 SELECT ?1,
     coalesce((SELECT name FROM roots), ''),
-    (SELECT service FROM roots),
+    coalesce((SELECT service FROM roots), max(service)),
     min(start_ns),
     max(coalesce(end_ns, start_ns)),
     count(*),
@@ -61,18 +62,43 @@ SELECT ?1,
     CASE WHEN sum(status = 'error') > 0 THEN 'error'
          WHEN sum(status = 'ok') > 0 THEN 'ok' ELSE 'unset' END,
     coalesce((SELECT group_concat(model, char(31)) FROM models), ''),
-    coalesce(sum(input_tokens), 0),
-    coalesce(sum(output_tokens), 0)
+    coalesce(sum(input_tokens) FILTER (WHERE duplicate_of IS NULL), 0),
+    coalesce(sum(output_tokens) FILTER (WHERE duplicate_of IS NULL), 0),
+    max(tenant), max(endpoint), max(feature), max(user_id), max(session_id), max(environment)
 FROM trace_spans
 HAVING count(*) > 0";
 
-/// Recomputes the summary rows of `trace_ids` from their spans.
+/// Marks spans that record the same model call as an earlier sibling (two instrumentations of
+/// one request, e.g. a provider SDK's own span beside OpenLLMetry's): same parent, both llm,
+/// same provider and input tokens, output tokens within one, overlapping in time. The earliest
+/// (by start, then id) stays primary; the others point at it and are not counted again.
+const MARK_DUPLICATES: &str = "
+UPDATE spans SET duplicate_of = (
+    SELECT o.span_id FROM spans o
+    WHERE o.trace_id = spans.trace_id
+      AND o.span_id <> spans.span_id
+      AND o.kind = 'llm'
+      AND o.parent_span_id IS spans.parent_span_id
+      AND o.provider IS spans.provider
+      AND o.input_tokens = spans.input_tokens
+      AND abs(coalesce(o.output_tokens, 0) - coalesce(spans.output_tokens, 0)) <= 1
+      AND o.start_ns < coalesce(spans.end_ns, spans.start_ns)
+      AND spans.start_ns < coalesce(o.end_ns, o.start_ns)
+      AND (o.start_ns, o.span_id) < (spans.start_ns, spans.span_id)
+    ORDER BY o.start_ns, o.span_id
+    LIMIT 1
+)
+WHERE trace_id = ?1 AND kind = 'llm' AND input_tokens IS NOT NULL";
+
+/// Marks duplicate model calls and recomputes the summary rows of `trace_ids` from their spans.
 pub fn refresh<'a>(
     tx: &Transaction<'_>,
     trace_ids: impl IntoIterator<Item = &'a str>,
 ) -> Result<()> {
+    let mut duplicates = tx.prepare_cached(MARK_DUPLICATES)?;
     let mut stmt = tx.prepare_cached(REFRESH)?;
     for id in trace_ids {
+        duplicates.execute([id])?;
         stmt.execute([id])?;
     }
     Ok(())

@@ -1,3 +1,19 @@
+-- Imports: where each batch of spans came from.
+CREATE TABLE imports (
+    id            INTEGER PRIMARY KEY,
+    source        TEXT    NOT NULL,
+    format        TEXT    NOT NULL,
+    content_hash  TEXT    NOT NULL,
+    status        TEXT    NOT NULL,          -- running | done (a running import was interrupted)
+    bytes         INTEGER NOT NULL DEFAULT 0,
+    spans_read    INTEGER NOT NULL,
+    spans_new     INTEGER NOT NULL,
+    spans_merged  INTEGER NOT NULL,
+    rejected      INTEGER NOT NULL,
+    started_at    TEXT    NOT NULL,
+    finished_at   TEXT
+);
+
 -- Spans: one wide row per span, trace-level attribution denormalised onto each row.
 CREATE TABLE spans (
     trace_id           TEXT    NOT NULL,
@@ -9,15 +25,21 @@ CREATE TABLE spans (
     end_ns             INTEGER,
     status             TEXT    NOT NULL,
     status_message     TEXT,
+    error_class        TEXT,
     service            TEXT,
     provider           TEXT,
     request_model      TEXT,
     response_model     TEXT,
+    finish_reason      TEXT,
+    ttft_ns            INTEGER,
     input_tokens       INTEGER,
     output_tokens      INTEGER,
     cache_read_tokens  INTEGER,
     cache_write_tokens INTEGER,
     reasoning_tokens   INTEGER,
+    reported_cost      REAL,
+    prompt_name        TEXT,
+    prompt_version     TEXT,
     tenant             TEXT,
     endpoint           TEXT,
     feature            TEXT,
@@ -25,21 +47,32 @@ CREATE TABLE spans (
     session_id         TEXT,
     environment        TEXT,
     release            TEXT,
+    tags               TEXT,                 -- JSON array, NULL when none
+    duplicate_of       TEXT,                 -- span id of the span recording the same model call
     import_id          INTEGER REFERENCES imports(id),
     PRIMARY KEY (trace_id, span_id)
 ) WITHOUT ROWID;
 
 CREATE INDEX spans_start ON spans(start_ns);
 
--- Payloads: big and rarely filtered, kept out of the hot table.
+-- Payloads: big and rarely filtered, kept out of the hot table. `detail` holds the normalised
+-- messages, documents, prompt template, metadata and events as one JSON object.
 CREATE TABLE span_payloads (
+    id         INTEGER PRIMARY KEY,
     trace_id   TEXT NOT NULL,
     span_id    TEXT NOT NULL,
     input      TEXT,
     output     TEXT,
+    detail     TEXT NOT NULL,
     attributes TEXT NOT NULL,
-    PRIMARY KEY (trace_id, span_id)
-) WITHOUT ROWID;
+    UNIQUE (trace_id, span_id)
+);
+
+-- Full-text index over inputs and outputs. Contentless (the text lives in span_payloads), with
+-- deletes by rowid so a re-imported payload can be re-indexed. It may lag behind imports:
+-- `fts_pending` lists the payloads not yet (re)indexed, and search says so while it is not empty.
+CREATE VIRTUAL TABLE span_text USING fts5(input, output, content = '', contentless_delete = 1);
+CREATE TABLE fts_pending (payload_id INTEGER PRIMARY KEY);
 
 -- One row per trace, recomputed from its spans whenever an import touches it, so listing
 -- traces never aggregates raw spans.
@@ -52,23 +85,15 @@ CREATE TABLE traces (
     span_count    INTEGER NOT NULL,
     error_count   INTEGER NOT NULL,
     status        TEXT    NOT NULL,
-    models        TEXT    NOT NULL,
+    models        TEXT    NOT NULL,          -- distinct requested models, separated by char(31)
     input_tokens  INTEGER NOT NULL,
-    output_tokens INTEGER NOT NULL
+    output_tokens INTEGER NOT NULL,
+    tenant        TEXT,
+    endpoint      TEXT,
+    feature       TEXT,
+    user_id       TEXT,
+    session_id    TEXT,
+    environment   TEXT
 ) WITHOUT ROWID;
 
 CREATE INDEX traces_start ON traces(start_ns DESC);
-
--- Each import: where from, what it held, what it changed.
-CREATE TABLE imports (
-    id            INTEGER PRIMARY KEY,
-    source        TEXT    NOT NULL,
-    format        TEXT    NOT NULL,
-    content_hash  TEXT    NOT NULL,
-    spans_read    INTEGER NOT NULL,
-    spans_new     INTEGER NOT NULL,
-    spans_merged  INTEGER NOT NULL,
-    rejected      INTEGER NOT NULL,
-    started_at    TEXT    NOT NULL,
-    finished_at   TEXT    NOT NULL
-);
