@@ -11,8 +11,10 @@ fn main() {
     let manifest = tauri_build::AppManifest::new().commands(&[
         "workspace_info",
         "traces_list",
+        "trace_facets",
         "trace_get",
         "import_paths",
+        "import_upload",
     ]);
     if let Err(e) = tauri_build::try_build(tauri_build::Attributes::new().app_manifest(manifest)) {
         panic!("tauri build step failed: {e:#}");

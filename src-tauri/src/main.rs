@@ -9,8 +9,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use assay::api::json::{
-    ApiError, ImportArgs, ImportOutcome, TraceDetail, TraceGet, TraceList, TraceQuery,
-    WorkspaceInfo,
+    ApiError, FacetQuery, ImportArgs, ImportOutcome, ImportUpload, TraceDetail, TraceFacets,
+    TraceGet, TraceList, TraceQuery, WorkspaceInfo,
 };
 use assay::api::Api;
 use assay::workspace::Locate;
@@ -43,6 +43,11 @@ async fn traces_list(api: Shared<'_>, args: TraceQuery) -> Result<TraceList, Api
 }
 
 #[tauri::command]
+async fn trace_facets(api: Shared<'_>, args: FacetQuery) -> Result<TraceFacets, ApiError> {
+    blocking(&api, move |a| a.trace_facets(&args)).await
+}
+
+#[tauri::command]
 async fn trace_get(api: Shared<'_>, args: TraceGet) -> Result<TraceDetail, ApiError> {
     blocking(&api, move |a| a.trace_get(&args)).await
 }
@@ -50,6 +55,35 @@ async fn trace_get(api: Shared<'_>, args: TraceGet) -> Result<TraceDetail, ApiEr
 #[tauri::command]
 async fn import_paths(api: Shared<'_>, args: ImportArgs) -> Result<ImportOutcome, ApiError> {
     blocking(&api, move |a| a.import_paths(&args)).await
+}
+
+/// The file's bytes are the raw invoke body; its name travels in a header, as over HTTP.
+#[tauri::command]
+async fn import_upload(
+    api: Shared<'_>,
+    request: tauri::ipc::Request<'_>,
+) -> Result<ImportOutcome, ApiError> {
+    let header = |name: &str| {
+        request
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(assay::api::decode_header_value)
+    };
+    let upload = ImportUpload {
+        name: header(assay::api::FILE_NAME_HEADER).unwrap_or_else(|| "upload".to_owned()),
+        format: header("x-assay-format"),
+    };
+    let bytes = match request.body() {
+        tauri::ipc::InvokeBody::Raw(bytes) => bytes.clone(),
+        tauri::ipc::InvokeBody::Json(_) => {
+            return Err(ApiError {
+                code: "invalid_input".into(),
+                message: "import_upload takes the file's bytes as the body".into(),
+            })
+        }
+    };
+    blocking(&api, move |a| a.import_upload(&upload, &bytes)).await
 }
 
 fn locate(app: &tauri::App) -> Locate {
@@ -81,8 +115,10 @@ fn main() {
         .invoke_handler(tauri::generate_handler![
             workspace_info,
             traces_list,
+            trace_facets,
             trace_get,
-            import_paths
+            import_paths,
+            import_upload
         ])
         .build(tauri::generate_context!());
     match app {

@@ -56,6 +56,12 @@ pub enum Command {
         /// Files, folders or `-`.
         #[arg(value_name = "PATH", required = true)]
         paths: Vec<String>,
+        /// Read every input as this format instead of detecting it (see `docs/import.md`).
+        #[arg(long, value_name = "FORMAT")]
+        format: Option<String>,
+        /// Leave the full-text index to catch up later (search says so until it has).
+        #[arg(long)]
+        defer_index: bool,
         /// Print the result as JSON.
         #[arg(long)]
         json: bool,
@@ -93,9 +99,33 @@ pub enum TracesCommand {
         /// How many to skip.
         #[arg(long, default_value_t = 0)]
         offset: u32,
-        /// Only traces whose id, root name, service or model contains this text.
+        /// Free text: in the trace id, root name, service or models, or in any span's input or output.
         #[arg(long, short = 's')]
         search: Option<String>,
+        /// Traces that started at or after this time (RFC 3339, or YYYY-MM-DD).
+        #[arg(long)]
+        since: Option<String>,
+        /// Traces that started before this time (RFC 3339, or YYYY-MM-DD).
+        #[arg(long)]
+        until: Option<String>,
+        /// Only this tenant.
+        #[arg(long)]
+        tenant: Option<String>,
+        /// Only this endpoint.
+        #[arg(long)]
+        endpoint: Option<String>,
+        /// Only traces that used this model.
+        #[arg(long)]
+        model: Option<String>,
+        /// Only this status: ok, error or unset.
+        #[arg(long)]
+        status: Option<String>,
+        /// Only this environment.
+        #[arg(long)]
+        environment: Option<String>,
+        /// Order: newest, oldest, slowest, most_tokens, most_spans.
+        #[arg(long, default_value = "newest")]
+        sort: String,
         /// Print the result as JSON.
         #[arg(long)]
         json: bool,

@@ -5,12 +5,13 @@ mod args;
 mod render;
 mod serve;
 
-use std::io::{IsTerminal, Read, Write};
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use assay::api::{self, json, Api};
+use assay::import::{Format, ImportOptions};
 use assay::workspace::Locate;
 use clap::Parser;
 
@@ -48,11 +49,24 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 render::init(&report, &mut std::io::stdout().lock())?;
             }
         }
-        Command::Import { paths, json } => return import(&cli.global, paths, json),
+        Command::Import {
+            paths,
+            format,
+            defer_index,
+            json,
+        } => return import(&cli.global, paths, format.as_deref(), defer_index, json),
         Command::Traces(TracesCommand::List {
             limit,
             offset,
             search,
+            since,
+            until,
+            tenant,
+            endpoint,
+            model,
+            status,
+            environment,
+            sort,
             json,
         }) => {
             let api = open(&cli.global)?;
@@ -60,6 +74,14 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 limit: Some(limit),
                 offset: Some(offset),
                 search,
+                since,
+                until,
+                tenant,
+                endpoint,
+                model,
+                status,
+                environment,
+                sort: Some(sort),
             })?;
             if json {
                 print_json(&list)?;
@@ -100,16 +122,36 @@ fn open(global: &Global) -> Result<Api> {
     })?)
 }
 
-fn import(global: &Global, paths: Vec<String>, as_json: bool) -> Result<ExitCode> {
+fn import(
+    global: &Global,
+    paths: Vec<String>,
+    format: Option<&str>,
+    defer_index: bool,
+    as_json: bool,
+) -> Result<ExitCode> {
+    let format = match format {
+        None => None,
+        Some(name) => Some(Format::parse_name(name).with_context(|| {
+            let names: Vec<&str> = Format::ALL.iter().map(|f| f.as_str()).collect();
+            format!("--format {name:?} is not one of: {}", names.join(", "))
+        })?),
+    };
     let api = open(global)?;
+    let mut progress = render::ImportProgress::new(std::io::stderr().is_terminal() && !as_json);
     let (stdin, files): (Vec<String>, Vec<String>) = paths.into_iter().partition(|p| p == "-");
-    let mut outcome = api.import_paths(&json::ImportArgs { paths: files })?;
+    let mut outcome = api.import_paths_with(
+        &files,
+        format,
+        &mut |file, p| progress.update(file, p),
+        false,
+    )?;
     if !stdin.is_empty() {
-        let mut bytes = Vec::new();
-        std::io::stdin()
-            .read_to_end(&mut bytes)
-            .context("cannot read standard input")?;
-        match api.import_bytes("-", &bytes) {
+        let mut on_batch = |p| progress.update("-", p);
+        let options = ImportOptions {
+            format,
+            progress: Some(&mut on_batch),
+        };
+        match api.import_reader("-", std::io::stdin().lock(), options) {
             Ok(report) => outcome.imported.push(report),
             Err(e) => outcome.failed.push(json::ImportFailure {
                 source: "-".into(),
@@ -117,10 +159,16 @@ fn import(global: &Global, paths: Vec<String>, as_json: bool) -> Result<ExitCode
             }),
         }
     }
+    progress.finish();
+    if !defer_index {
+        progress.indexing();
+        api.index_search_text(usize::MAX)?;
+        progress.finish();
+    }
     if as_json {
         print_json(&outcome)?;
     } else {
-        render::import_outcome(&outcome, &mut std::io::stdout().lock())?;
+        render::import_outcome(&outcome, progress.elapsed(), &mut std::io::stdout().lock())?;
     }
     Ok(if outcome.failed.is_empty() {
         ExitCode::SUCCESS

@@ -1,6 +1,9 @@
 //! Text output for people. Machines use `--json`.
 
 use std::io::{self, Write};
+use std::time::{Duration, Instant};
+
+use assay::import::Progress;
 
 use assay::api::json::{ImportOutcome, TraceDetail, TraceList};
 use assay::workspace::InitReport;
@@ -22,8 +25,80 @@ pub fn init(report: &InitReport, out: &mut impl Write) -> io::Result<()> {
     }
 }
 
+/// A one-line progress display on standard error (only on a terminal), redrawn at most 10
+/// times a second.
+pub struct ImportProgress {
+    enabled: bool,
+    started: Instant,
+    last_draw: Option<Instant>,
+    drawn: bool,
+    files_done: Vec<(String, u64)>,
+}
+
+impl ImportProgress {
+    pub fn new(enabled: bool) -> Self {
+        ImportProgress {
+            enabled,
+            started: Instant::now(),
+            last_draw: None,
+            drawn: false,
+            files_done: Vec::new(),
+        }
+    }
+
+    pub fn update(&mut self, file: &str, p: Progress) {
+        match self.files_done.last_mut() {
+            Some((f, spans)) if f == file => *spans = p.spans,
+            _ => self.files_done.push((file.to_owned(), p.spans)),
+        }
+        if !self.enabled
+            || self
+                .last_draw
+                .is_some_and(|t| t.elapsed() < Duration::from_millis(100))
+        {
+            return;
+        }
+        self.last_draw = Some(Instant::now());
+        let spans: u64 = self.files_done.iter().map(|(_, s)| s).sum();
+        let secs = self.started.elapsed().as_secs_f64().max(1e-3);
+        let name = truncate(file, 40);
+        let mut err = io::stderr().lock();
+        let _ = write!(
+            err,
+            "\r\x1b[2Kimporting {name}: file {}, {spans} spans, {:.1} MB of this file, {:.0} spans/s",
+            self.files_done.len(),
+            p.bytes as f64 / 1e6,
+            spans as f64 / secs
+        );
+        let _ = err.flush();
+        self.drawn = true;
+    }
+
+    pub fn indexing(&mut self) {
+        if self.enabled {
+            let _ = write!(io::stderr(), "\r\x1b[2Kindexing text for search...");
+            self.drawn = true;
+        }
+    }
+
+    pub fn finish(&mut self) {
+        if self.drawn {
+            let _ = write!(io::stderr(), "\r\x1b[2K");
+            self.drawn = false;
+        }
+    }
+
+    pub fn elapsed(&self) -> Duration {
+        self.started.elapsed()
+    }
+}
+
 /// Per-file lines on `out`; rejected records and failed files on standard error.
-pub fn import_outcome(outcome: &ImportOutcome, out: &mut impl Write) -> io::Result<()> {
+pub fn import_outcome(
+    outcome: &ImportOutcome,
+    elapsed: Duration,
+    out: &mut impl Write,
+) -> io::Result<()> {
     let mut err = io::stderr().lock();
     for r in &outcome.imported {
         let rejected = match r.rejected_count {
@@ -54,10 +129,14 @@ pub fn import_outcome(outcome: &ImportOutcome, out: &mut impl Write) -> io::Resu
     let spans: u64 = outcome.imported.iter().map(|r| r.spans_read).sum();
     let new: u64 = outcome.imported.iter().map(|r| r.spans_new).sum();
     let rejected: u64 = outcome.imported.iter().map(|r| r.rejected_count).sum();
+    let traces: u64 = outcome.imported.iter().map(|r| r.traces).sum();
+    let secs = elapsed.as_secs_f64();
     writeln!(
         out,
-        "Imported {} file(s): {spans} spans ({new} new), {rejected} records rejected, {} file(s) failed.",
+        "Imported {} file(s) in {secs:.2} s: {traces} traces, {spans} spans ({new} new, {} already stored), \
+         {rejected} records rejected, {} file(s) failed.",
         outcome.imported.len(),
+        spans - new,
         outcome.failed.len()
     )
 }

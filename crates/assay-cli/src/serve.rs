@@ -11,11 +11,11 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
-use assay::api::json::ApiError;
+use assay::api::json::{ApiError, ImportUpload};
 use assay::api::Api;
 use assay::ErrorCode;
 use axum::body::Bytes;
-use axum::extract::{Path, Request, State};
+use axum::extract::{DefaultBodyLimit, Path, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -102,6 +102,11 @@ pub fn run(api: Api, args: &ServeArgs) -> Result<()> {
 fn router(state: Arc<ServerState>) -> Router {
     Router::new()
         .route("/api/health", get(health))
+        .route(
+            "/api/import_upload",
+            // A local tool imports whole trace files: allow large uploads on this route only.
+            post(upload).layer(DefaultBodyLimit::max(UPLOAD_LIMIT)),
+        )
         .route("/api/{command}", post(call))
         .fallback(get(static_file))
         .layer(middleware::from_fn_with_state(state.clone(), guard))
@@ -175,7 +180,12 @@ async fn call(
         }
     };
     // SQLite calls block: keep them off the async workers.
-    let result = tokio::task::spawn_blocking(move || state.api.dispatch(&command, args)).await;
+    respond(tokio::task::spawn_blocking(move || state.api.dispatch(&command, args)).await)
+}
+
+fn respond<T: serde::Serialize>(
+    result: Result<assay::Result<T>, tokio::task::JoinError>,
+) -> Response {
     match result {
         Ok(Ok(value)) => Json(value).into_response(),
         Ok(Err(e)) => {
@@ -195,6 +205,27 @@ async fn call(
             &format!("the request failed: {join}"),
         ),
     }
+}
+
+/// The largest file the browser may upload (the CLI has no limit).
+const UPLOAD_LIMIT: usize = 4 << 30;
+
+async fn upload(
+    State(state): State<Arc<ServerState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(assay::api::decode_header_value)
+    };
+    let upload = ImportUpload {
+        name: header(assay::api::FILE_NAME_HEADER).unwrap_or_else(|| "upload".to_owned()),
+        format: header("x-assay-format"),
+    };
+    respond(tokio::task::spawn_blocking(move || state.api.import_upload(&upload, &body)).await)
 }
 
 async fn static_file(uri: axum::http::Uri) -> Response {

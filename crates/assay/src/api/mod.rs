@@ -19,12 +19,19 @@ use serde_json::Value;
 use crate::error::{Error, Result};
 use crate::import::{self, ImportReport};
 use crate::model::{format_time_ns, Span};
-use crate::store::{spans, traces, Store};
+use crate::store::{search, spans, traces, Store};
 use crate::workspace::{self, InitReport, Locate, Workspace};
 use json::*;
 
 /// The commands reachable by name from the UI, in both transports.
-pub const COMMANDS: &[&str] = &["workspace_info", "traces_list", "trace_get", "import_paths"];
+pub const COMMANDS: &[&str] = &[
+    "workspace_info",
+    "traces_list",
+    "trace_facets",
+    "trace_get",
+    "import_paths",
+    "import_upload",
+];
 
 /// Default page size of the trace list.
 const DEFAULT_LIMIT: u32 = 50;
@@ -86,14 +93,47 @@ impl Api {
         })
     }
 
-    /// One page of traces, newest first, filtered by `query`.
+    /// One page of traces, filtered and sorted by `query`.
     pub fn traces_list(&self, query: &TraceQuery) -> Result<TraceList> {
+        let invalid = |message: String| Error::InvalidArguments {
+            command: "traces_list".into(),
+            message,
+        };
+        let sort = match query.sort.as_deref() {
+            None => traces::TraceSort::default(),
+            Some(s) => traces::TraceSort::parse(s).ok_or_else(|| {
+                invalid(format!(
+                    "sort: {s:?} is not one of newest, oldest, slowest, most_tokens, most_spans"
+                ))
+            })?,
+        };
+        if let Some(status) = query.status.as_deref() {
+            if !matches!(status, "ok" | "error" | "unset") {
+                return Err(invalid(format!(
+                    "status: {status:?} is not one of ok, error, unset"
+                )));
+            }
+        }
         let filter = traces::TraceFilter {
             search: query.search.clone(),
+            since_ns: parse_time("since", query.since.as_deref()).map_err(invalid)?,
+            until_ns: parse_time("until", query.until.as_deref()).map_err(invalid)?,
+            tenant: non_empty(&query.tenant),
+            endpoint: non_empty(&query.endpoint),
+            model: non_empty(&query.model),
+            status: non_empty(&query.status),
+            environment: non_empty(&query.environment),
+            sort,
             limit: i64::from(query.limit.unwrap_or(DEFAULT_LIMIT).min(MAX_LIMIT)),
             offset: i64::from(query.offset.unwrap_or(0)),
         };
-        let (rows, total) = traces::list(&self.store(), &filter)?;
+        let store = self.store();
+        let (rows, total) = traces::list(&store, &filter)?;
+        let search_pending = if filter.search.is_some() {
+            search::pending(&store)?
+        } else {
+            0
+        };
         Ok(TraceList {
             traces: rows
                 .into_iter()
@@ -109,10 +149,38 @@ impl Api {
                     models: t.models,
                     input_tokens: t.input_tokens,
                     output_tokens: t.output_tokens,
+                    tenant: t.tenant,
+                    endpoint: t.endpoint,
+                    environment: t.environment,
                 })
                 .collect(),
             total,
+            search_pending,
         })
+    }
+
+    /// The values each trace filter can take in a time range, with trace counts.
+    pub fn trace_facets(&self, query: &FacetQuery) -> Result<TraceFacets> {
+        let invalid = |message: String| Error::InvalidArguments {
+            command: "trace_facets".into(),
+            message,
+        };
+        let since = parse_time("since", query.since.as_deref()).map_err(invalid)?;
+        let until = parse_time("until", query.until.as_deref()).map_err(invalid)?;
+        let mut facets = TraceFacets::default();
+        for (column, values) in traces::facets(&self.store(), since, until)? {
+            let values = values
+                .into_iter()
+                .map(|(value, count)| Facet { value, count })
+                .collect();
+            match column {
+                "tenant" => facets.tenants = values,
+                "endpoint" => facets.endpoints = values,
+                "environment" => facets.environments = values,
+                _ => facets.models = values,
+            }
+        }
+        Ok(facets)
     }
 
     /// A trace's spans as a tree (pre-order with depths).
@@ -128,11 +196,24 @@ impl Api {
         })
     }
 
-    /// Imports files and folders (recursively). Each file is its own transaction: a file that
-    /// fails is reported and changes nothing, and the others still import.
+    /// Imports files and folders (recursively). Each file is its own import: a file that fails
+    /// is reported and changes nothing, and the others still import. The full-text index is
+    /// brought up to date afterwards.
     pub fn import_paths(&self, args: &ImportArgs) -> Result<ImportOutcome> {
+        self.import_paths_with(&args.paths, None, &mut |_, _| {}, true)
+    }
+
+    /// [`Api::import_paths`] with a forced format, a progress callback (file, progress after each
+    /// committed batch), and the choice to leave the full-text index to catch up later.
+    pub fn import_paths_with(
+        &self,
+        paths: &[String],
+        format: Option<import::Format>,
+        progress: &mut dyn FnMut(&str, import::Progress),
+        index: bool,
+    ) -> Result<ImportOutcome> {
         let mut files = Vec::new();
-        for p in &args.paths {
+        for p in paths {
             collect_files(Path::new(p), &mut files);
         }
         let mut outcome = ImportOutcome {
@@ -140,21 +221,91 @@ impl Api {
             failed: Vec::new(),
         };
         for file in files {
-            let result = import::import_file(&mut self.store(), &file, Default::default());
-            match result {
+            let name = file.display().to_string();
+            let mut on_batch = |p: import::Progress| progress(&name, p);
+            let options = import::ImportOptions {
+                format,
+                progress: Some(&mut on_batch),
+            };
+            match import::import_file(&mut self.store(), &file, options) {
                 Ok(report) => outcome.imported.push(report),
                 Err(e) => outcome.failed.push(ImportFailure {
-                    source: file.display().to_string(),
+                    source: name.clone(),
                     error: e.into(),
                 }),
             }
         }
+        if index {
+            self.index_search_text(usize::MAX)?;
+        }
         Ok(outcome)
     }
 
-    /// Imports an in-memory document, e.g. standard input (`source` names it in messages).
+    /// Imports one uploaded file (the UI's file picker and drag-and-drop), then indexes its text.
+    pub fn import_upload(&self, upload: &ImportUpload, bytes: &[u8]) -> Result<ImportOutcome> {
+        let format =
+            match upload.format.as_deref() {
+                None => None,
+                Some(name) => Some(import::Format::parse_name(name).ok_or_else(|| {
+                    Error::InvalidArguments {
+                        command: "import_upload".into(),
+                        message: format!("format: {name:?} is not a format Assay reads"),
+                    }
+                })?),
+            };
+        let result = import::import_reader(
+            &mut self.store(),
+            &upload.name,
+            bytes,
+            import::ImportOptions {
+                format,
+                progress: None,
+            },
+        );
+        let outcome = match result {
+            Ok(report) => ImportOutcome {
+                imported: vec![report],
+                failed: Vec::new(),
+            },
+            Err(e) => ImportOutcome {
+                imported: Vec::new(),
+                failed: vec![ImportFailure {
+                    source: upload.name.clone(),
+                    error: e.into(),
+                }],
+            },
+        };
+        self.index_search_text(usize::MAX)?;
+        Ok(outcome)
+    }
+
+    /// Imports from a reader (a file or standard input) with options; `source` names it.
+    pub fn import_reader(
+        &self,
+        source: &str,
+        reader: impl std::io::Read,
+        options: import::ImportOptions<'_>,
+    ) -> Result<ImportReport> {
+        import::import_reader(&mut self.store(), source, reader, options)
+    }
+
+    /// Imports an in-memory document (`source` names it in messages).
     pub fn import_bytes(&self, source: &str, bytes: &[u8]) -> Result<ImportReport> {
         import::import_bytes(&mut self.store(), source, bytes)
+    }
+
+    /// Indexes up to `max` pending payloads for full-text search, a few thousand per transaction
+    /// so readers are never blocked for long. Returns how many it indexed.
+    pub fn index_search_text(&self, max: usize) -> Result<usize> {
+        let mut done = 0;
+        while done < max {
+            let n = search::index_pending(&mut self.store(), 5_000.min(max - done))?;
+            if n == 0 {
+                break;
+            }
+            done += n;
+        }
+        Ok(done)
     }
 
     /// Calls a command by name with JSON arguments (the HTTP transport's entry point).
@@ -168,6 +319,7 @@ impl Api {
         match command {
             "workspace_info" => to_value(self.workspace_info()?),
             "traces_list" => to_value(self.traces_list(&parse_args(command, args)?)?),
+            "trace_facets" => to_value(self.trace_facets(&parse_args(command, args)?)?),
             "trace_get" => to_value(self.trace_get(&parse_args(command, args)?)?),
             "import_paths" => to_value(self.import_paths(&parse_args(command, args)?)?),
             other => Err(Error::UnknownCommand(other.to_owned())),
@@ -297,6 +449,7 @@ fn tree_order(spans: Vec<Span>) -> Vec<SpanView> {
 }
 
 fn span_view(s: Span, depth: u32, trace_start: i64) -> SpanView {
+    let p = s.payload;
     SpanView {
         depth,
         kind: s.kind.as_str().to_owned(),
@@ -304,6 +457,20 @@ fn span_view(s: Span, depth: u32, trace_start: i64) -> SpanView {
         offset_ms: ns_to_ms(s.start_ns - trace_start),
         duration_ms: s.end_ns.map(|e| ns_to_ms(e - s.start_ns)).unwrap_or(0.0),
         status: s.status.as_str().to_owned(),
+        error_class: s.error_class.map(|c| c.as_str().to_owned()),
+        ttft_ms: s.time_to_first_token_ns.map(ns_to_ms),
+        input_tokens: s.usage.input,
+        output_tokens: s.usage.output,
+        events: p
+            .events
+            .into_iter()
+            .map(|e| EventView {
+                name: e.name,
+                offset_ms: ns_to_ms(e.time_ns - s.start_ns),
+                attributes: e.attributes,
+            })
+            .collect(),
+        usage: s.usage,
         span_id: s.span_id,
         parent_span_id: s.parent_span_id,
         name: s.name,
@@ -312,12 +479,73 @@ fn span_view(s: Span, depth: u32, trace_start: i64) -> SpanView {
         provider: s.provider,
         model: s.request_model,
         response_model: s.response_model,
-        input_tokens: s.usage.input,
-        output_tokens: s.usage.output,
-        input: s.payload.input,
-        output: s.payload.output,
-        attributes: s.payload.attributes,
+        finish_reason: s.finish_reason,
+        reported_cost: s.reported_cost,
+        prompt_name: s.prompt_name,
+        prompt_version: s.prompt_version,
+        attribution: s.attribution,
+        tags: s.tags,
+        duplicate_of: s.duplicate_of,
+        input: p.input,
+        output: p.output,
+        input_messages: p.input_messages,
+        output_messages: p.output_messages,
+        documents: p.documents,
+        prompt_template: p.prompt_template,
+        metadata: p.metadata,
+        attributes: p.attributes,
     }
+}
+
+/// The header that carries an uploaded file's name (percent-encoded) in both transports.
+pub const FILE_NAME_HEADER: &str = "x-assay-file-name";
+
+/// Decodes a percent-encoded header value (`encodeURIComponent` on the UI side). Invalid escapes
+/// are kept as they are; the name is only used in reports.
+pub fn decode_header_value(value: &str) -> String {
+    let bytes = value.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn non_empty(v: &Option<String>) -> Option<String> {
+    v.as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+}
+
+/// Parses a time bound: RFC 3339, or a date (`2026-11-01`, the start of that day in UTC).
+pub fn parse_time(field: &str, value: Option<&str>) -> std::result::Result<Option<i64>, String> {
+    let Some(value) = value.map(str::trim).filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    let parsed = chrono::DateTime::parse_from_rfc3339(value)
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .or_else(|_| {
+            chrono::NaiveDate::parse_from_str(value, "%Y-%m-%d")
+                .map(|d| d.and_time(chrono::NaiveTime::MIN).and_utc())
+        })
+        .map_err(|_| {
+            format!("{field}: {value:?} is not a time (RFC 3339) or a date (YYYY-MM-DD)")
+        })?;
+    parsed
+        .timestamp_nanos_opt()
+        .map(Some)
+        .ok_or_else(|| format!("{field}: {value:?} is out of range"))
 }
 
 #[cfg(test)]
@@ -329,6 +557,33 @@ mod tests {
         s.parent_span_id = parent.map(Into::into);
         s.end_ns = Some(start + 10);
         s
+    }
+
+    #[test]
+    fn header_values_are_percent_decoded() {
+        assert_eq!(decode_header_value("traces%20(1).json"), "traces (1).json");
+        assert_eq!(decode_header_value("%E2%9C%93.json"), "\u{2713}.json");
+        assert_eq!(
+            decode_header_value("bad%zz%4"),
+            "bad%zz%4",
+            "broken escapes stay as they are"
+        );
+    }
+
+    #[test]
+    fn time_bounds_accept_rfc3339_and_dates() {
+        assert_eq!(
+            parse_time("since", Some("1970-01-02")),
+            Ok(Some(86_400_000_000_000))
+        );
+        assert_eq!(
+            parse_time("since", Some("1970-01-01T00:00:01Z")),
+            Ok(Some(1_000_000_000))
+        );
+        assert_eq!(parse_time("since", None), Ok(None));
+        assert!(parse_time("until", Some("yesterday"))
+            .unwrap_err()
+            .starts_with("until:"));
     }
 
     #[test]

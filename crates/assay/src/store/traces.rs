@@ -4,7 +4,7 @@
 //! touches spans calls [`refresh`] for the traces it touched, in the same transaction, so the
 //! trace list never has to aggregate raw spans.
 
-use rusqlite::{params, Transaction};
+use rusqlite::Transaction;
 
 use crate::error::Result;
 use crate::store::Store;
@@ -34,6 +34,12 @@ pub struct TraceRow {
     pub input_tokens: i64,
     /// Sum of output tokens over the trace's spans.
     pub output_tokens: i64,
+    /// Tenant.
+    pub tenant: Option<String>,
+    /// Endpoint.
+    pub endpoint: Option<String>,
+    /// Environment.
+    pub environment: Option<String>,
 }
 
 const REFRESH: &str = "
@@ -104,48 +110,176 @@ pub fn refresh<'a>(
     Ok(())
 }
 
-/// A filter over the trace list.
+/// How the trace list is ordered.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum TraceSort {
+    /// Latest start first.
+    #[default]
+    Newest,
+    /// Earliest start first.
+    Oldest,
+    /// Longest duration first.
+    Slowest,
+    /// Most tokens (input + output) first.
+    MostTokens,
+    /// Most spans first.
+    MostSpans,
+}
+
+impl TraceSort {
+    /// Parses a sort name (`newest`, `oldest`, `slowest`, `most_tokens`, `most_spans`).
+    pub fn parse(s: &str) -> Option<TraceSort> {
+        Some(match s {
+            "newest" => TraceSort::Newest,
+            "oldest" => TraceSort::Oldest,
+            "slowest" => TraceSort::Slowest,
+            "most_tokens" => TraceSort::MostTokens,
+            "most_spans" => TraceSort::MostSpans,
+            _ => return None,
+        })
+    }
+
+    fn order_by(self) -> &'static str {
+        match self {
+            TraceSort::Newest => "start_ns DESC, trace_id",
+            TraceSort::Oldest => "start_ns ASC, trace_id",
+            TraceSort::Slowest => "end_ns - start_ns DESC, trace_id",
+            TraceSort::MostTokens => "input_tokens + output_tokens DESC, trace_id",
+            TraceSort::MostSpans => "span_count DESC, trace_id",
+        }
+    }
+}
+
+/// A filter over the trace list. Every field is optional; they combine with AND.
 #[derive(Debug, Clone, Default)]
 pub struct TraceFilter {
-    /// Case-insensitive substring of the trace id, root name, service or a model.
+    /// Free text: a case-insensitive substring of the trace id, root name, service or a model,
+    /// or words found (full-text) in any span's input or output.
     pub search: Option<String>,
+    /// Start at or after (ns since epoch).
+    pub since_ns: Option<i64>,
+    /// Start before (ns since epoch).
+    pub until_ns: Option<i64>,
+    /// Exact tenant.
+    pub tenant: Option<String>,
+    /// Exact endpoint.
+    pub endpoint: Option<String>,
+    /// A model in the trace's model list.
+    pub model: Option<String>,
+    /// `ok`, `error` or `unset`.
+    pub status: Option<String>,
+    /// Exact environment.
+    pub environment: Option<String>,
+    /// Order.
+    pub sort: TraceSort,
     /// Page size.
     pub limit: i64,
     /// Rows to skip.
     pub offset: i64,
 }
 
-/// One page of traces, newest first, and the number of traces matching the filter.
-pub fn list(store: &Store, filter: &TraceFilter) -> Result<(Vec<TraceRow>, i64)> {
-    let pattern = filter
+/// Builds the WHERE clause and its parameters for a filter.
+fn where_clause(filter: &TraceFilter) -> (String, Vec<rusqlite::types::Value>) {
+    use rusqlite::types::Value as V;
+    let mut clauses: Vec<String> = Vec::new();
+    let mut params: Vec<V> = Vec::new();
+    let mut push = |clause: &str, value: V, params: &mut Vec<V>| {
+        params.push(value);
+        clauses.push(clause.replace('?', &format!("?{}", params.len())));
+    };
+    if let Some(v) = filter.since_ns {
+        push("start_ns >= ?", V::Integer(v), &mut params);
+    }
+    if let Some(v) = filter.until_ns {
+        push("start_ns < ?", V::Integer(v), &mut params);
+    }
+    for (column, value) in [
+        ("tenant", &filter.tenant),
+        ("endpoint", &filter.endpoint),
+        ("environment", &filter.environment),
+        ("status", &filter.status),
+    ] {
+        if let Some(v) = value {
+            push(&format!("{column} = ?"), V::Text(v.clone()), &mut params);
+        }
+    }
+    if let Some(m) = &filter.model {
+        // The list is char(31)-separated: match one whole element.
+        push(
+            "instr(char(31) || models || char(31), char(31) || ? || char(31)) > 0",
+            V::Text(m.clone()),
+            &mut params,
+        );
+    }
+    if let Some(text) = filter
         .search
         .as_deref()
         .map(str::trim)
         .filter(|s| !s.is_empty())
-        .map(|s| {
-            format!(
-                "%{}%",
-                s.replace('\\', "\\\\")
-                    .replace('%', "\\%")
-                    .replace('_', "\\_")
-            )
-        });
-    const WHERE: &str =
-        "WHERE ?1 IS NULL OR trace_id LIKE ?1 ESCAPE '\\' OR name LIKE ?1 ESCAPE '\\'
-        OR service LIKE ?1 ESCAPE '\\' OR models LIKE ?1 ESCAPE '\\'";
+    {
+        let like = format!(
+            "%{}%",
+            text.replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        );
+        params.push(V::Text(like));
+        let n = params.len();
+        let mut clause = format!(
+            "(trace_id LIKE ?{n} ESCAPE '\\' OR name LIKE ?{n} ESCAPE '\\' OR service LIKE ?{n} ESCAPE '\\' \
+             OR models LIKE ?{n} ESCAPE '\\'"
+        );
+        if let Some(fts) = fts_query(text) {
+            params.push(V::Text(fts));
+            let m = params.len();
+            clause.push_str(&format!(
+                " OR trace_id IN (SELECT p.trace_id FROM span_text JOIN span_payloads p \
+                 ON p.id = span_text.rowid WHERE span_text MATCH ?{m})"
+            ));
+        }
+        clause.push(')');
+        clauses.push(clause);
+    }
+    let sql = if clauses.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", clauses.join(" AND "))
+    };
+    (sql, params)
+}
+
+/// Turns free text into an FTS5 query that matches documents holding every word (each word
+/// quoted, so no character of the input is FTS syntax). `None` when there is no word.
+fn fts_query(text: &str) -> Option<String> {
+    let words: Vec<String> = text
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(|w| format!("\"{w}\""))
+        .collect();
+    (!words.is_empty()).then(|| words.join(" "))
+}
+
+/// One page of traces and the number of traces matching the filter.
+pub fn list(store: &Store, filter: &TraceFilter) -> Result<(Vec<TraceRow>, i64)> {
+    let (where_sql, mut params) = where_clause(filter);
     let conn = store.conn();
     let total: i64 = conn.query_row(
-        &format!("SELECT count(*) FROM traces {WHERE}"),
-        [&pattern],
+        &format!("SELECT count(*) FROM traces {where_sql}"),
+        rusqlite::params_from_iter(params.iter()),
         |r| r.get(0),
     )?;
+    params.push(rusqlite::types::Value::Integer(filter.limit));
+    params.push(rusqlite::types::Value::Integer(filter.offset));
+    let n = params.len();
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT trace_id, name, service, start_ns, end_ns, span_count, error_count, status, models,
-                input_tokens, output_tokens
-         FROM traces {WHERE} ORDER BY start_ns DESC, trace_id LIMIT ?2 OFFSET ?3"
+                input_tokens, output_tokens, tenant, endpoint, environment
+         FROM traces {where_sql} ORDER BY {} LIMIT ?{} OFFSET ?{n}",
+        filter.sort.order_by(),
+        n - 1
     ))?;
     let rows = stmt
-        .query_map(params![pattern, filter.limit, filter.offset], |r| {
+        .query_map(rusqlite::params_from_iter(params.iter()), |r| {
             let models: String = r.get(8)?;
             Ok(TraceRow {
                 trace_id: r.get(0)?,
@@ -156,17 +290,75 @@ pub fn list(store: &Store, filter: &TraceFilter) -> Result<(Vec<TraceRow>, i64)>
                 span_count: r.get(5)?,
                 error_count: r.get(6)?,
                 status: r.get(7)?,
-                models: models
-                    .split('\u{1f}')
-                    .filter(|m| !m.is_empty())
-                    .map(str::to_owned)
-                    .collect(),
+                models: split_models(&models),
                 input_tokens: r.get(9)?,
                 output_tokens: r.get(10)?,
+                tenant: r.get(11)?,
+                endpoint: r.get(12)?,
+                environment: r.get(13)?,
             })
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok((rows, total))
+}
+
+fn split_models(models: &str) -> Vec<String> {
+    models
+        .split('\u{1f}')
+        .filter(|m| !m.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Distinct values of the filterable columns, with trace counts, most frequent first.
+pub fn facets(
+    store: &Store,
+    since_ns: Option<i64>,
+    until_ns: Option<i64>,
+) -> Result<Vec<(&'static str, Vec<(String, i64)>)>> {
+    let filter = TraceFilter {
+        since_ns,
+        until_ns,
+        ..TraceFilter::default()
+    };
+    let (where_sql, params) = where_clause(&filter);
+    let conn = store.conn();
+    let mut out = Vec::new();
+    for column in ["tenant", "endpoint", "environment"] {
+        let extra = if where_sql.is_empty() {
+            "WHERE"
+        } else {
+            " AND"
+        };
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {column}, count(*) FROM traces {where_sql}{extra} {column} IS NOT NULL
+             GROUP BY {column} ORDER BY 2 DESC, 1 LIMIT 200"
+        ))?;
+        let values = stmt
+            .query_map(rusqlite::params_from_iter(params.iter()), |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?
+            .collect::<rusqlite::Result<Vec<(String, i64)>>>()?;
+        out.push((column, values));
+    }
+    // Model lists are few distinct combinations: split and sum them here.
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT models, count(*) FROM traces {where_sql} GROUP BY models"
+    ))?;
+    let mut models: std::collections::HashMap<String, i64> = std::collections::HashMap::new();
+    for row in stmt.query_map(rusqlite::params_from_iter(params.iter()), |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+    })? {
+        let (list, count) = row?;
+        for m in split_models(&list) {
+            *models.entry(m).or_default() += count;
+        }
+    }
+    let mut models: Vec<(String, i64)> = models.into_iter().collect();
+    models.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    models.truncate(200);
+    out.push(("model", models));
+    Ok(out)
 }
 
 /// How many traces the store holds.
