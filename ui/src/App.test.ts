@@ -5,9 +5,13 @@ vi.mock('./lib/api', async (importOriginal) => ({
   ...(await importOriginal<typeof import('./lib/api')>()),
   workspaceInfo: vi.fn(),
   listTraces: vi.fn(),
+  traceFacets: vi.fn(),
+  importFile: vi.fn(),
 }));
 
-import { listTraces, workspaceInfo } from './lib/api';
+import { importFile, listTraces, traceFacets, workspaceInfo } from './lib/api';
+import { resetImports } from './lib/imports.svelte';
+import { importReport, traceList, workspace } from './test-fixtures';
 import App from './App.svelte';
 
 async function settle(): Promise<void> {
@@ -33,15 +37,20 @@ async function navigate(hash: string): Promise<void> {
 
 beforeEach(() => {
   window.history.replaceState(null, '', '/');
-  vi.mocked(workspaceInfo).mockResolvedValue({
-    root: '/home/dev/assay-demo',
-    db_path: '/home/dev/assay-demo/.assay/assay.db',
-    version: '0.1.0',
-    trace_count: 0,
-    span_count: 0,
-  });
-  vi.mocked(listTraces).mockResolvedValue({ traces: [], total: 0 });
+  resetImports();
+  vi.mocked(workspaceInfo).mockResolvedValue(workspace());
+  vi.mocked(listTraces).mockResolvedValue(traceList([]));
+  vi.mocked(traceFacets).mockResolvedValue({ tenants: [], endpoints: [], models: [], environments: [] });
 });
+
+/** jsdom has no DragEvent: a plain event carrying a DataTransfer-like object. */
+function dragEvent(type: string, files: File[]): Event {
+  const event = new Event(type, { bubbles: true, cancelable: true });
+  Object.defineProperty(event, 'dataTransfer', {
+    value: { types: ['Files'], files, dropEffect: 'none' },
+  });
+  return event;
+}
 
 afterEach(() => {
   if (component) unmount(component);
@@ -80,5 +89,41 @@ describe('App shell', () => {
     expect(panel?.textContent).toContain('tenant');
     expect(view.querySelector('[data-testid="trace-row"]')).toBeNull();
     expect(view.querySelector('[data-testid="nav-cost"]')?.getAttribute('aria-current')).toBe('page');
+  });
+
+  it('shows a drop overlay while files are dragged over the window, and imports them on drop', async () => {
+    vi.mocked(importFile).mockResolvedValue({ imported: [importReport({ source: 'a.jsonl' })], failed: [] });
+    const view = await render();
+    const file = new File(['{}'], 'a.jsonl');
+
+    expect(view.ownerDocument.querySelector('[data-testid="drop-overlay"]')).toBeNull();
+    document.body.dispatchEvent(dragEvent('dragenter', [file]));
+    const over = dragEvent('dragover', [file]);
+    document.body.dispatchEvent(over);
+    flushSync();
+    expect(document.querySelector('[data-testid="drop-overlay"]')).not.toBeNull();
+    expect(over.defaultPrevented).toBe(true);
+
+    const drop = dragEvent('drop', [file]);
+    document.body.dispatchEvent(drop);
+    flushSync();
+    expect(drop.defaultPrevented).toBe(true);
+    expect(document.querySelector('[data-testid="drop-overlay"]')).toBeNull();
+    await settle();
+
+    expect(importFile).toHaveBeenCalledWith(file);
+    const result = document.querySelector<HTMLElement>('[data-testid="import-result"]');
+    expect(result?.dataset.status).toBe('ok');
+  });
+
+  it('ignores drags that carry no files', async () => {
+    await render();
+    const event = new Event('dragenter', { bubbles: true, cancelable: true });
+    Object.defineProperty(event, 'dataTransfer', { value: { types: ['text/plain'], files: [] } });
+    document.body.dispatchEvent(event);
+    flushSync();
+
+    expect(document.querySelector('[data-testid="drop-overlay"]')).toBeNull();
+    expect(event.defaultPrevented).toBe(false);
   });
 });

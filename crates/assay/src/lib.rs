@@ -7,6 +7,7 @@
 
 pub mod api;
 pub mod error;
+pub mod generate;
 pub mod import;
 pub mod model;
 pub mod samples;

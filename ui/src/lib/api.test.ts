@@ -10,7 +10,10 @@ import {
   clearToken,
   getToken,
   getTrace,
+  importFile,
+  importPaths,
   listTraces,
+  traceFacets,
   workspaceInfo,
 } from './api';
 
@@ -188,5 +191,111 @@ describe('access token', () => {
     await listTraces({ limit: 50 });
 
     expect(requestOf(fetchMock).headers.authorization).toBe('Bearer XYZ');
+  });
+});
+
+describe('trace_facets and import_paths', () => {
+  it('sends the facet range as the arguments, and `{}` without one', async () => {
+    const facets = { tenants: [{ value: 'acme', count: 2 }], endpoints: [], models: [], environments: [] };
+    const fetchMock = stubFetch(async () => jsonResponse(facets));
+
+    const result = await traceFacets({ since: '2026-11-01T00:00:00.000Z' });
+    await traceFacets();
+
+    expect(requestOf(fetchMock, 0).url).toBe('/api/trace_facets');
+    expect(JSON.parse(requestOf(fetchMock, 0).init.body as string)).toEqual({ since: '2026-11-01T00:00:00.000Z' });
+    expect(requestOf(fetchMock, 1).init.body).toBe('{}');
+    expect(result).toEqual(facets);
+  });
+
+  it('passes paths to import_paths over Tauri', async () => {
+    (window as TauriWindow).__TAURI_INTERNALS__ = {};
+    invokeMock.mockResolvedValue({ imported: [], failed: [] });
+
+    await importPaths(['/data/traces', '/data/more.jsonl']);
+
+    expect(invokeMock).toHaveBeenCalledWith('import_paths', {
+      args: { paths: ['/data/traces', '/data/more.jsonl'] },
+    });
+  });
+});
+
+describe('importFile', () => {
+  const outcome = { imported: [], failed: [] };
+
+  it('uploads the raw file over HTTP with its name in a header', async () => {
+    window.history.replaceState(null, '', '/#token=T0K');
+    captureTokenFromUrl();
+    const fetchMock = stubFetch(jsonResponse(outcome));
+    const file = new File(['{"resourceSpans":[]}'], 'otel export ü #1.json', { type: 'application/json' });
+
+    const result = await importFile(file);
+
+    expect(invokeMock).not.toHaveBeenCalled();
+    const { url, init, headers } = requestOf(fetchMock);
+    expect(url).toBe('/api/import_upload');
+    expect(init.method).toBe('POST');
+    expect(init.body).toBe(file);
+    expect(headers['content-type']).toBe('application/octet-stream');
+    expect(headers['x-assay-file-name']).toBe('otel%20export%20%C3%BC%20%231.json');
+    expect(decodeURIComponent(headers['x-assay-file-name']!)).toBe('otel export ü #1.json');
+    expect(headers['x-assay-format']).toBeUndefined();
+    expect(headers.authorization).toBe('Bearer T0K');
+    expect(result).toEqual(outcome);
+  });
+
+  it('names a format when asked to', async () => {
+    const fetchMock = stubFetch(jsonResponse(outcome));
+
+    await importFile(new File(['x'], 'runs.txt'), { format: 'langsmith_jsonl' });
+
+    expect(requestOf(fetchMock).headers['x-assay-format']).toBe('langsmith_jsonl');
+  });
+
+  it('uploads the raw bytes over Tauri with its name in a header', async () => {
+    (window as TauriWindow).__TAURI_INTERNALS__ = {};
+    const fetchMock = stubFetch(jsonResponse({}));
+    invokeMock.mockResolvedValue(outcome);
+    const file = new File([new Uint8Array([0x1f, 0x8b, 0x08, 0x00])], 'spans.jsonl.gz');
+
+    const result = await importFile(file);
+
+    expect(fetchMock).not.toHaveBeenCalled();
+    expect(invokeMock).toHaveBeenCalledTimes(1);
+    const [command, body, options] = invokeMock.mock.calls[0]!;
+    expect(command).toBe('import_upload');
+    expect(body).toBeInstanceOf(Uint8Array);
+    expect([...(body as Uint8Array)]).toEqual([0x1f, 0x8b, 0x08, 0x00]);
+    expect(options).toEqual({ headers: { 'x-assay-file-name': 'spans.jsonl.gz' } });
+    expect(result).toEqual(outcome);
+  });
+
+  it('turns a Tauri rejection into an ApiError', async () => {
+    (window as TauriWindow).__TAURI_INTERNALS__ = {};
+    invokeMock.mockRejectedValue({ code: 'invalid_input', message: 'import_upload takes the file bytes' });
+
+    await expect(importFile(new File(['x'], 'a.json'))).rejects.toMatchObject({
+      code: 'invalid_input',
+      message: 'import_upload takes the file bytes',
+    });
+  });
+
+  it('returns per-file failures as the backend reports them', async () => {
+    const failed = {
+      imported: [],
+      failed: [{ source: 'a.txt', error: { code: 'invalid_input', message: 'a.txt: unknown format' } }],
+    };
+    stubFetch(jsonResponse(failed));
+
+    await expect(importFile(new File(['x'], 'a.txt'))).resolves.toEqual(failed);
+  });
+
+  it('explains an upload over the size limit', async () => {
+    stubFetch(new Response('length limit exceeded', { status: 413 }));
+
+    await expect(importFile(new File(['x'], 'huge.json'))).rejects.toMatchObject({
+      code: 'invalid_input',
+      message: expect.stringContaining('too large'),
+    });
   });
 });

@@ -5,7 +5,11 @@
 import { invoke } from '@tauri-apps/api/core';
 import type {
   ApiErrorBody,
+  FacetQuery,
+  ImportFormat,
+  ImportOutcome,
   TraceDetail,
+  TraceFacets,
   TraceList,
   TraceQuery,
   WorkspaceInfo,
@@ -24,6 +28,12 @@ export class ApiError extends Error {
 /** Client-side error codes, in addition to the ones the backend sends. */
 export const UNREACHABLE = 'unreachable';
 export const BAD_RESPONSE = 'bad_response';
+export const UNREADABLE = 'unreadable';
+
+/** Carries an uploaded file's name, percent-encoded, in both transports. */
+export const FILE_NAME_HEADER = 'x-assay-file-name';
+/** Optionally names the format of an upload instead of letting the backend detect it. */
+export const FORMAT_HEADER = 'x-assay-format';
 
 const TOKEN_STORAGE_KEY = 'assay.token';
 const TOKEN_PARAM = 'token';
@@ -67,6 +77,8 @@ function codeForStatus(status: number): string {
       return 'unauthorized';
     case 404:
       return 'not_found';
+    case 413:
+      return 'invalid_input';
     default:
       return 'internal';
   }
@@ -150,41 +162,47 @@ async function callTauri<T>(command: string, args: CommandArgs): Promise<T> {
   }
 }
 
-async function callHttp<T>(command: string, args: CommandArgs): Promise<T> {
+async function postHttp<T>(
+  command: string,
+  body: BodyInit,
+  headers: Record<string, string>,
+): Promise<T> {
   const token = getToken();
-  const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (token) headers.authorization = `Bearer ${token}`;
 
   let response: Response;
   try {
-    response = await fetch(`/api/${command}`, {
-      method: 'POST',
-      headers,
-      body: JSON.stringify(args),
-    });
+    response = await fetch(`/api/${command}`, { method: 'POST', headers, body });
   } catch (error) {
     throw new ApiError(UNREACHABLE, `Cannot reach the Assay backend: ${describe(error)}`);
   }
 
-  let body: unknown;
+  let parsed: unknown;
   try {
-    body = await response.json();
+    parsed = await response.json();
   } catch {
-    body = undefined;
+    parsed = undefined;
   }
 
   if (!response.ok) {
-    if (isErrorBody(body)) throw new ApiError(body.code, body.message);
+    if (isErrorBody(parsed)) throw new ApiError(parsed.code, parsed.message);
+    if (response.status === 413) {
+      throw new ApiError(codeForStatus(413), 'The file is too large to upload (HTTP 413)');
+    }
     const statusText = response.statusText ? ` ${response.statusText}` : '';
     throw new ApiError(
       codeForStatus(response.status),
       `Request failed with HTTP ${response.status}${statusText}`,
     );
   }
-  if (body === undefined) {
+  if (parsed === undefined) {
     throw new ApiError(BAD_RESPONSE, `The backend sent a response that is not JSON for ${command}`);
   }
-  return body as T;
+  return parsed as T;
+}
+
+function callHttp<T>(command: string, args: CommandArgs): Promise<T> {
+  return postHttp<T>(command, JSON.stringify(args), { 'content-type': 'application/json' });
 }
 
 /** Runs one backend command. Failures are always thrown as ApiError. */
@@ -206,4 +224,48 @@ export function listTraces(query: TraceQuery): Promise<TraceList> {
 
 export function getTrace(traceId: string): Promise<TraceDetail> {
   return call<TraceDetail>('trace_get', { trace_id: traceId });
+}
+
+export function traceFacets(query: FacetQuery = {}): Promise<TraceFacets> {
+  return call<TraceFacets>('trace_facets', query);
+}
+
+/** Imports files or folders the backend can read (desktop app and CLI parity). */
+export function importPaths(paths: string[]): Promise<ImportOutcome> {
+  return call<ImportOutcome>('import_paths', { paths });
+}
+
+export interface ImportFileOptions {
+  /** Read the file as this format instead of letting the backend detect it. */
+  format?: ImportFormat;
+}
+
+/**
+ * Uploads one file's bytes to `import_upload`. The body is the raw file; its
+ * name travels percent-encoded in the `x-assay-file-name` header. Over HTTP
+ * the File is streamed as the request body; over Tauri it is read into memory
+ * and sent as a raw IPC body.
+ */
+export async function importFile(file: File, options: ImportFileOptions = {}): Promise<ImportOutcome> {
+  const headers: Record<string, string> = { [FILE_NAME_HEADER]: encodeURIComponent(file.name) };
+  if (options.format) headers[FORMAT_HEADER] = options.format;
+
+  if (!isTauri()) {
+    return postHttp<ImportOutcome>('import_upload', file, {
+      'content-type': 'application/octet-stream',
+      ...headers,
+    });
+  }
+
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(await file.arrayBuffer());
+  } catch (error) {
+    throw new ApiError(UNREADABLE, `Cannot read ${file.name}: ${describe(error)}`);
+  }
+  try {
+    return await invoke<ImportOutcome>('import_upload', bytes, { headers });
+  } catch (error) {
+    throw toApiError(error);
+  }
 }

@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import {
   formatAttributeValue,
+  formatBytes,
+  formatCost,
+  formatCount,
   formatDuration,
   formatPayload,
   formatTimestamp,
@@ -111,5 +114,30 @@ describe('plural', () => {
     expect(plural(0, 'trace')).toBe('0 traces');
     expect(plural(1, 'trace')).toBe('1 trace');
     expect(plural(1234, 'trace')).toBe('1234 traces');
+  });
+});
+
+describe('formatCost', () => {
+  it.each([
+    [null, '—'],
+    [0, '$0'],
+    [1.256, '$1.26'],
+    [0.0123456, '$0.0123'],
+    [0.00425, '$0.00425'],
+    [0.0000001, '<$0.000001'],
+  ])('%s -> %s', (usd, expected) => {
+    expect(formatCost(usd)).toBe(expected);
+  });
+});
+
+describe('formatBytes and formatCount', () => {
+  it('formats sizes in powers of 1024', () => {
+    expect(formatBytes(512)).toBe('512 B');
+    expect(formatBytes(1536)).toBe('1.5 KB');
+    expect(formatBytes(25 * 1024 * 1024)).toBe('25 MB');
+  });
+
+  it('separates thousands', () => {
+    expect(formatCount(1234567)).toBe('1,234,567');
   });
 });

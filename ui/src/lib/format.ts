@@ -105,3 +105,33 @@ export function formatAttributeValue(value: unknown): string {
 export function plural(count: number, singular: string, pluralForm = `${singular}s`): string {
   return `${count} ${count === 1 ? singular : pluralForm}`;
 }
+
+/** US dollars with precision that fits small amounts: "$1.25", "$0.0123", "$0.000042". */
+export function formatCost(usd: number | null | undefined): string {
+  if (usd === null || usd === undefined || !Number.isFinite(usd)) return PLACEHOLDER;
+  const abs = Math.abs(usd);
+  if (abs === 0) return '$0';
+  const decimals = abs >= 1 ? 2 : abs >= 0.01 ? 4 : 6;
+  const text = trimmed(abs, decimals);
+  if (text === '0') return `<$${(1 / 10 ** decimals).toFixed(decimals)}`;
+  return `${usd < 0 ? '-' : ''}$${text}`;
+}
+
+/** File sizes: "512 B", "12.3 KB", "4.1 MB" (powers of 1024). */
+export function formatBytes(bytes: number): string {
+  if (!Number.isFinite(bytes) || bytes < 0) return PLACEHOLDER;
+  if (bytes < 1024) return `${Math.round(bytes)} B`;
+  const units = ['KB', 'MB', 'GB', 'TB'];
+  let value = bytes / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${trimmed(value, value < 10 ? 1 : 0)} ${units[unit]}`;
+}
+
+/** Exact counts with thousands separators: "12,345". */
+export function formatCount(count: number): string {
+  return Math.round(count).toLocaleString('en-US');
+}

@@ -1,9 +1,6 @@
-// Trace list search and page, kept at module level so that returning from a
-// trace to the list shows the same page and search.
+// Where the trace list was last shown, filters included, so that the way back
+// from a trace (and the sidebar link) returns to the same filtered page.
 export const traceListState = $state({
-  /** What is in the search box right now. */
-  searchInput: '',
-  /** The search last sent to the backend (trimmed, after the debounce). */
-  search: '',
-  offset: 0,
+  /** `#/traces` or `#/traces?…` */
+  href: '#/traces',
 });

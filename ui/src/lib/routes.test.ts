@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseRoute, sectionOf, traceHref } from './routes';
+import { hashParams, parseRoute, sectionOf, traceHref } from './routes';
 
 describe('parseRoute', () => {
   it('defaults to the trace list', () => {
@@ -32,5 +32,19 @@ describe('sectionOf', () => {
     expect(sectionOf({ name: 'trace', traceId: 'x' })).toBe('traces');
     expect(sectionOf({ name: 'cost' })).toBe('cost');
     expect(sectionOf({ name: 'not_found', path: 'x' })).toBeNull();
+  });
+});
+
+describe('route parameters', () => {
+  it('routes a hash with parameters by its path', () => {
+    expect(parseRoute('#/traces?tenant=acme&status=error')).toEqual({ name: 'traces' });
+    expect(parseRoute('#/cost?x=1')).toEqual({ name: 'cost' });
+    expect(parseRoute(traceHref('a?b'))).toEqual({ name: 'trace', traceId: 'a?b' });
+  });
+
+  it('reads the parameters after `?`', () => {
+    expect(hashParams('#/traces?tenant=acme%20co&status=error').get('tenant')).toBe('acme co');
+    expect(hashParams('#/traces').toString()).toBe('');
+    expect(hashParams('').toString()).toBe('');
   });
 });

@@ -1,4 +1,6 @@
 // Hash routes: #/traces, #/traces/<trace_id>, #/evals, ...
+// A route may carry parameters after `?` (`#/traces?tenant=acme&status=error`);
+// parseRoute ignores them and hashParams reads them.
 
 export type SectionName = 'traces' | 'evals' | 'prompts' | 'cost' | 'alerts' | 'settings';
 
@@ -18,8 +20,21 @@ export const SECTIONS: readonly { name: SectionName; label: string }[] = [
 
 const SECTION_NAMES = new Set<string>(SECTIONS.map((section) => section.name));
 
+/** The part of a hash before its `?`. */
+function hashPath(hash: string): string {
+  const body = hash.replace(/^#/, '');
+  const question = body.indexOf('?');
+  return question === -1 ? body : body.slice(0, question);
+}
+
+/** The parameters after `?` in a route hash (empty when there are none). */
+export function hashParams(hash: string): URLSearchParams {
+  const question = hash.indexOf('?');
+  return new URLSearchParams(question === -1 ? '' : hash.slice(question + 1));
+}
+
 export function parseRoute(hash: string): Route {
-  const path = hash.replace(/^#/, '').replace(/^\/+/, '').replace(/\/+$/, '');
+  const path = hashPath(hash).replace(/^\/+/, '').replace(/\/+$/, '');
   if (path === '') return { name: 'traces' };
 
   const [first = '', ...rest] = path.split('/');

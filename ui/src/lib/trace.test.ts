@@ -1,30 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { spansWithChildren, summarizeTrace, visibleSpans } from './trace';
 import type { SpanView } from './types';
+import { span as baseSpan } from '../test-fixtures';
 
 function span(id: string, depth: number, overrides: Partial<SpanView> = {}): SpanView {
-  return {
-    span_id: id,
-    parent_span_id: null,
-    depth,
-    name: `span ${id}`,
-    kind: 'other',
-    service: null,
-    start_time: '2026-11-27T04:16:30.000Z',
-    offset_ms: 0,
-    duration_ms: 1,
-    status: 'unset',
-    status_message: null,
-    provider: null,
-    model: null,
-    response_model: null,
-    input_tokens: null,
-    output_tokens: null,
-    input: null,
-    output: null,
-    attributes: {},
-    ...overrides,
-  };
+  return baseSpan(id, depth, { kind: 'other', service: null, duration_ms: 1, status: 'unset', ...overrides });
 }
 
 // root

@@ -1,6 +1,13 @@
 // Shapes exchanged with the Assay backend. Field names match the wire format.
+// Source of truth: crates/assay/src/api/json.rs (and the model types it re-exports).
+// `T | null` is a Rust `Option<T>` that is always serialized; `key?: T` is one that
+// the backend leaves out when it is empty.
 
+/** `workspace_info` result. */
 export interface WorkspaceInfo {
+  /** The workspace's display name. */
+  name: string;
+  /** The workspace folder (empty when only a database was given). */
   root: string;
   db_path: string;
   version: string;
@@ -8,13 +15,34 @@ export interface WorkspaceInfo {
   span_count: number;
 }
 
-export interface TraceQuery {
-  limit?: number;
-  offset?: number;
-  search?: string;
-}
-
 export type Status = 'ok' | 'error' | 'unset';
+
+export type TraceSort = 'newest' | 'oldest' | 'slowest' | 'most_tokens' | 'most_spans';
+
+/**
+ * `traces_list` arguments. Every key is optional and the backend rejects unknown
+ * ones, so leave out what is not set.
+ */
+export interface TraceQuery {
+  /** Page size (default 50, at most 1000). */
+  limit?: number;
+  /** Rows to skip. */
+  offset?: number;
+  /** Free text over ids, names, services, models and (full-text) span input and output. */
+  search?: string;
+  /** Traces that started at or after this time: RFC 3339, or a date `YYYY-MM-DD` (UTC). */
+  since?: string;
+  /** Traces that started before this time: RFC 3339, or a date (the start of that UTC day). */
+  until?: string;
+  tenant?: string;
+  endpoint?: string;
+  /** A model (requested or responding) used anywhere in the trace. */
+  model?: string;
+  status?: Status;
+  environment?: string;
+  /** Default `newest`. */
+  sort?: TraceSort;
+}
 
 export interface TraceSummary {
   trace_id: string;
@@ -27,13 +55,40 @@ export interface TraceSummary {
   error_count: number;
   status: Status;
   models: string[];
+  /** Input tokens over all spans (duplicate records of one call counted once). */
   input_tokens: number;
   output_tokens: number;
+  tenant: string | null;
+  endpoint: string | null;
+  environment: string | null;
 }
 
 export interface TraceList {
   traces: TraceSummary[];
+  /** Traces matching the query, over all pages. */
   total: number;
+  /** Spans whose text is not yet in the full-text index (0 when no search was given). */
+  search_pending: number;
+}
+
+/** `trace_facets` arguments: the time range the facets cover. */
+export interface FacetQuery {
+  since?: string;
+  until?: string;
+}
+
+/** One value of a facet and how many traces have it. */
+export interface Facet {
+  value: string;
+  count: number;
+}
+
+/** The values the trace filters can take, most frequent first (at most 200 each). */
+export interface TraceFacets {
+  tenants: Facet[];
+  endpoints: Facet[];
+  models: Facet[];
+  environments: Facet[];
 }
 
 export type SpanKind =
@@ -48,8 +103,73 @@ export type SpanKind =
   | 'evaluator'
   | 'other';
 
+/** Which part of the system failed. */
+export type ErrorClass = 'model' | 'tool' | 'infrastructure';
+
+/** Token counts by usage key; each token is counted under exactly one key. */
+export interface Usage {
+  /** Input (prompt) tokens as reported, cached ones included. */
+  input: number | null;
+  output: number | null;
+  /** Input tokens read from a prompt cache (part of `input`). */
+  cache_read: number | null;
+  /** Input tokens written to a prompt cache (part of `input`). */
+  cache_write: number | null;
+  /** Reasoning tokens (part of `output` on most providers). */
+  reasoning: number | null;
+}
+
+export interface Attribution {
+  tenant: string | null;
+  endpoint: string | null;
+  feature: string | null;
+  user: string | null;
+  session: string | null;
+  environment: string | null;
+  release: string | null;
+}
+
+/** A tool (function) call requested by a model. */
+export interface ToolCall {
+  id?: string;
+  name: string;
+  /** The arguments, as JSON text. */
+  arguments?: string;
+}
+
+/** A chat message, in or out of a model call. */
+export interface Message {
+  /** `system`, `user`, `assistant`, `tool`, ... */
+  role: string;
+  content?: string;
+  tool_calls?: ToolCall[];
+  /** For a tool result: the call it answers. */
+  tool_call_id?: string;
+}
+
+/** A document returned by a retriever (or reranker). */
+export interface Document {
+  id?: string;
+  content?: string;
+  score?: number;
+}
+
+/** The template a prompt was rendered from. */
+export interface PromptTemplate {
+  template?: string;
+  variables?: Record<string, unknown>;
+}
+
+/** A span event, with its offset from the span's start. */
+export interface EventView {
+  name: string;
+  offset_ms: number;
+  attributes: Record<string, unknown>;
+}
+
 export interface SpanView {
   span_id: string;
+  /** Parent span id as recorded (it may not be stored yet). */
   parent_span_id: string | null;
   /** 0 for roots and for orphans whose parent is missing. */
   depth: number;
@@ -59,18 +179,41 @@ export interface SpanView {
   start_time: string;
   /** Milliseconds from the start of the trace. */
   offset_ms: number;
+  /** 0 while the span is open. */
   duration_ms: number;
   status: Status;
   status_message: string | null;
+  /** For failures: which part of the system failed. */
+  error_class: ErrorClass | null;
   provider: string | null;
   /** Model named in the request. */
   model: string | null;
   /** Model the provider reported in its response. */
   response_model: string | null;
+  /** Why the model stopped (`stop`, `length`, `tool_calls`, `content_filter`, ...). */
+  finish_reason: string | null;
+  /** Time to first token of a streamed response. */
+  ttft_ms: number | null;
   input_tokens: number | null;
   output_tokens: number | null;
+  usage: Usage;
+  /** Cost the source reported, in USD. */
+  reported_cost: number | null;
+  prompt_name: string | null;
+  prompt_version: string | null;
+  attribution: Attribution;
+  tags: string[];
+  /** This span records the same model call as that span; its tokens are not counted again. */
+  duplicate_of: string | null;
   input: string | null;
   output: string | null;
+  input_messages: Message[];
+  output_messages: Message[];
+  documents: Document[];
+  prompt_template: PromptTemplate | null;
+  metadata: Record<string, unknown>;
+  events: EventView[];
+  /** All attributes as recorded (resource attributes prefixed `resource.`). */
   attributes: Record<string, unknown>;
 }
 
@@ -78,6 +221,66 @@ export interface TraceDetail {
   trace_id: string;
   /** Tree pre-order: parent before children, siblings by start time. */
   spans: SpanView[];
+}
+
+/** The formats Assay reads (`ImportReport.format`, and the `x-assay-format` override). */
+export type ImportFormat =
+  | 'otlp_json'
+  | 'otlp_jsonl'
+  | 'otlp_proto'
+  | 'otlp_proto_stream'
+  | 'langfuse_json'
+  | 'langfuse_jsonl'
+  | 'langfuse_csv'
+  | 'langsmith_json'
+  | 'langsmith_jsonl'
+  | 'promptfoo_json'
+  | 'request_log_jsonl';
+
+/** A record that could not be imported. */
+export interface Rejection {
+  /** Where in the input: a line, a byte offset, and/or a path into the document. */
+  location: string;
+  /** The offending field, when one is to blame. */
+  field: string | null;
+  message: string;
+}
+
+/** What importing one file did. */
+export interface ImportReport {
+  source: string;
+  format: ImportFormat;
+  /** Whether it was gzip-compressed. */
+  compressed: boolean;
+  /** Distinct traces the input touched. */
+  traces: number;
+  spans_read: number;
+  spans_new: number;
+  /** Spans already stored, merged with what the input said. */
+  spans_merged: number;
+  /** Bytes read (after decompression). */
+  bytes: number;
+  /** The first rejected records (at most 1,000). */
+  rejected: Rejection[];
+  /** How many records were rejected in all. */
+  rejected_count: number;
+}
+
+/** A file that could not be imported (and changed nothing). */
+export interface ImportFailure {
+  source: string;
+  error: ApiErrorBody;
+}
+
+/** `import_paths` and `import_upload` result. */
+export interface ImportOutcome {
+  imported: ImportReport[];
+  failed: ImportFailure[];
+}
+
+/** `import_paths` arguments: files or folders (folders are read recursively). */
+export interface ImportArgs {
+  paths: string[];
 }
 
 /** Body of every failed call, over HTTP and over Tauri IPC alike. */

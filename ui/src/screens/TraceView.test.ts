@@ -7,35 +7,11 @@ vi.mock('../lib/api', async (importOriginal) => ({
 }));
 
 import { ApiError, getTrace } from '../lib/api';
-import type { SpanView } from '../lib/types';
+import { traceListState } from '../lib/listState.svelte';
+import { span } from '../test-fixtures';
 import TraceView from './TraceView.svelte';
 
 const getTraceMock = vi.mocked(getTrace);
-
-function span(id: string, depth: number, overrides: Partial<SpanView> = {}): SpanView {
-  return {
-    span_id: id,
-    parent_span_id: null,
-    depth,
-    name: `span ${id}`,
-    kind: 'chain',
-    service: 'api',
-    start_time: '2026-11-27T04:16:30.000Z',
-    offset_ms: 0,
-    duration_ms: 100,
-    status: 'ok',
-    status_message: null,
-    provider: null,
-    model: null,
-    response_model: null,
-    input_tokens: null,
-    output_tokens: null,
-    input: null,
-    output: null,
-    attributes: {},
-    ...overrides,
-  };
-}
 
 const spans = [
   span('root', 0, { name: 'answer question', duration_ms: 2000 }),
@@ -160,5 +136,44 @@ describe('TraceView', () => {
     expect(banner?.textContent).toContain('not_found');
     expect(banner?.textContent).toContain('no trace with id nope');
     expect(view.querySelector('[data-testid="span-row"]')).toBeNull();
+  });
+
+  it('leads back to the trace list as it was left, filters included', async () => {
+    traceListState.href = '#/traces?tenant=acme&status=error';
+    getTraceMock.mockResolvedValue({ trace_id: 'trace-1', spans });
+
+    const view = await render();
+
+    expect(view.querySelector('.back')?.getAttribute('href')).toBe('#/traces?tenant=acme&status=error');
+    traceListState.href = '#/traces';
+  });
+
+  it('selects the primary span from a duplicate notice, expanding its ancestors', async () => {
+    getTraceMock.mockResolvedValue({
+      trace_id: 'trace-1',
+      spans: [
+        span('root', 0),
+        span('primary', 1, { parent_span_id: 'root', name: 'openai.chat', kind: 'llm' }),
+        span('copy', 0, { name: 'litellm call', kind: 'llm', duplicate_of: 'primary' }),
+      ],
+    });
+    const view = await render();
+
+    view.querySelector<HTMLButtonElement>('[data-span-id="root"] .twisty')?.click();
+    flushSync();
+    expect(rowIds(view)).toEqual(['root', 'copy']);
+    expect(view.querySelector('[data-span-id="copy"]')?.textContent).toContain('dup');
+
+    view.querySelector<HTMLElement>('[data-span-id="copy"]')?.click();
+    flushSync();
+    const notice = view.querySelector('[data-testid="duplicate-notice"]')!;
+    expect(notice.textContent).toContain('same model call');
+    notice.querySelector<HTMLButtonElement>('button')?.click();
+    flushSync();
+    await settle();
+
+    expect(rowIds(view)).toEqual(['root', 'primary', 'copy']);
+    expect(view.querySelector('[data-span-id="primary"]')?.getAttribute('aria-selected')).toBe('true');
+    expect(view.querySelector('[data-testid="span-detail"] h2')?.textContent).toBe('openai.chat');
   });
 });

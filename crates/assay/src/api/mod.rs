@@ -167,19 +167,19 @@ impl Api {
         };
         let since = parse_time("since", query.since.as_deref()).map_err(invalid)?;
         let until = parse_time("until", query.until.as_deref()).map_err(invalid)?;
-        let mut facets = TraceFacets::default();
-        for (column, values) in traces::facets(&self.store(), since, until)? {
-            let values = values
+        let f = traces::facets(&self.store(), since, until)?;
+        let convert = |values: traces::FacetValues| {
+            values
                 .into_iter()
                 .map(|(value, count)| Facet { value, count })
-                .collect();
-            match column {
-                "tenant" => facets.tenants = values,
-                "endpoint" => facets.endpoints = values,
-                "environment" => facets.environments = values,
-                _ => facets.models = values,
-            }
-        }
+                .collect()
+        };
+        let facets = TraceFacets {
+            tenants: convert(f.tenants),
+            endpoints: convert(f.endpoints),
+            models: convert(f.models),
+            environments: convert(f.environments),
+        };
         Ok(facets)
     }
 

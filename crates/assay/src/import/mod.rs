@@ -86,6 +86,9 @@ pub trait Sink {
     fn span(&mut self, span: Span) -> Result<()>;
     /// A record that could not be imported; the parser goes on with the next one.
     fn reject(&mut self, rejection: Rejection);
+    /// The parser found the input to be `format` (e.g. JSON lines whose first line was too
+    /// long for detection to see whole). Record streams may then be committed in batches.
+    fn found_format(&mut self, _format: Format) {}
 }
 
 /// The formats the importer reads.
@@ -317,6 +320,20 @@ impl From<Error> for ParseError {
     }
 }
 
+/// Parses `reader` as `format` into any sink, without a store: for tools and benchmarks that
+/// measure or inspect parsing alone. The error is the input's problem, as text.
+pub fn parse_into(
+    format: Format,
+    reader: &mut dyn BufRead,
+    sink: &mut dyn Sink,
+) -> std::result::Result<(), String> {
+    match parse(format, reader, sink) {
+        Ok(()) => Ok(()),
+        Err(ParseError::Input(m)) => Err(m),
+        Err(ParseError::Store(e)) => Err(e.to_string()),
+    }
+}
+
 fn parse(
     format: Format,
     reader: &mut dyn BufRead,
@@ -339,6 +356,12 @@ fn parse(
 
 /// Detects the format from the first bytes of the (decompressed) input.
 pub fn detect(head: &[u8]) -> std::result::Result<Format, String> {
+    // Binary protobuf first, on the raw bytes: it has no magic number, its first byte (0x0a)
+    // reads as whitespace to the text formats, and its structural check is strict enough never
+    // to claim text.
+    if let Some(format) = otlp_proto::sniff(head) {
+        return Ok(format);
+    }
     let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
     let Some(first) = head.iter().position(|b| !b.is_ascii_whitespace()) else {
         return Err("the file is empty".to_owned());
@@ -357,10 +380,6 @@ pub fn detect(head: &[u8]) -> std::result::Result<Format, String> {
         .or_else(|| langfuse::sniff(text))
         .or_else(|| request_log::sniff(text))
     {
-        return Ok(format);
-    }
-    // Binary protobuf last: it has no magic number, so it is recognised by its structure.
-    if let Some(format) = otlp_proto::sniff(head) {
         return Ok(format);
     }
     if head[first] == b'{' || head[first] == b'[' {
@@ -502,6 +521,11 @@ impl Sink for StoreSink<'_, '_> {
             self.flush()?;
         }
         Ok(())
+    }
+
+    fn found_format(&mut self, format: Format) {
+        self.format = format;
+        self.record_stream = format.is_record_stream();
     }
 
     fn reject(&mut self, rejection: Rejection) {

@@ -108,12 +108,26 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
 
-/// One document: read whole (a single JSON value cannot be split safely), then converted.
+/// One document, or JSON lines whose first line was longer than detection could see: the first
+/// line is read whole; when it is a complete document and more follows, the input is lines.
 pub(super) fn parse_document_reader(
     reader: &mut dyn BufRead,
     sink: &mut dyn Sink,
 ) -> Result<(), ParseError> {
     let mut bytes = Vec::new();
+    reader
+        .read_until(b'\n', &mut bytes)
+        .map_err(|e| ParseError::Input(io_message(&e)))?;
+    let more = !reader
+        .fill_buf()
+        .map_err(|e| ParseError::Input(io_message(&e)))?
+        .iter()
+        .all(u8::is_ascii_whitespace);
+    if more && serde_json::from_slice::<serde::de::IgnoredAny>(&bytes).is_ok() {
+        sink.found_format(super::Format::OtlpJsonl);
+        parse_line(&bytes, 1, sink)?;
+        return parse_lines_from(reader, 1, sink);
+    }
     reader
         .read_to_end(&mut bytes)
         .map_err(|e| ParseError::Input(io_message(&e)))?;
@@ -122,8 +136,15 @@ pub(super) fn parse_document_reader(
 
 /// One document per line; a line that is not a valid document is rejected by its number.
 pub(super) fn parse_lines(reader: &mut dyn BufRead, sink: &mut dyn Sink) -> Result<(), ParseError> {
+    parse_lines_from(reader, 0, sink)
+}
+
+fn parse_lines_from(
+    reader: &mut dyn BufRead,
+    mut number: u64,
+    sink: &mut dyn Sink,
+) -> Result<(), ParseError> {
     let mut line = Vec::new();
-    let mut number = 0u64;
     loop {
         line.clear();
         let n = reader
@@ -133,19 +154,26 @@ pub(super) fn parse_lines(reader: &mut dyn BufRead, sink: &mut dyn Sink) -> Resu
             return Ok(());
         }
         number += 1;
-        if line.iter().all(u8::is_ascii_whitespace) {
-            continue;
-        }
-        let prefix = format!("line {number}: ");
-        match parse_document(&line, &prefix, sink) {
-            Ok(()) => {}
-            Err(ParseError::Input(message)) => sink.reject(Rejection {
+        parse_line(&line, number, sink)?;
+    }
+}
+
+fn parse_line(line: &[u8], number: u64, sink: &mut dyn Sink) -> Result<(), ParseError> {
+    if line.iter().all(u8::is_ascii_whitespace) {
+        return Ok(());
+    }
+    let prefix = format!("line {number}: ");
+    match parse_document(line, &prefix, sink) {
+        Ok(()) => Ok(()),
+        Err(ParseError::Input(message)) => {
+            sink.reject(Rejection {
                 location: format!("line {number}"),
                 field: None,
                 message,
-            }),
-            Err(e) => return Err(e),
+            });
+            Ok(())
         }
+        Err(e) => Err(e),
     }
 }
 

@@ -310,12 +310,24 @@ fn split_models(models: &str) -> Vec<String> {
         .collect()
 }
 
+/// Values of one filterable column with their trace counts, most frequent first.
+pub type FacetValues = Vec<(String, i64)>;
+
+/// The distinct values of each filterable column.
+#[derive(Debug, Default)]
+pub struct Facets {
+    /// Tenants.
+    pub tenants: FacetValues,
+    /// Endpoints.
+    pub endpoints: FacetValues,
+    /// Environments.
+    pub environments: FacetValues,
+    /// Models.
+    pub models: FacetValues,
+}
+
 /// Distinct values of the filterable columns, with trace counts, most frequent first.
-pub fn facets(
-    store: &Store,
-    since_ns: Option<i64>,
-    until_ns: Option<i64>,
-) -> Result<Vec<(&'static str, Vec<(String, i64)>)>> {
+pub fn facets(store: &Store, since_ns: Option<i64>, until_ns: Option<i64>) -> Result<Facets> {
     let filter = TraceFilter {
         since_ns,
         until_ns,
@@ -323,7 +335,7 @@ pub fn facets(
     };
     let (where_sql, params) = where_clause(&filter);
     let conn = store.conn();
-    let mut out = Vec::new();
+    let mut out = Facets::default();
     for column in ["tenant", "endpoint", "environment"] {
         let extra = if where_sql.is_empty() {
             "WHERE"
@@ -339,7 +351,11 @@ pub fn facets(
                 Ok((r.get(0)?, r.get(1)?))
             })?
             .collect::<rusqlite::Result<Vec<(String, i64)>>>()?;
-        out.push((column, values));
+        match column {
+            "tenant" => out.tenants = values,
+            "endpoint" => out.endpoints = values,
+            _ => out.environments = values,
+        }
     }
     // Model lists are few distinct combinations: split and sum them here.
     let mut stmt = conn.prepare_cached(&format!(
@@ -357,7 +373,7 @@ pub fn facets(
     let mut models: Vec<(String, i64)> = models.into_iter().collect();
     models.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     models.truncate(200);
-    out.push(("model", models));
+    out.models = models;
     Ok(out)
 }
 

@@ -1,0 +1,340 @@
+//! Import and explorer benchmark: `cargo bench -p assay --bench import [-- --spans N]`.
+//!
+//! Generates a month of production traces (OTLP JSON lines and length-delimited protobuf),
+//! measures each import stage (read, parse, parse + normalise, the full import with writes and
+//! rollups, the full-text index), the peak memory of an import (in a child process, so nothing
+//! else counts), and the explorer's queries over the result. Prints a Markdown table.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use assay::api::json::{TraceGet, TraceQuery};
+use assay::api::{self, Api};
+use assay::generate::{generate, GenerateOptions};
+use assay::import::{self, Format, Rejection, Sink};
+use assay::model::Span;
+use assay::workspace::Locate;
+
+struct Count(u64);
+
+impl Sink for Count {
+    fn span(&mut self, _span: Span) -> assay::Result<()> {
+        self.0 += 1;
+        Ok(())
+    }
+    fn reject(&mut self, _rejection: Rejection) {}
+}
+
+fn open_workspace(dir: &Path) -> Api {
+    api::init(dir).expect("init");
+    Api::open(&Locate {
+        workspace: Some(dir.to_path_buf()),
+        cwd: dir.to_path_buf(),
+        ..Default::default()
+    })
+    .expect("open")
+}
+
+fn peak_rss_mb() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse::<f64>().ok())
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(0.0)
+}
+
+/// Child mode: import one file into a fresh workspace, print seconds, spans and peak RSS.
+fn child_import(file: &Path, dir: &Path) {
+    let api = open_workspace(dir);
+    let started = Instant::now();
+    let report = api
+        .import_reader(
+            &file.display().to_string(),
+            std::fs::File::open(file).expect("open input"),
+            import::ImportOptions::default(),
+        )
+        .expect("import");
+    let import_secs = started.elapsed().as_secs_f64();
+    let indexed_at = Instant::now();
+    api.index_search_text(usize::MAX).expect("index");
+    let index_secs = indexed_at.elapsed().as_secs_f64();
+    println!(
+        "{import_secs} {} {} {index_secs}",
+        report.spans_read,
+        peak_rss_mb()
+    );
+}
+
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+fn time_query(api: &Api, query: &TraceQuery) -> (Duration, i64) {
+    let mut samples = Vec::new();
+    let mut total = 0;
+    for _ in 0..7 {
+        let t = Instant::now();
+        let list = api.traces_list(query).expect("query");
+        samples.push(t.elapsed());
+        total = list.total;
+    }
+    (median(samples), total)
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--child-import") {
+        child_import(Path::new(&args[i + 1]), Path::new(&args[i + 2]));
+        return;
+    }
+    let spans: u64 = args
+        .iter()
+        .position(|a| a == "--spans")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1_000_000);
+    let scratch = tempfile::tempdir().expect("temp dir");
+    let jsonl = scratch.path().join("traces.jsonl");
+    let proto = scratch.path().join("traces.pbs");
+
+    let t = Instant::now();
+    let report = {
+        let mut j = std::io::BufWriter::new(std::fs::File::create(&jsonl).expect("create"));
+        let mut p = std::io::BufWriter::new(std::fs::File::create(&proto).expect("create"));
+        let r = generate(
+            &GenerateOptions {
+                spans,
+                ..Default::default()
+            },
+            Some(&mut j),
+            Some(&mut p),
+        )
+        .expect("generate");
+        j.flush().expect("flush");
+        p.flush().expect("flush");
+        r
+    };
+    eprintln!(
+        "generated {} spans in {} traces ({:.0} MB JSONL, {:.0} MB protobuf) in {:.1} s",
+        report.spans,
+        report.traces,
+        report.json_bytes as f64 / 1e6,
+        report.proto_bytes as f64 / 1e6,
+        t.elapsed().as_secs_f64()
+    );
+    let n = report.spans as f64;
+    let mut rows: Vec<(String, String)> = Vec::new();
+    let rate = |secs: f64| format!("{:.2} s, {:.0} spans/s", secs, n / secs);
+
+    // Stage: read the bytes, line by line.
+    let t = Instant::now();
+    let mut reader =
+        BufReader::with_capacity(256 * 1024, std::fs::File::open(&jsonl).expect("open"));
+    let mut line = Vec::new();
+    let mut bytes = 0;
+    while reader.read_until(b'\n', &mut line).expect("read") > 0 {
+        bytes += line.len();
+        line.clear();
+    }
+    let read = t.elapsed().as_secs_f64();
+    rows.push((
+        "JSONL: read lines".into(),
+        format!("{} ({:.0} MB/s)", rate(read), bytes as f64 / 1e6 / read),
+    ));
+
+    // Stage: JSON syntax only (serde's lower bound for these bytes).
+    let t = Instant::now();
+    let mut reader =
+        BufReader::with_capacity(256 * 1024, std::fs::File::open(&jsonl).expect("open"));
+    while reader.read_until(b'\n', &mut line).expect("read") > 0 {
+        let _: serde::de::IgnoredAny = serde_json::from_slice(&line).expect("json");
+        line.clear();
+    }
+    rows.push((
+        "JSONL: JSON syntax only (lower bound)".into(),
+        rate(t.elapsed().as_secs_f64()),
+    ));
+
+    for (label, file, format) in [
+        ("JSONL", &jsonl, Format::OtlpJsonl),
+        ("protobuf", &proto, Format::OtlpProtoStream),
+    ] {
+        let t = Instant::now();
+        let mut count = Count(0);
+        let mut reader =
+            BufReader::with_capacity(256 * 1024, std::fs::File::open(file).expect("open"));
+        import::parse_into(format, &mut reader, &mut count).expect("parse");
+        assert_eq!(count.0, report.spans);
+        rows.push((
+            format!("{label}: parse + normalise (no store)"),
+            rate(t.elapsed().as_secs_f64()),
+        ));
+    }
+
+    let exe = std::env::current_exe().expect("exe");
+    let mut stores: Vec<PathBuf> = Vec::new();
+    for (label, file) in [("JSONL", &jsonl), ("protobuf", &proto)] {
+        let dir = scratch.path().join(format!("ws-{label}"));
+        let out = std::process::Command::new(&exe)
+            .arg("--child-import")
+            .arg(file)
+            .arg(&dir)
+            .output()
+            .expect("child import");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8_lossy(&out.stdout);
+        let fields: Vec<f64> = text
+            .split_whitespace()
+            .filter_map(|f| f.parse().ok())
+            .collect();
+        let (secs, count, peak, index) = (fields[0], fields[1], fields[2], fields[3]);
+        rows.push((
+            format!("{label}: full import (parse, normalise, write, rollups)"),
+            format!(
+                "{:.2} s, {:.0} spans/s, peak RSS {:.0} MB",
+                secs,
+                count / secs,
+                peak
+            ),
+        ));
+        rows.push((format!("{label}: full-text index afterwards"), rate(index)));
+        stores.push(dir);
+    }
+
+    // Explorer queries over the JSONL store.
+    let api = Api::open(&Locate {
+        workspace: Some(stores[0].clone()),
+        cwd: stores[0].clone(),
+        ..Default::default()
+    })
+    .expect("open store");
+    let queries: Vec<(&str, TraceQuery)> = vec![
+        ("first page, newest", TraceQuery::default()),
+        (
+            "tenant = globex",
+            TraceQuery {
+                tenant: Some("globex".into()),
+                ..Default::default()
+            },
+        ),
+        (
+            "endpoint = /api/search",
+            TraceQuery {
+                endpoint: Some("/api/search".into()),
+                ..Default::default()
+            },
+        ),
+        (
+            "model = gpt-4o",
+            TraceQuery {
+                model: Some("gpt-4o".into()),
+                ..Default::default()
+            },
+        ),
+        (
+            "status = error",
+            TraceQuery {
+                status: Some("error".into()),
+                ..Default::default()
+            },
+        ),
+        (
+            "one day (2026-10-20)",
+            TraceQuery {
+                since: Some("2026-10-20".into()),
+                until: Some("2026-10-21".into()),
+                ..Default::default()
+            },
+        ),
+        (
+            "rare tenant + error",
+            TraceQuery {
+                tenant: Some("soylent".into()),
+                status: Some("error".into()),
+                ..Default::default()
+            },
+        ),
+        (
+            "sort slowest",
+            TraceQuery {
+                sort: Some("slowest".into()),
+                ..Default::default()
+            },
+        ),
+        (
+            "page 100 (offset 5000)",
+            TraceQuery {
+                offset: Some(5000),
+                ..Default::default()
+            },
+        ),
+        (
+            "text search \"invoice\"",
+            TraceQuery {
+                search: Some("invoice".into()),
+                ..Default::default()
+            },
+        ),
+    ];
+    let mut query_rows = Vec::new();
+    for (label, q) in &queries {
+        let (d, total) = time_query(&api, q);
+        query_rows.push((
+            label.to_string(),
+            format!("{:.1} ms ({total} traces)", d.as_secs_f64() * 1e3),
+        ));
+    }
+    let first = api
+        .traces_list(&TraceQuery::default())
+        .expect("list")
+        .traces[0]
+        .trace_id
+        .clone();
+    let mut samples = Vec::new();
+    for _ in 0..7 {
+        let t = Instant::now();
+        api.trace_get(&TraceGet {
+            trace_id: first.clone(),
+        })
+        .expect("trace");
+        samples.push(t.elapsed());
+    }
+    query_rows.push((
+        "open one trace".into(),
+        format!("{:.1} ms", median(samples).as_secs_f64() * 1e3),
+    ));
+    let facets_t = Instant::now();
+    api.trace_facets(&Default::default()).expect("facets");
+    query_rows.push((
+        "filter values (facets)".into(),
+        format!("{:.1} ms", facets_t.elapsed().as_secs_f64() * 1e3),
+    ));
+
+    let db_size = std::fs::metadata(stores[0].join(".assay/assay.db"))
+        .map(|m| m.len())
+        .unwrap_or(0);
+    println!(
+        "\n## Import of {} spans ({} traces); database {:.0} MB\n",
+        report.spans,
+        report.traces,
+        db_size as f64 / 1e6
+    );
+    println!("| stage | result |\n|---|---|");
+    for (k, v) in rows {
+        println!("| {k} | {v} |");
+    }
+    println!("\n## Explorer over {} spans (median of 7)\n", report.spans);
+    println!("| query | time |\n|---|---|");
+    for (k, v) in query_rows {
+        println!("| {k} | {v} |");
+    }
+}

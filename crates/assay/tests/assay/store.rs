@@ -1,0 +1,183 @@
+//! Store behaviour across imports: idempotence, completion, orphans, interrupted batches.
+
+use assay::api::json::{TraceGet, TraceQuery};
+use assay::api::{self, Api};
+use assay::workspace::Locate;
+
+fn open() -> (tempfile::TempDir, Api) {
+    let dir = tempfile::tempdir().unwrap();
+    api::init(dir.path()).unwrap();
+    let api = Api::open(&Locate {
+        workspace: Some(dir.path().to_path_buf()),
+        cwd: dir.path().to_path_buf(),
+        ..Default::default()
+    })
+    .unwrap();
+    (dir, api)
+}
+
+fn span_line(
+    trace: &str,
+    span: &str,
+    parent: Option<&str>,
+    start: i64,
+    end: Option<i64>,
+    extra: &str,
+) -> String {
+    let parent = parent
+        .map(|p| format!(r#""parentSpanId":"{p}","#))
+        .unwrap_or_default();
+    let end = end
+        .map(|e| format!(r#""endTimeUnixNano":"{e}","#))
+        .unwrap_or_default();
+    format!(
+        r#"{{"resourceSpans":[{{"scopeSpans":[{{"spans":[{{"traceId":"{trace}","spanId":"{span}",{parent}{end}"name":"s-{span}","startTimeUnixNano":"{start}","attributes":[{extra}]}}]}}]}}]}}"#
+    )
+}
+
+const T: &str = "0af7651916cd43dd8448eb211c80319c";
+
+#[test]
+fn a_span_that_arrives_again_with_an_end_time_is_completed_not_duplicated() {
+    let (_d, api) = open();
+    let open_span = span_line(T, "b7ad6b7169203331", None, 1_000, None, "");
+    api.import_bytes("first", open_span.as_bytes()).unwrap();
+    let before = api.trace_get(&TraceGet { trace_id: T.into() }).unwrap();
+    assert_eq!(before.spans[0].duration_ms, 0.0, "still open");
+    let closed = span_line(
+        T,
+        "b7ad6b7169203331",
+        None,
+        1_000,
+        Some(5_000_000),
+        r#"{"key":"gen_ai.usage.input_tokens","value":{"intValue":"7"}}"#,
+    );
+    let report = api.import_bytes("second", closed.as_bytes()).unwrap();
+    assert_eq!((report.spans_new, report.spans_merged), (0, 1));
+    let after = api.trace_get(&TraceGet { trace_id: T.into() }).unwrap();
+    assert_eq!(after.spans.len(), 1);
+    assert!((after.spans[0].duration_ms - 4.999).abs() < 1e-9);
+    assert_eq!(after.spans[0].usage.input, Some(7));
+    let list = api.traces_list(&TraceQuery::default()).unwrap();
+    assert_eq!((list.total, list.traces[0].input_tokens), (1, 7));
+}
+
+#[test]
+fn an_orphan_attaches_when_its_parent_arrives() {
+    let (_d, api) = open();
+    let child = span_line(
+        T,
+        "c7ad6b7169203331",
+        Some("b7ad6b7169203331"),
+        2_000,
+        Some(3_000),
+        "",
+    );
+    api.import_bytes("child", child.as_bytes()).unwrap();
+    let alone = api.trace_get(&TraceGet { trace_id: T.into() }).unwrap();
+    assert_eq!(
+        alone.spans[0].depth, 0,
+        "an orphan is shown as a root until its parent arrives"
+    );
+    assert_eq!(
+        api.traces_list(&TraceQuery::default()).unwrap().traces[0].name,
+        "s-c7ad6b7169203331"
+    );
+    let parent = span_line(T, "b7ad6b7169203331", None, 1_000, Some(9_000), "");
+    api.import_bytes("parent", parent.as_bytes()).unwrap();
+    let joined = api.trace_get(&TraceGet { trace_id: T.into() }).unwrap();
+    let depths: Vec<(String, u32)> = joined
+        .spans
+        .iter()
+        .map(|s| (s.span_id.clone(), s.depth))
+        .collect();
+    assert_eq!(
+        depths,
+        [
+            ("b7ad6b7169203331".to_owned(), 0),
+            ("c7ad6b7169203331".to_owned(), 1)
+        ]
+    );
+    assert_eq!(
+        api.traces_list(&TraceQuery::default()).unwrap().traces[0].name,
+        "s-b7ad6b7169203331",
+        "the root names the trace"
+    );
+}
+
+#[test]
+fn filters_and_full_text_search_find_the_right_traces() {
+    let (_d, api) = open();
+    let lines = [
+        span_line(T, "b7ad6b7169203331", None, 1_000, Some(2_000), r#"{"key":"tenant","value":{"stringValue":"acme"}},{"key":"input.value","value":{"stringValue":"where is the invoice"}}"#),
+        span_line("1af7651916cd43dd8448eb211c80319c", "c7ad6b7169203331", None, 5_000, Some(9_000), r#"{"key":"tenant","value":{"stringValue":"globex"}},{"key":"input.value","value":{"stringValue":"reset my password"}}"#),
+    ]
+    .join("\n");
+    api.import_bytes("two", lines.as_bytes()).unwrap();
+    let q = |f: fn(&mut TraceQuery)| {
+        let mut query = TraceQuery::default();
+        f(&mut query);
+        api.traces_list(&query).unwrap()
+    };
+    assert_eq!(q(|_| {}).total, 2);
+    let acme = q(|q| q.tenant = Some("acme".into()));
+    assert_eq!((acme.total, acme.traces[0].trace_id.as_str()), (1, T));
+    // Not yet indexed: search says so, then finds the words once the index has caught up.
+    let pending = q(|q| q.search = Some("password".into()));
+    assert_eq!(pending.search_pending, 2);
+    api.index_search_text(usize::MAX).unwrap();
+    let found = q(|q| q.search = Some("PASSWORD reset".into()));
+    assert_eq!((found.total, found.search_pending), (1, 0));
+    assert_eq!(found.traces[0].tenant.as_deref(), Some("globex"));
+    assert_eq!(
+        q(|q| q.search = Some("\"unbalanced".into())).total,
+        0,
+        "FTS syntax in the input is not an error"
+    );
+    assert_eq!(
+        q(|q| q.sort = Some("slowest".into())).traces[0]
+            .tenant
+            .as_deref(),
+        Some("globex")
+    );
+    let err = api
+        .traces_list(&TraceQuery {
+            since: Some("last tuesday".into()),
+            ..Default::default()
+        })
+        .unwrap_err();
+    assert!(err.to_string().contains("since"), "{err}");
+    let facets = api.trace_facets(&Default::default()).unwrap();
+    let tenants: Vec<&str> = facets.tenants.iter().map(|f| f.value.as_str()).collect();
+    assert_eq!(tenants, ["acme", "globex"]);
+}
+
+#[test]
+fn a_record_stream_keeps_its_committed_batches_and_a_rerun_completes_it() {
+    let (_d, api) = open();
+    // More lines than one batch, the last one broken: the good ones stay, and importing the
+    // whole file again adds nothing twice.
+    let n = assay::import::BATCH + 10;
+    let mut text = String::new();
+    for i in 0..n {
+        let trace = format!("{:032x}", i + 1);
+        text.push_str(&span_line(
+            &trace,
+            "b7ad6b7169203331",
+            None,
+            1_000,
+            Some(2_000),
+            "",
+        ));
+        text.push('\n');
+    }
+    text.push_str("{\"resourceSpans\": [\n");
+    let first = api.import_bytes("stream", text.as_bytes()).unwrap();
+    assert_eq!((first.spans_new as usize, first.rejected_count), (n, 1));
+    let again = api.import_bytes("stream", text.as_bytes()).unwrap();
+    assert_eq!((again.spans_new, again.spans_merged as usize), (0, n));
+    assert_eq!(
+        api.traces_list(&TraceQuery::default()).unwrap().total as usize,
+        n
+    );
+}
