@@ -73,7 +73,10 @@ pub enum Command {
     Serve(ServeArgs),
     /// Set up a demo workspace with bundled sample traces, then open it in the desktop app,
     /// or serve it in the browser where there is no display.
+    #[command(args_conflicts_with_subcommands = true)]
     Demo {
+        #[command(subcommand)]
+        action: Option<DemoCommand>,
         /// Where to create the demo workspace.
         #[arg(value_name = "DIR", default_value = "assay-demo")]
         dir: PathBuf,
@@ -86,6 +89,32 @@ pub enum Command {
         /// The port for the browser mode.
         #[arg(long, default_value_t = 7410)]
         port: u16,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DemoCommand {
+    /// Write a realistic month of production traces (tenants, endpoints, models, errors, a cost
+    /// spike and a latency regression) as OTLP JSON lines and/or length-delimited protobuf.
+    Generate {
+        /// The folder to write `traces.jsonl` and/or `traces.pbs` into.
+        #[arg(long, short = 'o', value_name = "DIR", default_value = ".")]
+        out: PathBuf,
+        /// About how many spans.
+        #[arg(long, default_value_t = 1_000_000)]
+        spans: u64,
+        /// `jsonl`, `proto` or `both`.
+        #[arg(long, default_value = "jsonl")]
+        format: String,
+        /// First day (YYYY-MM-DD).
+        #[arg(long, default_value = "2026-10-01")]
+        start: String,
+        /// Number of days.
+        #[arg(long, default_value_t = 30)]
+        days: u32,
+        /// Random seed (the same seed writes the same traces).
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
     },
 }
 

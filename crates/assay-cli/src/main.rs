@@ -15,7 +15,7 @@ use assay::import::{Format, ImportOptions};
 use assay::workspace::Locate;
 use clap::Parser;
 
-use args::{Cli, Command, Global, TracesCommand};
+use args::{Cli, Command, DemoCommand, Global, TracesCommand};
 
 /// Exit code for failures of the work itself (a bad file, a missing trace).
 const EXIT_FAILURE: u8 = 1;
@@ -103,6 +103,19 @@ fn run(cli: Cli) -> Result<ExitCode> {
             serve::run(api, &args)?;
         }
         Command::Demo {
+            action:
+                Some(DemoCommand::Generate {
+                    out,
+                    spans,
+                    format,
+                    start,
+                    days,
+                    seed,
+                }),
+            ..
+        } => generate(&out, spans, &format, &start, days, seed)?,
+        Command::Demo {
+            action: None,
             dir,
             no_open,
             browser,
@@ -230,6 +243,64 @@ fn demo(dir: &Path, no_open: bool, browser: bool, port: u16) -> Result<ExitCode>
         },
     )?;
     Ok(ExitCode::SUCCESS)
+}
+
+fn generate(out: &Path, spans: u64, format: &str, start: &str, days: u32, seed: u64) -> Result<()> {
+    let (json, proto) = match format {
+        "jsonl" => (true, false),
+        "proto" => (false, true),
+        "both" => (true, true),
+        other => anyhow::bail!("--format {other:?} is not one of jsonl, proto, both"),
+    };
+    let start_ns = api::parse_time("start", Some(start))
+        .map_err(anyhow::Error::msg)?
+        .context("--start is required")?;
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let create = |name: &str| -> Result<std::io::BufWriter<std::fs::File>> {
+        let path = out.join(name);
+        let file = std::fs::File::create(&path)
+            .with_context(|| format!("cannot create {}", path.display()))?;
+        Ok(std::io::BufWriter::with_capacity(1 << 20, file))
+    };
+    let mut json_out = json.then(|| create("traces.jsonl")).transpose()?;
+    let mut proto_out = proto.then(|| create("traces.pbs")).transpose()?;
+    let options = assay::generate::GenerateOptions {
+        spans,
+        start_ns,
+        days,
+        seed,
+        ..Default::default()
+    };
+    let report = assay::generate::generate(
+        &options,
+        json_out.as_mut().map(|w| w as &mut dyn Write),
+        proto_out.as_mut().map(|w| w as &mut dyn Write),
+    )?;
+    for w in [json_out.as_mut(), proto_out.as_mut()]
+        .into_iter()
+        .flatten()
+    {
+        w.flush()?;
+    }
+    let mut stdout = std::io::stdout().lock();
+    writeln!(
+        stdout,
+        "Wrote {} spans in {} traces to {}{}{}.",
+        report.spans,
+        report.traces,
+        out.display(),
+        if json {
+            format!(" (traces.jsonl, {:.0} MB)", report.json_bytes as f64 / 1e6)
+        } else {
+            String::new()
+        },
+        if proto {
+            format!(" (traces.pbs, {:.0} MB)", report.proto_bytes as f64 / 1e6)
+        } else {
+            String::new()
+        },
+    )?;
+    Ok(())
 }
 
 /// The desktop app's binary, built next to this one.

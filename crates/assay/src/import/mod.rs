@@ -452,8 +452,7 @@ impl<'s, 'p> StoreSink<'s, 'p> {
             self.import_id = tx.last_insert_rowid();
         }
         let counts = spans::upsert(&tx, &self.batch, self.import_id)?;
-        let touched: BTreeSet<&str> = self.batch.iter().map(|s| s.trace_id.as_str()).collect();
-        traces::refresh(&tx, touched.iter().copied())?;
+        traces::refresh(&tx, &self.batch)?;
         self.spans_new += counts.new;
         self.spans_merged += counts.merged;
         tx.execute(

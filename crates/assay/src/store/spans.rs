@@ -6,7 +6,7 @@
 //! re-importing never double counts and a span that arrives again with more data is completed.
 //! Every written payload is queued in `fts_pending` for the full-text index.
 
-use rusqlite::{params, OptionalExtension, Transaction};
+use rusqlite::{params, Transaction};
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
@@ -93,29 +93,35 @@ ON CONFLICT (trace_id, span_id) DO UPDATE SET
     attributes = json_patch(attributes, excluded.attributes)
 RETURNING id";
 
+/// The plain insert of a new span: the fast path, tried first.
+fn insert_span_sql() -> String {
+    let end = UPSERT_SPAN.find("ON CONFLICT").unwrap_or(UPSERT_SPAN.len());
+    format!("{} ON CONFLICT DO NOTHING", &UPSERT_SPAN[..end])
+}
+
+fn insert_payload_sql() -> String {
+    let end = UPSERT_PAYLOAD
+        .find("ON CONFLICT")
+        .unwrap_or(UPSERT_PAYLOAD.len());
+    format!("{} ON CONFLICT DO NOTHING", &UPSERT_PAYLOAD[..end])
+}
+
 /// Writes `spans` inside `tx`, merging into any already stored. Returns what was new and what merged.
+///
+/// New spans take one plain insert each; only a span that is already stored pays for the merge.
 pub fn upsert(tx: &Transaction<'_>, spans: &[Span], import_id: i64) -> Result<UpsertCounts> {
-    let mut exists =
-        tx.prepare_cached("SELECT 1 FROM spans WHERE trace_id = ?1 AND span_id = ?2")?;
+    let mut insert_span = tx.prepare_cached(&insert_span_sql())?;
+    let mut insert_payload = tx.prepare_cached(&insert_payload_sql())?;
     let mut span_stmt = tx.prepare_cached(UPSERT_SPAN)?;
     let mut payload_stmt = tx.prepare_cached(UPSERT_PAYLOAD)?;
     let mut pending =
         tx.prepare_cached("INSERT OR IGNORE INTO fts_pending (payload_id) VALUES (?1)")?;
     let mut counts = UpsertCounts::default();
     for s in spans {
-        let known = exists
-            .query_row(params![s.trace_id, s.span_id], |_| Ok(()))
-            .optional()?
-            .is_some();
-        if known {
-            counts.merged += 1;
-        } else {
-            counts.new += 1;
-        }
         let a = &s.attribution;
         let tags = (!s.tags.is_empty())
             .then(|| serde_json::to_string(&s.tags).unwrap_or_else(|_| "[]".to_owned()));
-        span_stmt.execute(params![
+        let values = params![
             s.trace_id,
             s.span_id,
             s.parent_span_id,
@@ -149,7 +155,14 @@ pub fn upsert(tx: &Transaction<'_>, spans: &[Span], import_id: i64) -> Result<Up
             a.release,
             tags,
             import_id,
-        ])?;
+        ];
+        let known = insert_span.execute(values)? == 0;
+        if known {
+            span_stmt.execute(values)?;
+            counts.merged += 1;
+        } else {
+            counts.new += 1;
+        }
         let p = &s.payload;
         let detail = DetailRef {
             input_messages: &p.input_messages,
@@ -162,10 +175,15 @@ pub fn upsert(tx: &Transaction<'_>, spans: &[Span], import_id: i64) -> Result<Up
         // Serialising plain data cannot fail; "{}" keeps the column valid JSON regardless.
         let detail = serde_json::to_string(&detail).unwrap_or_else(|_| "{}".to_owned());
         let attributes = serde_json::to_string(&p.attributes).unwrap_or_else(|_| "{}".to_owned());
-        let payload_id: i64 = payload_stmt.query_row(
-            params![s.trace_id, s.span_id, p.input, p.output, detail, attributes],
-            |r| r.get(0),
-        )?;
+        let values = params![s.trace_id, s.span_id, p.input, p.output, detail, attributes];
+        let payload_id: i64 = if known {
+            payload_stmt.query_row(values, |r| r.get(0))?
+        } else if insert_payload.execute(values)? == 1 {
+            tx.last_insert_rowid()
+        } else {
+            // A payload without its span (a database written before a crash mid-way): merge.
+            payload_stmt.query_row(values, |r| r.get(0))?
+        };
         if p.input.is_some() || p.output.is_some() {
             pending.execute([payload_id])?;
         }

@@ -4,9 +4,12 @@
 //! touches spans calls [`refresh`] for the traces it touched, in the same transaction, so the
 //! trace list never has to aggregate raw spans.
 
+use std::collections::HashSet;
+
 use rusqlite::Transaction;
 
 use crate::error::Result;
+use crate::model::{Span, SpanKind};
 use crate::store::Store;
 
 /// A trace's summary row.
@@ -42,37 +45,46 @@ pub struct TraceRow {
     pub environment: Option<String>,
 }
 
+/// Recomputes the summary rows of every trace listed in the temporary table `touched`, in one
+/// statement: one pass over those traces' spans (by primary key), not one query per trace.
 const REFRESH: &str = "
-WITH trace_spans AS (SELECT * FROM spans WHERE trace_id = ?1),
-roots AS (
-    SELECT name, service FROM trace_spans r
-    WHERE r.parent_span_id IS NULL
-       OR NOT EXISTS (SELECT 1 FROM trace_spans p WHERE p.span_id = r.parent_span_id)
-    ORDER BY (r.parent_span_id IS NOT NULL), r.start_ns
-    LIMIT 1
-),
-models AS (
-    SELECT DISTINCT coalesce(request_model, response_model) AS model FROM trace_spans
-    WHERE coalesce(request_model, response_model) IS NOT NULL ORDER BY model
-)
 INSERT OR REPLACE INTO traces (trace_id, name, service, start_ns, end_ns, span_count, error_count,
     status, models, input_tokens, output_tokens, tenant, endpoint, feature, user_id, session_id,
     environment)
-SELECT ?1,
-    coalesce((SELECT name FROM roots), ''),
-    coalesce((SELECT service FROM roots), max(service)),
-    min(start_ns),
-    max(coalesce(end_ns, start_ns)),
-    count(*),
-    sum(status = 'error'),
-    CASE WHEN sum(status = 'error') > 0 THEN 'error'
-         WHEN sum(status = 'ok') > 0 THEN 'ok' ELSE 'unset' END,
-    coalesce((SELECT group_concat(model, char(31)) FROM models), ''),
-    coalesce(sum(input_tokens) FILTER (WHERE duplicate_of IS NULL), 0),
-    coalesce(sum(output_tokens) FILTER (WHERE duplicate_of IS NULL), 0),
-    max(tenant), max(endpoint), max(feature), max(user_id), max(session_id), max(environment)
-FROM trace_spans
-HAVING count(*) > 0";
+SELECT g.trace_id,
+    coalesce(root.name, ''),
+    coalesce(root.service, g.any_service),
+    g.start_ns, g.end_ns, g.span_count, g.error_count, g.status,
+    coalesce((SELECT group_concat(model, char(31)) FROM (
+        SELECT DISTINCT coalesce(m.request_model, m.response_model) AS model FROM spans m
+        WHERE m.trace_id = g.trace_id AND coalesce(m.request_model, m.response_model) IS NOT NULL
+        ORDER BY model)), ''),
+    g.input_tokens, g.output_tokens, g.tenant, g.endpoint, g.feature, g.user_id, g.session_id,
+    g.environment
+FROM (
+    SELECT s.trace_id,
+        max(s.service) AS any_service,
+        min(s.start_ns) AS start_ns,
+        max(coalesce(s.end_ns, s.start_ns)) AS end_ns,
+        count(*) AS span_count,
+        sum(s.status = 'error') AS error_count,
+        CASE WHEN sum(s.status = 'error') > 0 THEN 'error'
+             WHEN sum(s.status = 'ok') > 0 THEN 'ok' ELSE 'unset' END AS status,
+        coalesce(sum(s.input_tokens) FILTER (WHERE s.duplicate_of IS NULL), 0) AS input_tokens,
+        coalesce(sum(s.output_tokens) FILTER (WHERE s.duplicate_of IS NULL), 0) AS output_tokens,
+        max(s.tenant) AS tenant, max(s.endpoint) AS endpoint, max(s.feature) AS feature,
+        max(s.user_id) AS user_id, max(s.session_id) AS session_id,
+        max(s.environment) AS environment
+    FROM touched t JOIN spans s ON s.trace_id = t.trace_id
+    GROUP BY s.trace_id
+) AS g
+LEFT JOIN spans root ON root.trace_id = g.trace_id AND root.span_id = (
+    SELECT r.span_id FROM spans r
+    WHERE r.trace_id = g.trace_id
+      AND (r.parent_span_id IS NULL
+           OR NOT EXISTS (SELECT 1 FROM spans p WHERE p.trace_id = r.trace_id AND p.span_id = r.parent_span_id))
+    ORDER BY (r.parent_span_id IS NOT NULL), r.start_ns, r.span_id
+    LIMIT 1)";
 
 /// Marks spans that record the same model call as an earlier sibling (two instrumentations of
 /// one request, e.g. a provider SDK's own span beside OpenLLMetry's): same parent, both llm,
@@ -96,17 +108,48 @@ UPDATE spans SET duplicate_of = (
 )
 WHERE trace_id = ?1 AND kind = 'llm' AND input_tokens IS NOT NULL";
 
-/// Marks duplicate model calls and recomputes the summary rows of `trace_ids` from their spans.
-pub fn refresh<'a>(
-    tx: &Transaction<'_>,
-    trace_ids: impl IntoIterator<Item = &'a str>,
-) -> Result<()> {
-    let mut duplicates = tx.prepare_cached(MARK_DUPLICATES)?;
-    let mut stmt = tx.prepare_cached(REFRESH)?;
-    for id in trace_ids {
-        duplicates.execute([id])?;
-        stmt.execute([id])?;
+/// Marks duplicate model calls and recomputes the summary rows of the traces `spans` belong to.
+///
+/// Duplicates are looked for only where one can be: traces whose batch holds two model calls
+/// with the same parent, provider and input tokens, or traces that were already stored (a
+/// duplicate may pair with a span imported earlier).
+pub fn refresh(tx: &Transaction<'_>, spans: &[Span]) -> Result<()> {
+    tx.execute_batch(
+        "CREATE TEMP TABLE IF NOT EXISTS touched (trace_id TEXT PRIMARY KEY) WITHOUT ROWID;
+         DELETE FROM touched;",
+    )?;
+    let mut candidates: HashSet<&str> = HashSet::new();
+    let mut keys: HashSet<(&str, Option<&str>, Option<&str>, i64)> = HashSet::new();
+    let mut with_model_calls: HashSet<&str> = HashSet::new();
+    {
+        let mut touch =
+            tx.prepare_cached("INSERT OR IGNORE INTO touched (trace_id) VALUES (?1)")?;
+        for s in spans {
+            touch.execute([&s.trace_id])?;
+            if let (SpanKind::Llm, Some(input)) = (s.kind, s.usage.input) {
+                with_model_calls.insert(&s.trace_id);
+                let key = (
+                    s.trace_id.as_str(),
+                    s.parent_span_id.as_deref(),
+                    s.provider.as_deref(),
+                    input,
+                );
+                if !keys.insert(key) {
+                    candidates.insert(&s.trace_id);
+                }
+            }
+        }
     }
+    {
+        let mut stored = tx.prepare_cached("SELECT 1 FROM traces WHERE trace_id = ?1")?;
+        let mut duplicates = tx.prepare_cached(MARK_DUPLICATES)?;
+        for trace in with_model_calls {
+            if candidates.contains(trace) || stored.exists([trace])? {
+                duplicates.execute([trace])?;
+            }
+        }
+    }
+    tx.execute(REFRESH, [])?;
     Ok(())
 }
 
