@@ -164,7 +164,7 @@ fn import(
             format,
             progress: Some(&mut on_batch),
         };
-        match api.import_reader("-", std::io::stdin().lock(), options) {
+        match api.import_reader("-", std::io::stdin(), options) {
             Ok(report) => outcome.imported.push(report),
             Err(e) => outcome.failed.push(json::ImportFailure {
                 source: "-".into(),

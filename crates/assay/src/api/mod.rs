@@ -283,7 +283,7 @@ impl Api {
     pub fn import_reader(
         &self,
         source: &str,
-        reader: impl std::io::Read,
+        reader: impl std::io::Read + Send,
         options: import::ImportOptions<'_>,
     ) -> Result<ImportReport> {
         import::import_reader(&mut self.store(), source, reader, options)

@@ -22,11 +22,11 @@ mod otlp_proto;
 mod promptfoo;
 mod request_log;
 
-use std::cell::RefCell;
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
-use std::rc::Rc;
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -246,7 +246,7 @@ pub fn import_bytes(store: &mut Store, source: &str, bytes: &[u8]) -> Result<Imp
 pub fn import_reader(
     store: &mut Store,
     source: &str,
-    reader: impl Read,
+    reader: impl Read + Send,
     mut options: ImportOptions<'_>,
 ) -> Result<ImportReport> {
     let fail = |message: String| Error::Import {
@@ -260,17 +260,17 @@ pub fn import_reader(
         .starts_with(&[0x1f, 0x8b]);
     // Decompressed transparently; the tally (bytes, hash) counts the content, so the same data
     // gzipped or not is known to be the same.
-    let inner: Box<dyn Read + '_> = if compressed {
+    let inner: Box<dyn Read + Send + '_> = if compressed {
         Box::new(flate2::bufread::MultiGzDecoder::new(raw))
     } else {
         Box::new(raw)
     };
-    let tally = Rc::new(RefCell::new(Tally::default()));
+    let tally = Arc::new(Mutex::new(Tally::default()));
     let mut input = BufReader::with_capacity(
         256 * 1024,
         TallyingReader {
             inner,
-            tally: Rc::clone(&tally),
+            tally: Arc::clone(&tally),
         },
     );
     let head = peek(&mut input, SNIFF_BYTES).map_err(|e| fail(io_message(&e)))?;
@@ -279,9 +279,47 @@ pub fn import_reader(
         None => detect(&head).map_err(fail)?,
     };
 
-    let mut sink = StoreSink::new(store, source, format, Rc::clone(&tally));
+    let mut sink = StoreSink::new(store, source, format, Arc::clone(&tally));
     sink.progress = options.progress.take();
-    match parse(format, &mut input, &mut sink) {
+    // Two stages on two threads: this one writes to the store while a parser thread reads,
+    // parses and normalises the next batch.
+    let (sender, receiver) = mpsc::sync_channel::<Parsed>(4);
+    let parsed = std::thread::scope(|scope| {
+        let parser = scope.spawn(move || {
+            let mut channel = ChannelSink {
+                sender,
+                batch: Vec::with_capacity(PIPE_BATCH),
+            };
+            let result = parse(format, &mut input, &mut channel);
+            let flushed = channel.flush();
+            result.and(flushed.map_err(ParseError::Store))
+        });
+        let mut written: Result<()> = Ok(());
+        for message in receiver.iter() {
+            match message {
+                Parsed::Spans(spans) => {
+                    for span in spans {
+                        if let Err(e) = sink.span(span) {
+                            written = Err(e);
+                            break;
+                        }
+                    }
+                }
+                Parsed::Reject(r) => sink.reject(r),
+                Parsed::Format(f) => sink.found_format(f),
+            }
+            if written.is_err() {
+                // Dropping the receiver stops the parser at its next send.
+                break;
+            }
+        }
+        drop(receiver);
+        let parsed = parser
+            .join()
+            .unwrap_or_else(|_| Err(ParseError::Input("the parser stopped unexpectedly".into())));
+        written.map(|()| parsed)
+    })?;
+    match parsed {
         Ok(()) => {}
         Err(ParseError::Store(e)) => return Err(e),
         Err(ParseError::Input(message)) => return Err(fail(message)),
@@ -408,13 +446,13 @@ struct StoreSink<'s, 'p> {
     rejected_count: u64,
     source: String,
     format: Format,
-    tally: Rc<RefCell<Tally>>,
+    tally: Arc<Mutex<Tally>>,
     progress: Option<&'p mut dyn FnMut(Progress)>,
     committed_any: bool,
 }
 
 impl<'s, 'p> StoreSink<'s, 'p> {
-    fn new(store: &'s mut Store, source: &str, format: Format, tally: Rc<RefCell<Tally>>) -> Self {
+    fn new(store: &'s mut Store, source: &str, format: Format, tally: Arc<Mutex<Tally>>) -> Self {
         StoreSink {
             store,
             import_id: 0,
@@ -436,7 +474,7 @@ impl<'s, 'p> StoreSink<'s, 'p> {
 
     /// Writes the pending batch (and the import's bookkeeping) in one transaction.
     fn flush(&mut self) -> Result<()> {
-        let bytes = self.tally.borrow().bytes;
+        let bytes = lock(&self.tally).bytes;
         let tx = self.store.conn_mut().transaction()?;
         if self.import_id == 0 {
             tx.execute(
@@ -484,7 +522,7 @@ impl<'s, 'p> StoreSink<'s, 'p> {
             self.flush()?;
         }
         let (hash, bytes) = {
-            let mut tally = self.tally.borrow_mut();
+            let mut tally = lock(&self.tally);
             (
                 format!("{:x}", std::mem::take(&mut tally.hash).finalize()),
                 tally.bytes,
@@ -535,6 +573,66 @@ impl Sink for StoreSink<'_, '_> {
     }
 }
 
+/// Spans per message from the parser thread to the writer.
+const PIPE_BATCH: usize = 1_000;
+
+/// What the parser thread hands to the writer.
+enum Parsed {
+    Spans(Vec<Span>),
+    Reject(Rejection),
+    Format(Format),
+}
+
+/// The parser thread's sink: batches spans and sends them to the writer.
+struct ChannelSink {
+    sender: mpsc::SyncSender<Parsed>,
+    batch: Vec<Span>,
+}
+
+impl ChannelSink {
+    fn send(&self, message: Parsed) -> Result<()> {
+        self.sender.send(message).map_err(|_| Error::Import {
+            source_name: String::new(),
+            message: "the import stopped".into(),
+        })
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        if self.batch.is_empty() {
+            return Ok(());
+        }
+        let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(PIPE_BATCH));
+        self.send(Parsed::Spans(batch))
+    }
+}
+
+impl Sink for ChannelSink {
+    fn span(&mut self, span: Span) -> Result<()> {
+        self.batch.push(span);
+        if self.batch.len() >= PIPE_BATCH {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn reject(&mut self, rejection: Rejection) {
+        // Keep the order of spans and rejections; a closed channel means the import stopped,
+        // which the next span reports.
+        let _ = self.flush();
+        let _ = self.send(Parsed::Reject(rejection));
+    }
+
+    fn found_format(&mut self, format: Format) {
+        let _ = self.flush();
+        let _ = self.send(Parsed::Format(format));
+    }
+}
+
+fn lock(tally: &Mutex<Tally>) -> std::sync::MutexGuard<'_, Tally> {
+    // The tally holds plain counters: a panic elsewhere cannot leave it inconsistent.
+    tally.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 /// What has been read of the input: its length and content hash, computed as it streams by.
 #[derive(Default)]
 struct Tally {
@@ -544,13 +642,13 @@ struct Tally {
 
 struct TallyingReader<R> {
     inner: R,
-    tally: Rc<RefCell<Tally>>,
+    tally: Arc<Mutex<Tally>>,
 }
 
 impl<R: Read> Read for TallyingReader<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
-        let mut tally = self.tally.borrow_mut();
+        let mut tally = lock(&self.tally);
         tally.bytes += n as u64;
         tally.hash.update(&buf[..n]);
         Ok(n)

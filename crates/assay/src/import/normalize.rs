@@ -180,33 +180,51 @@ pub const RELEASE: &[&str] = &["langfuse.release", "service.version"];
 
 /// Attribute lookup over a span's attributes, then its resource's, with JSON-string attributes
 /// (OpenInference `metadata`, `llm.invocation_parameters`, Langfuse `usage_details`) unpacked on
-/// demand.
+/// demand: `a.b` finds key `b` inside the JSON object held by attribute `a`.
 pub(crate) struct Attrs<'a> {
     span: &'a Map<String, Value>,
     resource: &'a Map<String, Value>,
+    /// The span attributes that hold a JSON object as a string, parsed on first use. Few spans
+    /// have more than two, so a missing key costs a handful of prefix checks, not a parse.
+    objects: Vec<(&'a str, std::cell::OnceCell<Option<Map<String, Value>>>)>,
 }
 
 impl<'a> Attrs<'a> {
     pub(crate) fn new(span: &'a Map<String, Value>, resource: &'a Map<String, Value>) -> Self {
-        Attrs { span, resource }
+        let objects = span
+            .iter()
+            .filter(|(_, v)| v.as_str().is_some_and(|s| s.starts_with('{')))
+            .map(|(k, _)| (k.as_str(), std::cell::OnceCell::new()))
+            .collect();
+        Attrs {
+            span,
+            resource,
+            objects,
+        }
     }
 
     fn raw(&self, key: &str) -> Option<Value> {
         if let Some(v) = self.span.get(key).or_else(|| self.resource.get(key)) {
             return Some(v.clone());
         }
-        // `a.b.c` may live inside a JSON-string attribute `a` or `a.b`.
-        let mut split = key.len();
-        while let Some(dot) = key[..split].rfind('.') {
-            let (head, rest) = (&key[..dot], &key[dot + 1..]);
-            if let Some(Value::String(json)) = self.span.get(head) {
-                if json.starts_with('{') {
-                    if let Ok(Value::Object(obj)) = serde_json::from_str::<Value>(json) {
-                        return obj.get(rest).cloned();
-                    }
+        for (head, parsed) in &self.objects {
+            let Some(rest) = key.strip_prefix(head).and_then(|r| r.strip_prefix('.')) else {
+                continue;
+            };
+            let object = parsed.get_or_init(|| {
+                match self
+                    .span
+                    .get(*head)
+                    .and_then(Value::as_str)
+                    .map(serde_json::from_str)
+                {
+                    Some(Ok(Value::Object(m))) => Some(m),
+                    _ => None,
                 }
+            });
+            if let Some(v) = object.as_ref().and_then(|m| m.get(rest)) {
+                return Some(v.clone());
             }
-            split = dot;
         }
         None
     }
@@ -379,23 +397,48 @@ pub fn normalize(raw: RawSpan) -> Span {
         .or_else(|| output_finish_reason(&attrs))
         .map(|r| normalize_finish_reason(&r));
     span.time_to_first_token_ns = time_to_first_token(&attrs, &raw);
+    let (input_key, input) = first_text(&attrs, INPUT);
+    let (output_key, output) = first_text(&attrs, OUTPUT);
+    let documents = documents(&attrs);
+    let prompt_template = prompt_template(&attrs);
+    let metadata = metadata(&attrs);
+    drop(attrs);
+    let RawSpan {
+        mut attributes,
+        resource,
+        events,
+        ..
+    } = raw;
+    // The attributes that became the input and output are stored there, not twice.
+    for key in [input_key, output_key].into_iter().flatten() {
+        attributes.remove(key);
+    }
+    for (k, v) in resource {
+        attributes.insert(format!("resource.{k}"), v);
+    }
     span.payload = SpanPayload {
-        input: attrs.text(INPUT),
-        output: attrs.text(OUTPUT),
+        input,
+        output,
         input_messages,
         output_messages,
-        documents: documents(&attrs),
-        prompt_template: prompt_template(&attrs),
-        metadata: metadata(&attrs),
-        events: raw.events,
-        attributes: raw.attributes.clone(),
+        documents,
+        prompt_template,
+        metadata,
+        events,
+        attributes,
     };
-    for (k, v) in &raw.resource {
-        span.payload
-            .attributes
-            .insert(format!("resource.{k}"), v.clone());
-    }
     span
+}
+
+/// The first non-empty span attribute among `keys` as text, and which key it was.
+fn first_text(attrs: &Attrs<'_>, keys: &[&'static str]) -> (Option<&'static str>, Option<String>) {
+    for key in keys {
+        if let Some(text) = attrs.text(&[key]) {
+            let from_span = attrs.span.contains_key(*key);
+            return (from_span.then_some(*key), Some(text));
+        }
+    }
+    (None, None)
 }
 
 /// A span's kind, from the first dialect that declares one.

@@ -4,7 +4,7 @@
 //! **Invariant:** a span's identity is `(trace_id, span_id)`. Writing a span that is already
 //! stored merges into it (known fields win over missing ones, attributes are merged), so
 //! re-importing never double counts and a span that arrives again with more data is completed.
-//! Every written payload is queued in `fts_pending` for the full-text index.
+//! Payloads are indexed for full-text search later (see [`crate::store::search`]).
 
 use rusqlite::{params, Transaction};
 use serde::{Deserialize, Serialize};
@@ -184,7 +184,9 @@ pub fn upsert(tx: &Transaction<'_>, spans: &[Span], import_id: i64) -> Result<Up
             // A payload without its span (a database written before a crash mid-way): merge.
             payload_stmt.query_row(values, |r| r.get(0))?
         };
-        if p.input.is_some() || p.output.is_some() {
+        // New payloads are above the index's watermark already; a merged one may have been
+        // indexed with its old text.
+        if known && (p.input.is_some() || p.output.is_some()) {
             pending.execute([payload_id])?;
         }
     }

@@ -181,3 +181,42 @@ fn a_record_stream_keeps_its_committed_batches_and_a_rerun_completes_it() {
         n
     );
 }
+
+#[test]
+fn a_reimported_payload_is_searched_by_its_new_text() {
+    let (_d, api) = open();
+    let with_input = |text: &str| {
+        span_line(
+            T,
+            "b7ad6b7169203331",
+            None,
+            1_000,
+            Some(2_000),
+            &format!(r#"{{"key":"input.value","value":{{"stringValue":"{text}"}}}}"#),
+        )
+    };
+    api.import_bytes("first", with_input("alpha").as_bytes())
+        .unwrap();
+    api.index_search_text(usize::MAX).unwrap();
+    let search = |word: &str| {
+        api.traces_list(&TraceQuery {
+            search: Some(word.into()),
+            ..Default::default()
+        })
+        .unwrap()
+    };
+    assert_eq!(search("alpha").total, 1);
+    api.import_bytes("second", with_input("bravo").as_bytes())
+        .unwrap();
+    assert_eq!(
+        search("bravo").search_pending,
+        1,
+        "the merged payload waits to be re-indexed"
+    );
+    api.index_search_text(usize::MAX).unwrap();
+    assert_eq!(
+        (search("bravo").total, search("alpha").total),
+        (1, 0),
+        "the old text is gone from the index"
+    );
+}

@@ -69,10 +69,16 @@ CREATE TABLE span_payloads (
 );
 
 -- Full-text index over inputs and outputs. Contentless (the text lives in span_payloads), with
--- deletes by rowid so a re-imported payload can be re-indexed. It may lag behind imports:
--- `fts_pending` lists the payloads not yet (re)indexed, and search says so while it is not empty.
+-- deletes by rowid so a re-imported payload can be re-indexed. It may lag behind imports: every
+-- payload above `search_state.indexed_up_to`, and every payload listed in `fts_pending` (merged
+-- after it was indexed), is not yet searchable, and search says so.
 CREATE VIRTUAL TABLE span_text USING fts5(input, output, content = '', contentless_delete = 1);
 CREATE TABLE fts_pending (payload_id INTEGER PRIMARY KEY);
+CREATE TABLE search_state (
+    id            INTEGER PRIMARY KEY CHECK (id = 1),
+    indexed_up_to INTEGER NOT NULL
+);
+INSERT INTO search_state (id, indexed_up_to) VALUES (1, 0);
 
 -- One row per trace, recomputed from its spans whenever an import touches it, so listing
 -- traces never aggregates raw spans.
