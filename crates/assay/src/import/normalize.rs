@@ -178,6 +178,9 @@ pub const ENVIRONMENT: &[&str] = &[
 /// Release.
 pub const RELEASE: &[&str] = &["langfuse.release", "service.version"];
 
+/// A JSON-object attribute, parsed when first looked into (`None`: it was not valid JSON).
+type LazyObject = std::cell::OnceCell<Option<Map<String, Value>>>;
+
 /// Attribute lookup over a span's attributes, then its resource's, with JSON-string attributes
 /// (OpenInference `metadata`, `llm.invocation_parameters`, Langfuse `usage_details`) unpacked on
 /// demand: `a.b` finds key `b` inside the JSON object held by attribute `a`.
@@ -186,7 +189,7 @@ pub(crate) struct Attrs<'a> {
     resource: &'a Map<String, Value>,
     /// The span attributes that hold a JSON object as a string, parsed on first use. Few spans
     /// have more than two, so a missing key costs a handful of prefix checks, not a parse.
-    objects: Vec<(&'a str, std::cell::OnceCell<Option<Map<String, Value>>>)>,
+    objects: Vec<(&'a str, LazyObject)>,
 }
 
 impl<'a> Attrs<'a> {
