@@ -163,6 +163,7 @@ fn import(
         let options = ImportOptions {
             format,
             progress: Some(&mut on_batch),
+            attribution: None,
         };
         match api.import_reader("-", std::io::stdin(), options) {
             Ok(report) => outcome.imported.push(report),

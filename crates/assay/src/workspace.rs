@@ -25,6 +25,64 @@ pub struct Config {
     /// `[store]`.
     #[serde(default)]
     pub store: StoreSection,
+    /// `[attribution]`: where this team's traces keep the attribution keys.
+    #[serde(default)]
+    pub attribution: AttributionMap,
+}
+
+/// `[attribution]` in `assay.toml`: for each attribution key, the attributes that hold it in
+/// this team's traces, tried in order, before the well-known ones. A path `a.b` also finds key
+/// `b` inside a JSON-object attribute `a` (e.g. `metadata.tenant_id`).
+///
+/// ```toml
+/// [attribution]
+/// tenant = ["metadata.tenant_id", "app.customer"]
+/// endpoint = "http.route"
+/// ```
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AttributionMap {
+    /// Tenant.
+    #[serde(default, deserialize_with = "one_or_many")]
+    pub tenant: Vec<String>,
+    /// Endpoint.
+    #[serde(default, deserialize_with = "one_or_many")]
+    pub endpoint: Vec<String>,
+    /// Feature.
+    #[serde(default, deserialize_with = "one_or_many")]
+    pub feature: Vec<String>,
+    /// End user.
+    #[serde(default, deserialize_with = "one_or_many")]
+    pub user: Vec<String>,
+    /// Session.
+    #[serde(default, deserialize_with = "one_or_many")]
+    pub session: Vec<String>,
+    /// Environment.
+    #[serde(default, deserialize_with = "one_or_many")]
+    pub environment: Vec<String>,
+    /// Release.
+    #[serde(default, deserialize_with = "one_or_many")]
+    pub release: Vec<String>,
+}
+
+impl AttributionMap {
+    /// Whether nothing is mapped.
+    pub fn is_empty(&self) -> bool {
+        *self == AttributionMap::default()
+    }
+}
+
+fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match OneOrMany::deserialize(d)? {
+        OneOrMany::One(s) => vec![s],
+        OneOrMany::Many(v) => v,
+    })
 }
 
 /// `[workspace]` in `assay.toml`.
@@ -156,7 +214,9 @@ pub fn init(dir: &Path) -> Result<InitReport> {
         let text = format!(
             "# Assay workspace. Prompts live in prompts/, eval sets in evalsets/;\n\
              # results and imported traces in the database (git-ignored).\n\n\
-             [workspace]\nname = {}\n\n[store]\n# path = \"{DEFAULT_DB}\"\n",
+             [workspace]\nname = {}\n\n[store]\n# path = \"{DEFAULT_DB}\"\n\n\
+             # Where your traces keep the attribution keys, tried before the well-known ones:\n\
+             [attribution]\n# tenant = [\"metadata.tenant_id\"]\n# endpoint = \"http.route\"\n",
             toml_string(&name)
         );
         std::fs::write(&config, text).map_err(|e| Error::io(&config, e))?;
@@ -271,6 +331,26 @@ mod tests {
         })
         .unwrap_err();
         assert!(err.to_string().contains("pth"), "{err}");
+    }
+
+    #[test]
+    fn attribution_paths_take_one_or_many() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join(CONFIG_FILE),
+            "[attribution]\ntenant = [\"metadata.tenant_id\", \"app.customer\"]\nendpoint = \"http.route\"\n",
+        )
+        .unwrap();
+        let ws = Workspace::locate(&Locate {
+            cwd: dir.path().to_path_buf(),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(
+            ws.config.attribution.tenant,
+            ["metadata.tenant_id", "app.customer"]
+        );
+        assert_eq!(ws.config.attribution.endpoint, ["http.route"]);
     }
 
     #[test]

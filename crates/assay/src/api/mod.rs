@@ -226,6 +226,7 @@ impl Api {
             let options = import::ImportOptions {
                 format,
                 progress: Some(&mut on_batch),
+                attribution: Some(self.workspace.config.attribution.clone()),
             };
             match import::import_file(&mut self.store(), &file, options) {
                 Ok(report) => outcome.imported.push(report),
@@ -260,6 +261,7 @@ impl Api {
             import::ImportOptions {
                 format,
                 progress: None,
+                attribution: Some(self.workspace.config.attribution.clone()),
             },
         );
         let outcome = match result {
@@ -284,14 +286,17 @@ impl Api {
         &self,
         source: &str,
         reader: impl std::io::Read + Send,
-        options: import::ImportOptions<'_>,
+        mut options: import::ImportOptions<'_>,
     ) -> Result<ImportReport> {
+        if options.attribution.is_none() {
+            options.attribution = Some(self.workspace.config.attribution.clone());
+        }
         import::import_reader(&mut self.store(), source, reader, options)
     }
 
     /// Imports an in-memory document (`source` names it in messages).
     pub fn import_bytes(&self, source: &str, bytes: &[u8]) -> Result<ImportReport> {
-        import::import_bytes(&mut self.store(), source, bytes)
+        self.import_reader(source, bytes, import::ImportOptions::default())
     }
 
     /// Indexes up to `max` pending payloads for full-text search, a few thousand per transaction

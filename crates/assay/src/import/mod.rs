@@ -215,6 +215,8 @@ pub struct ImportOptions<'a> {
     pub format: Option<Format>,
     /// Called after each committed batch.
     pub progress: Option<&'a mut dyn FnMut(Progress)>,
+    /// The workspace's `[attribution]` mapping.
+    pub attribution: Option<crate::workspace::AttributionMap>,
 }
 
 /// Imports one file.
@@ -281,6 +283,7 @@ pub fn import_reader(
 
     let mut sink = StoreSink::new(store, source, format, Arc::clone(&tally));
     sink.progress = options.progress.take();
+    sink.attribution = options.attribution.take().filter(|m| !m.is_empty());
     // Two stages on two threads: this one writes to the store while a parser thread reads,
     // parses and normalises the next batch.
     let (sender, receiver) = mpsc::sync_channel::<Parsed>(4);
@@ -448,6 +451,7 @@ struct StoreSink<'s, 'p> {
     format: Format,
     tally: Arc<Mutex<Tally>>,
     progress: Option<&'p mut dyn FnMut(Progress)>,
+    attribution: Option<crate::workspace::AttributionMap>,
     committed_any: bool,
 }
 
@@ -468,6 +472,7 @@ impl<'s, 'p> StoreSink<'s, 'p> {
             format,
             tally,
             progress: None,
+            attribution: None,
             committed_any: false,
         }
     }
@@ -548,7 +553,10 @@ impl<'s, 'p> StoreSink<'s, 'p> {
 }
 
 impl Sink for StoreSink<'_, '_> {
-    fn span(&mut self, span: Span) -> Result<()> {
+    fn span(&mut self, mut span: Span) -> Result<()> {
+        if let Some(map) = &self.attribution {
+            normalize::apply_attribution_map(&mut span, map);
+        }
         self.spans_read += 1;
         if !self.traces.contains(&span.trace_id) {
             self.traces.insert(span.trace_id.clone());

@@ -444,6 +444,53 @@ fn first_text(attrs: &Attrs<'_>, keys: &[&'static str]) -> (Option<&'static str>
     (None, None)
 }
 
+/// Applies a workspace's `[attribution]` mapping to a normalised span: a mapped attribute that is
+/// present wins over what the well-known attributes said.
+pub fn apply_attribution_map(span: &mut Span, map: &crate::workspace::AttributionMap) {
+    let empty = Map::new();
+    let attrs = Attrs::new(&span.payload.attributes, &empty);
+    let lookup = |paths: &[String]| -> Option<String> {
+        paths.iter().find_map(|p| {
+            attrs
+                .text(&[p.as_str()])
+                .or_else(|| attrs.text(&[format!("resource.{p}").as_str()]))
+                .or_else(|| {
+                    let key = p.strip_prefix("metadata.")?;
+                    match span.payload.metadata.get(key)? {
+                        Value::String(s) => Some(s.clone()),
+                        Value::Null => None,
+                        other => Some(other.to_string()),
+                    }
+                })
+        })
+    };
+    let found = [
+        lookup(&map.tenant),
+        lookup(&map.endpoint),
+        lookup(&map.feature),
+        lookup(&map.user),
+        lookup(&map.session),
+        lookup(&map.environment),
+        lookup(&map.release),
+    ];
+    drop(attrs);
+    let [tenant, endpoint, feature, user, session, environment, release] = found;
+    let a = &mut span.attribution;
+    for (slot, value) in [
+        (&mut a.tenant, tenant),
+        (&mut a.endpoint, endpoint),
+        (&mut a.feature, feature),
+        (&mut a.user, user),
+        (&mut a.session, session),
+        (&mut a.environment, environment),
+        (&mut a.release, release),
+    ] {
+        if value.is_some() {
+            *slot = value;
+        }
+    }
+}
+
 /// A span's kind, from the first dialect that declares one.
 fn kind(attrs: &Attrs<'_>) -> SpanKind {
     if let Some(k) = attrs.text(&["openinference.span.kind"]) {

@@ -220,3 +220,38 @@ fn a_reimported_payload_is_searched_by_its_new_text() {
         "the old text is gone from the index"
     );
 }
+
+#[test]
+fn the_workspace_attribution_map_wins_over_well_known_attributes() {
+    let dir = tempfile::tempdir().unwrap();
+    api::init(dir.path()).unwrap();
+    std::fs::write(
+        dir.path().join("assay.toml"),
+        "[attribution]\ntenant = [\"metadata.customer_id\", \"app.org\"]\nendpoint = \"app.route\"\n",
+    )
+    .unwrap();
+    let api = Api::open(&Locate {
+        workspace: Some(dir.path().to_path_buf()),
+        cwd: dir.path().to_path_buf(),
+        ..Default::default()
+    })
+    .unwrap();
+    let line = span_line(
+        T,
+        "b7ad6b7169203331",
+        None,
+        1_000,
+        Some(2_000),
+        r#"{"key":"tenant","value":{"stringValue":"from-well-known"}},
+           {"key":"metadata","value":{"stringValue":"{\"customer_id\": \"cust-9\"}"}},
+           {"key":"app.route","value":{"stringValue":"/v2/answer"}}"#,
+    );
+    api.import_bytes("mapped", line.as_bytes()).unwrap();
+    let t = &api.traces_list(&TraceQuery::default()).unwrap().traces[0];
+    assert_eq!(
+        t.tenant.as_deref(),
+        Some("cust-9"),
+        "the mapping's first path that is present wins"
+    );
+    assert_eq!(t.endpoint.as_deref(), Some("/v2/answer"));
+}
