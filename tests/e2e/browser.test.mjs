@@ -1,9 +1,10 @@
 // The web UI in a real browser (Debian's Chromium, headless) against a real `assay serve`.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
-import { makeWorkspace, serve, screenshotDir, SAMPLE, PRODUCERS } from './lib.mjs';
+import { makeWorkspace, serve, screenshotDir, repoRoot, SAMPLE, PRODUCERS } from './lib.mjs';
 
 let browser;
 
@@ -82,6 +83,50 @@ test('an empty workspace shows the empty state, not a blank page', async () => {
     await page.locator('[data-testid="nav-cost"]').click();
     await page.locator('[data-testid="not-yet"]').waitFor();
     await page.screenshot({ path: join(screenshotDir, 'browser-empty.png') });
+    assert.deepEqual(problems, []);
+  } finally {
+    server.stop();
+  }
+});
+
+test('files imported from the UI appear, bad ones are reported, and filters narrow the list', async () => {
+  const dir = makeWorkspace({ imported: false });
+  const server = await serve(dir);
+  try {
+    const { page, problems } = await openPage(server.url);
+    await page.locator('[data-testid="empty-state"]').waitFor({ timeout: 15_000 });
+    const bad = join(dir, 'notes.txt');
+    writeFileSync(bad, 'these are not traces\n');
+    const fixtures = PRODUCERS.map((p) => join(repoRoot, 'tests/fixtures/otlp', p, 'traces.json'));
+    await page.setInputFiles('[data-testid="import-input"]', [...fixtures, bad]);
+    await page.locator('[data-testid="import-result"][data-status="failed"]').waitFor({ timeout: 20_000 });
+    await page.waitForFunction(
+      (n) => document.querySelectorAll('[data-testid="import-result"][data-status="ok"]').length === n,
+      PRODUCERS.length,
+      { timeout: 20_000 },
+    );
+    const failed = page.locator('[data-testid="import-result"][data-status="failed"]');
+    assert.match(await failed.innerText(), /notes\.txt/);
+    assert.match(await failed.innerText(), /not a trace format/);
+    const rows = page.locator('[data-testid="trace-row"]');
+    await page.waitForFunction(
+      (n) => document.querySelectorAll('[data-testid="trace-row"]').length === n,
+      PRODUCERS.length,
+      { timeout: 20_000 },
+    );
+
+    // Four of the five SDKs attach the tenant `acme`; OpenLLMetry's fixture carries none.
+    await page.selectOption('[data-testid="filter-tenant"]', 'acme');
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="trace-row"]').length === 4, null, {
+      timeout: 10_000,
+    });
+    assert.ok(page.url().includes('tenant=acme'), 'the filter is kept in the address');
+    await page.selectOption('[data-testid="filter-status"]', 'error');
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="trace-row"]').length === 3, null, {
+      timeout: 10_000,
+    });
+    await page.screenshot({ path: join(screenshotDir, 'browser-filtered.png') });
+    assert.equal(await rows.count(), 3, 'acme traces with a failed span');
     assert.deepEqual(problems, []);
   } finally {
     server.stop();

@@ -98,7 +98,8 @@ pub struct TraceList {
     pub traces: Vec<TraceSummary>,
     /// Traces matching the query, over all pages.
     pub total: i64,
-    /// Spans whose text is not yet in the full-text index (search may miss them until it is 0).
+    /// Spans whose text is not yet in the full-text index (search may miss them until it is 0);
+    /// reported with every list, so the UI can show indexing progress.
     pub search_pending: i64,
 }
 

@@ -43,7 +43,12 @@ pub struct Api {
     workspace: Workspace,
     // One connection behind a lock: SQLite serialises writers anyway, and reads are short.
     store: Mutex<Store>,
+    // Filter values change only when traces are imported (through this Api, which clears it).
+    facets: Mutex<FacetCache>,
 }
+
+/// Filter values by time range (`since`, `until` in ns).
+type FacetCache = HashMap<(Option<i64>, Option<i64>), TraceFacets>;
 
 impl std::fmt::Debug for Api {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -61,6 +66,7 @@ impl Api {
         Ok(Api {
             workspace,
             store: Mutex::new(store),
+            facets: Mutex::new(HashMap::new()),
         })
     }
 
@@ -70,6 +76,16 @@ impl Api {
     }
 
     fn store(&self) -> MutexGuard<'_, Store> {
+        // Anything that takes the store may write: forget cached filter values.
+        self.facets_cache().clear();
+        self.store_for_reading()
+    }
+
+    fn facets_cache(&self) -> MutexGuard<'_, FacetCache> {
+        self.facets.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn store_for_reading(&self) -> MutexGuard<'_, Store> {
         // A panic while holding the lock cannot leave SQLite half-written (transactions roll
         // back on drop), so a poisoned lock is safe to keep using.
         self.store.lock().unwrap_or_else(|p| p.into_inner())
@@ -77,7 +93,7 @@ impl Api {
 
     /// Where the workspace is and how much it holds.
     pub fn workspace_info(&self) -> Result<WorkspaceInfo> {
-        let store = self.store();
+        let store = self.store_for_reading();
         Ok(WorkspaceInfo {
             name: self.workspace.name(),
             root: self
@@ -99,7 +115,7 @@ impl Api {
             command: "traces_list".into(),
             message,
         };
-        let sort = match query.sort.as_deref() {
+        let sort = match non_empty(&query.sort).as_deref() {
             None => traces::TraceSort::default(),
             Some(s) => traces::TraceSort::parse(s).ok_or_else(|| {
                 invalid(format!(
@@ -107,7 +123,7 @@ impl Api {
                 ))
             })?,
         };
-        if let Some(status) = query.status.as_deref() {
+        if let Some(status) = non_empty(&query.status).as_deref() {
             if !matches!(status, "ok" | "error" | "unset") {
                 return Err(invalid(format!(
                     "status: {status:?} is not one of ok, error, unset"
@@ -127,13 +143,9 @@ impl Api {
             limit: i64::from(query.limit.unwrap_or(DEFAULT_LIMIT).min(MAX_LIMIT)),
             offset: i64::from(query.offset.unwrap_or(0)),
         };
-        let store = self.store();
+        let store = self.store_for_reading();
         let (rows, total) = traces::list(&store, &filter)?;
-        let search_pending = if filter.search.is_some() {
-            search::pending(&store)?
-        } else {
-            0
-        };
+        let search_pending = search::pending(&store)?;
         Ok(TraceList {
             traces: rows
                 .into_iter()
@@ -167,7 +179,10 @@ impl Api {
         };
         let since = parse_time("since", query.since.as_deref()).map_err(invalid)?;
         let until = parse_time("until", query.until.as_deref()).map_err(invalid)?;
-        let f = traces::facets(&self.store(), since, until)?;
+        if let Some(cached) = self.facets_cache().get(&(since, until)) {
+            return Ok(cached.clone());
+        }
+        let f = traces::facets(&self.store_for_reading(), since, until)?;
         let convert = |values: traces::FacetValues| {
             values
                 .into_iter()
@@ -180,13 +195,14 @@ impl Api {
             models: convert(f.models),
             environments: convert(f.environments),
         };
+        self.facets_cache().insert((since, until), facets.clone());
         Ok(facets)
     }
 
     /// A trace's spans as a tree (pre-order with depths).
     pub fn trace_get(&self, args: &TraceGet) -> Result<TraceDetail> {
         let trace_id = args.trace_id.trim().to_ascii_lowercase();
-        let spans = spans::for_trace(&self.store(), &trace_id)?;
+        let spans = spans::for_trace(&self.store_for_reading(), &trace_id)?;
         if spans.is_empty() {
             return Err(Error::TraceNotFound(args.trace_id.clone()));
         }

@@ -57,10 +57,10 @@ impl Store {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", true)?;
-        // A bigger page cache and memory-mapped reads keep imports and the explorer off the
-        // read() path; both are bounds, not allocations, and stay well inside the memory budget.
+        // A bigger page cache keeps imports and the explorer off the read() path. It is a bound,
+        // not an allocation, and stays well inside the memory budget (memory-mapped I/O would
+        // count the whole file against it).
         conn.pragma_update(None, "cache_size", -131_072)?; // KiB
-        conn.pragma_update(None, "mmap_size", 1_i64 << 30)?;
         conn.pragma_update(None, "temp_store", "MEMORY")?;
         // Checkpoint the WAL every ~64 MB instead of every 4 MB: fewer copies during imports.
         conn.pragma_update(None, "wal_autocheckpoint", 16_384)?;

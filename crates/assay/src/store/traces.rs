@@ -272,13 +272,9 @@ fn where_clause(filter: &TraceFilter) -> (String, Vec<rusqlite::types::Value>) {
             "(trace_id LIKE ?{n} ESCAPE '\\' OR name LIKE ?{n} ESCAPE '\\' OR service LIKE ?{n} ESCAPE '\\' \
              OR models LIKE ?{n} ESCAPE '\\'"
         );
-        if let Some(fts) = fts_query(text) {
-            params.push(V::Text(fts));
-            let m = params.len();
-            clause.push_str(&format!(
-                " OR trace_id IN (SELECT p.trace_id FROM span_text JOIN span_payloads p \
-                 ON p.id = span_text.rowid WHERE span_text MATCH ?{m})"
-            ));
+        if fts_query(text).is_some() {
+            // Filled by `list` before the query runs: the full-text matches, once.
+            clause.push_str(" OR trace_id IN (SELECT trace_id FROM temp.search_hits)");
         }
         clause.push(')');
         clauses.push(clause);
@@ -306,6 +302,19 @@ fn fts_query(text: &str) -> Option<String> {
 pub fn list(store: &Store, filter: &TraceFilter) -> Result<(Vec<TraceRow>, i64)> {
     let (where_sql, mut params) = where_clause(filter);
     let conn = store.conn();
+    if let Some(fts) = filter.search.as_deref().and_then(fts_query) {
+        // The traces whose spans match, computed once for the count and the page.
+        conn.execute_batch(
+            "CREATE TEMP TABLE IF NOT EXISTS search_hits (trace_id TEXT PRIMARY KEY) WITHOUT ROWID;
+             DELETE FROM temp.search_hits;",
+        )?;
+        conn.execute(
+            "INSERT OR IGNORE INTO temp.search_hits (trace_id)
+             SELECT p.trace_id FROM span_text JOIN span_payloads p ON p.id = span_text.rowid
+             WHERE span_text MATCH ?1",
+            [fts],
+        )?;
+    }
     let total: i64 = conn.query_row(
         &format!("SELECT count(*) FROM traces {where_sql}"),
         rusqlite::params_from_iter(params.iter()),

@@ -2,4 +2,5 @@
 #![allow(clippy::unwrap_used)] // In a test, a panic is the failure report.
 
 mod fixtures;
+mod robustness;
 mod store;

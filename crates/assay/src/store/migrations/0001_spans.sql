@@ -103,3 +103,8 @@ CREATE TABLE traces (
 ) WITHOUT ROWID;
 
 CREATE INDEX traces_start ON traces(start_ns DESC);
+-- The list's filters, each ordered by time so a filtered first page reads only its rows.
+CREATE INDEX traces_tenant ON traces(tenant, start_ns);
+CREATE INDEX traces_endpoint ON traces(endpoint, start_ns);
+CREATE INDEX traces_status ON traces(status, start_ns);
+CREATE INDEX traces_environment ON traces(environment, start_ns);
