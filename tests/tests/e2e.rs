@@ -453,3 +453,93 @@ fn serve_on_a_non_loopback_address_requires_its_token() {
     assert_eq!(with.status, 200);
     assert_eq!(with.json()["trace_count"], 5);
 }
+
+#[test]
+fn a_folder_import_passes_over_files_that_are_not_traces() {
+    let ws = TempWorkspace::new();
+    let folder = fixture("langsmith/runs-batch");
+    let out = ws.assay(&["import", folder.to_str().unwrap(), "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        v["imported"].as_array().unwrap().len(),
+        3,
+        "three run batches"
+    );
+    assert_eq!(v["failed"], serde_json::json!([]));
+    let skipped = v["skipped"].as_array().unwrap();
+    assert_eq!(skipped.len(), 1);
+    assert!(skipped[0]["source"]
+        .as_str()
+        .unwrap()
+        .ends_with("feedback.json"));
+    // Named on its own, the same file is an error.
+    let alone = ws.assay(&["import", folder.join("feedback.json").to_str().unwrap()]);
+    assert_eq!(alone.status.code(), Some(1));
+}
+
+#[test]
+fn an_import_killed_mid_way_leaves_a_consistent_store_that_a_rerun_completes() {
+    let ws = TempWorkspace::new();
+    let generated = ws.path().join("generated");
+    let out = Command::new(assay_bin())
+        .args(["demo", "generate", "--spans", "60000", "--out"])
+        .arg(&generated)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // "Wrote N spans in T traces to ..."
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let traces: i64 = words[4].parse().unwrap();
+    let file = generated.join("traces.jsonl");
+
+    let mut child = Command::new(assay_bin())
+        .args(["import", "--defer-index"])
+        .arg(&file)
+        .current_dir(ws.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Let it commit some batches, then kill it without warning (SIGKILL).
+    let db = ws.path().join(".assay/assay.db-wal");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while std::fs::metadata(&db).map(|m| m.len()).unwrap_or(0) < 4 << 20
+        && std::time::Instant::now() < deadline
+    {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    let partial = ws.assay_json(&["traces", "list", "--json", "-n", "1"]);
+    let partial_total = partial["total"].as_i64().unwrap();
+    assert!(
+        partial_total < traces,
+        "the import was interrupted ({partial_total} of {traces})"
+    );
+
+    let rerun = ws.assay_json(&["import", file.to_str().unwrap(), "--json"]);
+    let report = &rerun["imported"][0];
+    assert_eq!(report["rejected_count"], 0);
+    let all = ws.assay_json(&["traces", "list", "--json", "-n", "1"]);
+    assert_eq!(
+        all["total"].as_i64().unwrap(),
+        traces,
+        "every trace once, none twice"
+    );
+    let merged = report["spans_merged"].as_i64().unwrap();
+    assert!(
+        merged > 0 || partial_total == 0,
+        "the rerun met the spans the first run had written"
+    );
+}

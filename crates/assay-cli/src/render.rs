@@ -126,6 +126,9 @@ pub fn import_outcome(
     for f in &outcome.failed {
         writeln!(err, "error: {}", f.error.message)?;
     }
+    for f in &outcome.skipped {
+        writeln!(err, "skipped {}: not a trace format Assay reads", f.source)?;
+    }
     let spans: u64 = outcome.imported.iter().map(|r| r.spans_read).sum();
     let new: u64 = outcome.imported.iter().map(|r| r.spans_new).sum();
     let rejected: u64 = outcome.imported.iter().map(|r| r.rejected_count).sum();

@@ -82,6 +82,14 @@ pub enum Error {
         /// What is wrong, with a location where one is known.
         message: String,
     },
+    /// An input in no format Assay reads (nothing from it was written).
+    #[error("cannot import {source_name}: {message}")]
+    UnknownFormat {
+        /// The file path, or `-` for standard input.
+        source_name: String,
+        /// What was found instead.
+        message: String,
+    },
     /// A trace id that is not in the store.
     #[error("no trace with id {0}")]
     TraceNotFound(String),
@@ -107,9 +115,10 @@ impl Error {
             Error::NoWorkspace(_) | Error::TraceNotFound(_) | Error::UnknownCommand(_) => {
                 ErrorCode::NotFound
             }
-            Error::Config { .. } | Error::Import { .. } | Error::InvalidArguments { .. } => {
-                ErrorCode::InvalidInput
-            }
+            Error::Config { .. }
+            | Error::Import { .. }
+            | Error::UnknownFormat { .. }
+            | Error::InvalidArguments { .. } => ErrorCode::InvalidInput,
         }
     }
 

@@ -289,6 +289,10 @@ pub struct ImportOutcome {
     pub imported: Vec<ImportReport>,
     /// Files that changed nothing, and why.
     pub failed: Vec<ImportFailure>,
+    /// Files found inside a folder that hold no trace format (a README, an export's feedback
+    /// file): passed over, not failed. A file named on its own that is not traces fails.
+    #[serde(default)]
+    pub skipped: Vec<ImportFailure>,
 }
 
 /// A file that could not be imported.

@@ -230,13 +230,21 @@ impl Api {
     ) -> Result<ImportOutcome> {
         let mut files = Vec::new();
         for p in paths {
-            collect_files(Path::new(p), &mut files);
+            let path = Path::new(p);
+            let from_folder = path.is_dir();
+            let before = files.len();
+            collect_files(path, &mut files);
+            // Remember which files were found by walking a folder.
+            for f in &mut files[before..] {
+                f.1 = from_folder;
+            }
         }
         let mut outcome = ImportOutcome {
             imported: Vec::new(),
             failed: Vec::new(),
+            skipped: Vec::new(),
         };
-        for file in files {
+        for (file, from_folder) in files {
             let name = file.display().to_string();
             let mut on_batch = |p: import::Progress| progress(&name, p);
             let options = import::ImportOptions {
@@ -246,6 +254,12 @@ impl Api {
             };
             match import::import_file(&mut self.store(), &file, options) {
                 Ok(report) => outcome.imported.push(report),
+                Err(e @ Error::UnknownFormat { .. }) if from_folder => {
+                    outcome.skipped.push(ImportFailure {
+                        source: name.clone(),
+                        error: e.into(),
+                    })
+                }
                 Err(e) => outcome.failed.push(ImportFailure {
                     source: name.clone(),
                     error: e.into(),
@@ -284,6 +298,7 @@ impl Api {
             Ok(report) => ImportOutcome {
                 imported: vec![report],
                 failed: Vec::new(),
+                skipped: Vec::new(),
             },
             Err(e) => ImportOutcome {
                 imported: Vec::new(),
@@ -291,6 +306,7 @@ impl Api {
                     source: upload.name.clone(),
                     error: e.into(),
                 }],
+                skipped: Vec::new(),
             },
         };
         self.index_search_text(usize::MAX)?;
@@ -397,12 +413,12 @@ pub fn demo(dir: &Path) -> Result<DemoReport> {
     })
 }
 
-fn collect_files(path: &Path, out: &mut Vec<PathBuf>) {
+fn collect_files(path: &Path, out: &mut Vec<(PathBuf, bool)>) {
     if path.is_dir() {
         let mut entries: Vec<PathBuf> = match std::fs::read_dir(path) {
             Ok(rd) => rd.filter_map(|e| e.ok().map(|e| e.path())).collect(),
             // Unreadable folder: pass it on so the import reports the error by name.
-            Err(_) => return out.push(path.to_path_buf()),
+            Err(_) => return out.push((path.to_path_buf(), false)),
         };
         entries.sort();
         for entry in entries {
@@ -414,7 +430,7 @@ fn collect_files(path: &Path, out: &mut Vec<PathBuf>) {
             }
         }
     } else {
-        out.push(path.to_path_buf());
+        out.push((path.to_path_buf(), false));
     }
 }
 

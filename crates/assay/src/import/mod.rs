@@ -278,7 +278,10 @@ pub fn import_reader(
     let head = peek(&mut input, SNIFF_BYTES).map_err(|e| fail(io_message(&e)))?;
     let format = match options.format {
         Some(f) => f,
-        None => detect(&head).map_err(fail)?,
+        None => detect(&head).map_err(|message| Error::UnknownFormat {
+            source_name: source.to_owned(),
+            message,
+        })?,
     };
 
     let mut sink = StoreSink::new(store, source, format, Arc::clone(&tally));
