@@ -81,17 +81,17 @@ ON CONFLICT (trace_id, span_id) DO UPDATE SET
     environment = coalesce(excluded.environment, environment),
     release = coalesce(excluded.release, release),
     tags = coalesce(excluded.tags, tags),
-    import_id = excluded.import_id";
+    import_id = excluded.import_id
+RETURNING id";
 
 const UPSERT_PAYLOAD: &str = "
-INSERT INTO span_payloads (trace_id, span_id, input, output, detail, attributes)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-ON CONFLICT (trace_id, span_id) DO UPDATE SET
+INSERT INTO span_payloads (id, input, output, detail, attributes)
+VALUES (?1, ?2, ?3, ?4, ?5)
+ON CONFLICT (id) DO UPDATE SET
     input = coalesce(excluded.input, input),
     output = coalesce(excluded.output, output),
     detail = json_patch(detail, excluded.detail),
-    attributes = json_patch(attributes, excluded.attributes)
-RETURNING id";
+    attributes = json_patch(attributes, excluded.attributes)";
 
 /// The plain insert of a new span: the fast path, tried first.
 fn insert_span_sql() -> String {
@@ -157,12 +157,13 @@ pub fn upsert(tx: &Transaction<'_>, spans: &[Span], import_id: i64) -> Result<Up
             import_id,
         ];
         let known = insert_span.execute(values)? == 0;
-        if known {
-            span_stmt.execute(values)?;
+        let id: i64 = if known {
             counts.merged += 1;
+            span_stmt.query_row(values, |r| r.get(0))?
         } else {
             counts.new += 1;
-        }
+            tx.last_insert_rowid()
+        };
         let p = &s.payload;
         let detail = DetailRef {
             input_messages: &p.input_messages,
@@ -175,15 +176,13 @@ pub fn upsert(tx: &Transaction<'_>, spans: &[Span], import_id: i64) -> Result<Up
         // Serialising plain data cannot fail; "{}" keeps the column valid JSON regardless.
         let detail = serde_json::to_string(&detail).unwrap_or_else(|_| "{}".to_owned());
         let attributes = serde_json::to_string(&p.attributes).unwrap_or_else(|_| "{}".to_owned());
-        let values = params![s.trace_id, s.span_id, p.input, p.output, detail, attributes];
-        let payload_id: i64 = if known {
-            payload_stmt.query_row(values, |r| r.get(0))?
-        } else if insert_payload.execute(values)? == 1 {
-            tx.last_insert_rowid()
+        let values = params![id, p.input, p.output, detail, attributes];
+        if known {
+            payload_stmt.execute(values)?;
         } else {
-            // A payload without its span (a database written before a crash mid-way): merge.
-            payload_stmt.query_row(values, |r| r.get(0))?
-        };
+            insert_payload.execute(values)?;
+        }
+        let payload_id = id;
         // New payloads are above the index's watermark already; a merged one may have been
         // indexed with its old text.
         if known && (p.input.is_some() || p.output.is_some()) {
@@ -220,7 +219,7 @@ pub fn for_trace(store: &Store, trace_id: &str) -> Result<Vec<Span>> {
                 s.prompt_name, s.prompt_version, s.tenant, s.endpoint, s.feature, s.user_id,
                 s.session_id, s.environment, s.release, s.tags, s.duplicate_of,
                 p.input, p.output, p.detail, p.attributes
-         FROM spans s LEFT JOIN span_payloads p USING (trace_id, span_id)
+         FROM spans s LEFT JOIN span_payloads p ON p.id = s.id
          WHERE s.trace_id = ?1
          ORDER BY s.start_ns, s.span_id",
     )?;

@@ -4,12 +4,12 @@
 //! touches spans calls [`refresh`] for the traces it touched, in the same transaction, so the
 //! trace list never has to aggregate raw spans.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use rusqlite::Transaction;
 
 use crate::error::Result;
-use crate::model::{Span, SpanKind};
+use crate::model::{Span, SpanKind, SpanStatus};
 use crate::store::Store;
 
 /// A trace's summary row.
@@ -118,39 +118,152 @@ pub fn refresh(tx: &Transaction<'_>, spans: &[Span]) -> Result<()> {
         "CREATE TEMP TABLE IF NOT EXISTS touched (trace_id TEXT PRIMARY KEY) WITHOUT ROWID;
          DELETE FROM touched;",
     )?;
-    let mut candidates: HashSet<&str> = HashSet::new();
-    let mut keys: HashSet<(&str, Option<&str>, Option<&str>, i64)> = HashSet::new();
-    let mut with_model_calls: HashSet<&str> = HashSet::new();
-    {
-        let mut touch =
-            tx.prepare_cached("INSERT OR IGNORE INTO touched (trace_id) VALUES (?1)")?;
-        for s in spans {
-            touch.execute([&s.trace_id])?;
+    let mut by_trace: HashMap<&str, Vec<&Span>> = HashMap::new();
+    for s in spans {
+        by_trace.entry(s.trace_id.as_str()).or_default().push(s);
+    }
+    let mut stored = tx.prepare_cached("SELECT 1 FROM traces WHERE trace_id = ?1")?;
+    let mut touch = tx.prepare_cached("INSERT OR IGNORE INTO touched (trace_id) VALUES (?1)")?;
+    let mut duplicates = tx.prepare_cached(MARK_DUPLICATES)?;
+    let mut insert = tx.prepare_cached(INSERT_SUMMARY)?;
+    let mut any_touched = false;
+    for (trace, spans) in by_trace {
+        let mut keys = HashSet::new();
+        let mut ids = HashSet::new();
+        let mut candidate = false;
+        let mut model_calls = false;
+        let mut repeated = false;
+        for s in &spans {
+            repeated |= !ids.insert(s.span_id.as_str());
             if let (SpanKind::Llm, Some(input)) = (s.kind, s.usage.input) {
-                with_model_calls.insert(&s.trace_id);
-                let key = (
-                    s.trace_id.as_str(),
-                    s.parent_span_id.as_deref(),
-                    s.provider.as_deref(),
-                    input,
-                );
-                if !keys.insert(key) {
-                    candidates.insert(&s.trace_id);
-                }
+                model_calls = true;
+                candidate |=
+                    !keys.insert((s.parent_span_id.as_deref(), s.provider.as_deref(), input));
             }
         }
-    }
-    {
-        let mut stored = tx.prepare_cached("SELECT 1 FROM traces WHERE trace_id = ?1")?;
-        let mut duplicates = tx.prepare_cached(MARK_DUPLICATES)?;
-        for trace in with_model_calls {
-            if candidates.contains(trace) || stored.exists([trace])? {
-                duplicates.execute([trace])?;
-            }
+        let existed = stored.exists([trace])?;
+        if !existed && !candidate && !repeated {
+            // The whole trace is in this batch and nothing in it can be a duplicate: its
+            // summary is computed here, without reading the spans back.
+            let t = summarise(&spans, &ids);
+            insert.execute(rusqlite::params![
+                trace,
+                t.name,
+                t.service,
+                t.start_ns,
+                t.end_ns,
+                t.span_count,
+                t.error_count,
+                t.status,
+                t.models.join("\u{1f}"),
+                t.input_tokens,
+                t.output_tokens,
+                t.tenant,
+                t.endpoint,
+                t.feature,
+                t.user_id,
+                t.session_id,
+                t.environment,
+            ])?;
+            continue;
         }
+        if model_calls && (candidate || existed) {
+            duplicates.execute([trace])?;
+        }
+        touch.execute([trace])?;
+        any_touched = true;
     }
-    tx.execute(REFRESH, [])?;
+    if any_touched {
+        tx.execute(REFRESH, [])?;
+    }
     Ok(())
+}
+
+const INSERT_SUMMARY: &str = "
+INSERT OR REPLACE INTO traces (trace_id, name, service, start_ns, end_ns, span_count, error_count,
+    status, models, input_tokens, output_tokens, tenant, endpoint, feature, user_id, session_id,
+    environment)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)";
+
+/// A trace's summary from all of its spans, with exactly the meaning of [`REFRESH`].
+struct Summary {
+    name: String,
+    service: Option<String>,
+    start_ns: i64,
+    end_ns: i64,
+    span_count: i64,
+    error_count: i64,
+    status: &'static str,
+    models: Vec<String>,
+    input_tokens: i64,
+    output_tokens: i64,
+    tenant: Option<String>,
+    endpoint: Option<String>,
+    feature: Option<String>,
+    user_id: Option<String>,
+    session_id: Option<String>,
+    environment: Option<String>,
+}
+
+fn summarise(spans: &[&Span], ids: &HashSet<&str>) -> Summary {
+    let root = spans
+        .iter()
+        .filter(|s| s.parent_span_id.as_deref().is_none_or(|p| !ids.contains(p)))
+        .min_by(|a, b| {
+            (a.parent_span_id.is_some(), a.start_ns, &a.span_id).cmp(&(
+                b.parent_span_id.is_some(),
+                b.start_ns,
+                &b.span_id,
+            ))
+        });
+    let max_of = |f: fn(&Span) -> Option<&String>| spans.iter().filter_map(|s| f(s)).max().cloned();
+    let errors = spans
+        .iter()
+        .filter(|s| s.status == SpanStatus::Error)
+        .count() as i64;
+    let oks = spans.iter().filter(|s| s.status == SpanStatus::Ok).count();
+    let mut models: Vec<String> = spans
+        .iter()
+        .filter_map(|s| {
+            s.request_model
+                .as_ref()
+                .or(s.response_model.as_ref())
+                .cloned()
+        })
+        .collect();
+    models.sort();
+    models.dedup();
+    let counted = spans.iter().filter(|s| s.duplicate_of.is_none());
+    Summary {
+        name: root.map(|r| r.name.clone()).unwrap_or_default(),
+        service: root
+            .and_then(|r| r.service.clone())
+            .or_else(|| max_of(|s| s.service.as_ref())),
+        start_ns: spans.iter().map(|s| s.start_ns).min().unwrap_or(0),
+        end_ns: spans
+            .iter()
+            .map(|s| s.end_ns.unwrap_or(s.start_ns))
+            .max()
+            .unwrap_or(0),
+        span_count: spans.len() as i64,
+        error_count: errors,
+        status: if errors > 0 {
+            "error"
+        } else if oks > 0 {
+            "ok"
+        } else {
+            "unset"
+        },
+        models,
+        input_tokens: counted.clone().filter_map(|s| s.usage.input).sum(),
+        output_tokens: counted.filter_map(|s| s.usage.output).sum(),
+        tenant: max_of(|s| s.attribution.tenant.as_ref()),
+        endpoint: max_of(|s| s.attribution.endpoint.as_ref()),
+        feature: max_of(|s| s.attribution.feature.as_ref()),
+        user_id: max_of(|s| s.attribution.user.as_ref()),
+        session_id: max_of(|s| s.attribution.session.as_ref()),
+        environment: max_of(|s| s.attribution.environment.as_ref()),
+    }
 }
 
 /// How the trace list is ordered.
@@ -310,7 +423,7 @@ pub fn list(store: &Store, filter: &TraceFilter) -> Result<(Vec<TraceRow>, i64)>
         )?;
         conn.execute(
             "INSERT OR IGNORE INTO temp.search_hits (trace_id)
-             SELECT p.trace_id FROM span_text JOIN span_payloads p ON p.id = span_text.rowid
+             SELECT s.trace_id FROM span_text JOIN spans s ON s.id = span_text.rowid
              WHERE span_text MATCH ?1",
             [fts],
         )?;

@@ -14,8 +14,11 @@ CREATE TABLE imports (
     finished_at   TEXT
 );
 
--- Spans: one wide row per span, trace-level attribution denormalised onto each row.
+-- Spans: one wide row per span, trace-level attribution denormalised onto each row. Rows are
+-- appended in import order (rowid); identity is the unique (trace_id, span_id), whose index is
+-- the only B-tree an import touches at random.
 CREATE TABLE spans (
+    id                 INTEGER PRIMARY KEY,
     trace_id           TEXT    NOT NULL,
     span_id            TEXT    NOT NULL,
     parent_span_id     TEXT,
@@ -50,22 +53,20 @@ CREATE TABLE spans (
     tags               TEXT,                 -- JSON array, NULL when none
     duplicate_of       TEXT,                 -- span id of the span recording the same model call
     import_id          INTEGER REFERENCES imports(id),
-    PRIMARY KEY (trace_id, span_id)
-) WITHOUT ROWID;
+    UNIQUE (trace_id, span_id)
+);
 
 CREATE INDEX spans_start ON spans(start_ns);
 
--- Payloads: big and rarely filtered, kept out of the hot table. `detail` holds the normalised
--- messages, documents, prompt template, metadata and events as one JSON object.
+-- Payloads: big and rarely filtered, kept out of the hot table, keyed by their span's id.
+-- `detail` holds the normalised messages, documents, prompt template, metadata and events as
+-- one JSON object.
 CREATE TABLE span_payloads (
-    id         INTEGER PRIMARY KEY,
-    trace_id   TEXT NOT NULL,
-    span_id    TEXT NOT NULL,
+    id         INTEGER PRIMARY KEY REFERENCES spans(id),
     input      TEXT,
     output     TEXT,
     detail     TEXT NOT NULL,
-    attributes TEXT NOT NULL,
-    UNIQUE (trace_id, span_id)
+    attributes TEXT NOT NULL
 );
 
 -- Full-text index over inputs and outputs. Contentless (the text lives in span_payloads), with
