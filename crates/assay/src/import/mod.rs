@@ -18,6 +18,7 @@ mod langfuse;
 mod langsmith;
 pub mod normalize;
 mod otlp_json;
+mod otlp_logs;
 mod otlp_proto;
 mod promptfoo;
 mod request_log;
@@ -104,6 +105,9 @@ pub enum Format {
     OtlpProto,
     /// Binary protobuf `TracesData` messages, each preceded by its varint length.
     OtlpProtoStream,
+    /// OTLP/JSON logs whose records carry GenAI content (`gen_ai.client.inference.operation.details`),
+    /// merged into the spans they belong to.
+    OtlpLogsJson,
     /// A Langfuse export of traces and/or observations as JSON.
     LangfuseJson,
     /// A Langfuse export, one trace or observation per line.
@@ -128,6 +132,7 @@ impl Format {
         Format::OtlpJsonl,
         Format::OtlpProto,
         Format::OtlpProtoStream,
+        Format::OtlpLogsJson,
         Format::LangfuseJson,
         Format::LangfuseJsonl,
         Format::LangfuseCsv,
@@ -144,6 +149,7 @@ impl Format {
             Format::OtlpJsonl => "otlp_jsonl",
             Format::OtlpProto => "otlp_proto",
             Format::OtlpProtoStream => "otlp_proto_stream",
+            Format::OtlpLogsJson => "otlp_logs_json",
             Format::LangfuseJson => "langfuse_json",
             Format::LangfuseJsonl => "langfuse_jsonl",
             Format::LangfuseCsv => "langfuse_csv",
@@ -388,6 +394,7 @@ fn parse(
         Format::OtlpJsonl => otlp_json::parse_lines(reader, sink),
         Format::OtlpProto => otlp_proto::parse_message(reader, sink),
         Format::OtlpProtoStream => otlp_proto::parse_stream(reader, sink),
+        Format::OtlpLogsJson => otlp_logs::parse_document_reader(reader, sink),
         Format::LangfuseJson => langfuse::parse_json(reader, sink),
         Format::LangfuseJsonl => langfuse::parse_jsonl(reader, sink),
         Format::LangfuseCsv => langfuse::parse_csv(reader, sink),
@@ -417,6 +424,9 @@ pub fn detect(head: &[u8]) -> std::result::Result<Format, String> {
         } else {
             Format::OtlpJson
         });
+    }
+    if otlp_logs::sniff(text) {
+        return Ok(Format::OtlpLogsJson);
     }
     // Peer formats, most specific first.
     if let Some(format) = promptfoo::sniff(text)

@@ -80,7 +80,7 @@ struct Status {
 }
 
 #[derive(Deserialize)]
-struct KeyValue {
+pub(super) struct KeyValue {
     key: String,
     #[serde(default)]
     value: Option<Value>,
@@ -289,7 +289,7 @@ fn convert_span(
 }
 
 /// Checks an id is hex of the right byte length (or empty/all zero -> missing), lowercased.
-fn normalize_id(id: Option<&str>, bytes: usize) -> Result<String, String> {
+pub(super) fn normalize_id(id: Option<&str>, bytes: usize) -> Result<String, String> {
     let id = id.unwrap_or("");
     if id.is_empty() {
         return Err("missing".to_owned());
@@ -304,7 +304,7 @@ fn normalize_id(id: Option<&str>, bytes: usize) -> Result<String, String> {
 }
 
 /// An OTLP int64: a JSON string of digits or a JSON number.
-fn int64(v: &Value) -> Result<i64, String> {
+pub(super) fn int64(v: &Value) -> Result<i64, String> {
     match v {
         Value::Number(n) => n
             .as_i64()
@@ -317,7 +317,7 @@ fn int64(v: &Value) -> Result<i64, String> {
     }
 }
 
-fn attributes_to_map(attributes: Vec<KeyValue>) -> Map<String, Value> {
+pub(super) fn attributes_to_map(attributes: Vec<KeyValue>) -> Map<String, Value> {
     attributes
         .into_iter()
         .map(|kv| (kv.key, kv.value.map(any_value).unwrap_or(Value::Null)))
@@ -325,7 +325,7 @@ fn attributes_to_map(attributes: Vec<KeyValue>) -> Map<String, Value> {
 }
 
 /// Converts an OTLP `AnyValue` into plain JSON.
-fn any_value(v: Value) -> Value {
+pub(super) fn any_value(v: Value) -> Value {
     let Value::Object(mut obj) = v else {
         return v;
     };

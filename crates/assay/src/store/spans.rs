@@ -54,7 +54,9 @@ ON CONFLICT (trace_id, span_id) DO UPDATE SET
     parent_span_id = coalesce(excluded.parent_span_id, parent_span_id),
     name = CASE WHEN excluded.name = '' THEN name ELSE excluded.name END,
     kind = CASE WHEN excluded.kind = 'other' THEN kind ELSE excluded.kind END,
-    start_ns = excluded.start_ns,
+    -- A nameless record is partial (e.g. a log record carrying a call's messages): the span's
+    -- own start stays.
+    start_ns = CASE WHEN excluded.name = '' THEN start_ns ELSE excluded.start_ns END,
     end_ns = coalesce(excluded.end_ns, end_ns),
     status = CASE WHEN excluded.status = 'unset' THEN status ELSE excluded.status END,
     status_message = coalesce(excluded.status_message, status_message),

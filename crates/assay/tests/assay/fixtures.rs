@@ -325,3 +325,49 @@ fn binary_and_compressed_fixtures_match_their_json_twins() {
         assert_eq!(sa, sb, "{binary} imports exactly like {json}");
     }
 }
+
+#[test]
+fn genai_log_records_merge_into_their_spans_in_either_order() {
+    let summary = |api: &Api| {
+        let mut spans = spans(api, "e6274613e89b4aa9bd41c31afb742505");
+        spans.sort_by(|a, b| a.span_id.cmp(&b.span_id));
+        spans
+            .iter()
+            .map(|s| {
+                let roles: Vec<String> = s.input_messages.iter().map(|m| m.role.clone()).collect();
+                let out: Vec<Option<String>> = s
+                    .output_messages
+                    .iter()
+                    .map(|m| m.content.clone())
+                    .collect();
+                (
+                    s.span_id.clone(),
+                    s.name.clone(),
+                    s.start_time.clone(),
+                    s.depth,
+                    roles,
+                    out,
+                    usage(s),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let (_a, traces_first) = api_with(&[
+        "otlp/otel-genai-python/traces.json",
+        "otlp/otel-genai-python/logs.json",
+    ]);
+    let (_b, logs_first) = api_with(&[
+        "otlp/otel-genai-python/logs.json",
+        "otlp/otel-genai-python/traces.json",
+    ]);
+    let a = summary(&traces_first);
+    assert_eq!(a.len(), 8, "log records add no spans of their own");
+    assert_eq!(
+        a,
+        summary(&logs_first),
+        "the same spans whichever file comes first"
+    );
+    let chat = a.iter().find(|s| s.0 == "92f8244d89743e94").unwrap();
+    assert_eq!(chat.1, "chat gpt-4o-mini", "the span keeps its own name");
+    assert_eq!(chat.4, ["system", "user"]);
+}

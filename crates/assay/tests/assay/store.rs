@@ -262,19 +262,32 @@ fn summaries_computed_at_import_equal_the_ones_recomputed_from_stored_spans() {
     // again recomputes every summary from the stored spans. The two must agree exactly.
     let (_d, api) = open();
     let mut data = Vec::new();
-    let options = assay::generate::GenerateOptions { spans: 3_000, ..Default::default() };
+    let options = assay::generate::GenerateOptions {
+        spans: 3_000,
+        ..Default::default()
+    };
     assay::generate::generate(&options, Some(&mut data), None).unwrap();
     let all = |api: &Api| {
-        let q = TraceQuery { limit: Some(1000), ..Default::default() };
+        let q = TraceQuery {
+            limit: Some(1000),
+            ..Default::default()
+        };
         let mut traces = Vec::new();
         loop {
             let page = api
-                .traces_list(&TraceQuery { offset: Some(traces.len() as u32), ..q.clone() })
+                .traces_list(&TraceQuery {
+                    offset: Some(traces.len() as u32),
+                    ..q.clone()
+                })
                 .unwrap();
             if page.traces.is_empty() {
                 break;
             }
-            traces.extend(page.traces.into_iter().map(|t| serde_json::to_value(t).unwrap()));
+            traces.extend(
+                page.traces
+                    .into_iter()
+                    .map(|t| serde_json::to_value(t).unwrap()),
+            );
         }
         traces
     };

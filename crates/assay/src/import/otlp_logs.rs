@@ -1,0 +1,161 @@
+//! OTLP/JSON logs carrying GenAI content: `gen_ai.client.inference.operation.details` records
+//! (the current OpenTelemetry GenAI conventions put a call's messages there when they are not on
+//! the span). Each record with a span context becomes a partial span that the store merges into
+//! the span it belongs to, whether the traces are imported before or after the logs.
+
+use std::io::BufRead;
+
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use super::normalize::normalize;
+use super::otlp_json::{attributes_to_map, int64, normalize_id, KeyValue};
+use super::{io_message, ParseError, RawSpan, Rejection, Sink};
+use crate::model::SpanEvent;
+
+#[derive(Deserialize)]
+struct LogsData {
+    #[serde(default, rename = "resourceLogs", alias = "resource_logs")]
+    resource_logs: Option<Vec<ResourceLogs>>,
+}
+
+#[derive(Deserialize)]
+struct ResourceLogs {
+    #[serde(default)]
+    resource: Option<Resource>,
+    #[serde(default, rename = "scopeLogs", alias = "scope_logs")]
+    scope_logs: Vec<ScopeLogs>,
+}
+
+#[derive(Deserialize)]
+struct Resource {
+    #[serde(default)]
+    attributes: Vec<KeyValue>,
+}
+
+#[derive(Deserialize)]
+struct ScopeLogs {
+    #[serde(default, rename = "logRecords", alias = "log_records")]
+    log_records: Vec<LogRecord>,
+}
+
+#[derive(Deserialize)]
+struct LogRecord {
+    #[serde(default, rename = "traceId", alias = "trace_id")]
+    trace_id: Option<String>,
+    #[serde(default, rename = "spanId", alias = "span_id")]
+    span_id: Option<String>,
+    #[serde(default, rename = "timeUnixNano", alias = "time_unix_nano")]
+    time: Option<Value>,
+    #[serde(
+        default,
+        rename = "observedTimeUnixNano",
+        alias = "observed_time_unix_nano"
+    )]
+    observed_time: Option<Value>,
+    #[serde(default, rename = "eventName", alias = "event_name")]
+    event_name: Option<String>,
+    #[serde(default)]
+    body: Option<Value>,
+    #[serde(default)]
+    attributes: Vec<KeyValue>,
+}
+
+/// Whether the input looks like OTLP/JSON logs.
+pub(super) fn sniff(head: &[u8]) -> bool {
+    head.first() == Some(&b'{')
+        && head
+            .windows(b"\"resourceLogs\"".len())
+            .any(|w| w == b"\"resourceLogs\"")
+}
+
+/// One logs document.
+pub(super) fn parse_document_reader(
+    reader: &mut dyn BufRead,
+    sink: &mut dyn Sink,
+) -> Result<(), ParseError> {
+    let mut bytes = Vec::new();
+    reader
+        .read_to_end(&mut bytes)
+        .map_err(|e| ParseError::Input(io_message(&e)))?;
+    let mut de = serde_json::Deserializer::from_slice(&bytes);
+    let doc: LogsData = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        ParseError::Input(format!("{path}: {}", e.into_inner()))
+    })?;
+    de.end().map_err(|e| ParseError::Input(e.to_string()))?;
+    let resource_logs = doc.resource_logs.ok_or_else(|| {
+        ParseError::Input("not an OTLP logs document (no \"resourceLogs\")".into())
+    })?;
+    for (ri, rl) in resource_logs.into_iter().enumerate() {
+        let resource: Map<String, Value> = rl
+            .resource
+            .map(|r| attributes_to_map(r.attributes))
+            .unwrap_or_default();
+        for (si, sl) in rl.scope_logs.into_iter().enumerate() {
+            for (li, record) in sl.log_records.into_iter().enumerate() {
+                let location = format!("resourceLogs[{ri}].scopeLogs[{si}].logRecords[{li}]");
+                match convert(record, &resource) {
+                    Ok(raw) => sink.span(normalize(raw))?,
+                    Err((field, message)) => sink.reject(Rejection {
+                        location,
+                        field: Some(field.to_owned()),
+                        message,
+                    }),
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A log record as a partial span: no name (the store then keeps the span's own name and start),
+/// the record's attributes, and its body as an event.
+fn convert(
+    record: LogRecord,
+    resource: &Map<String, Value>,
+) -> Result<RawSpan, (&'static str, String)> {
+    let trace_id = normalize_id(record.trace_id.as_deref(), 16).map_err(|m| {
+        (
+            "traceId",
+            format!("{m}: a log record is attached to a span by its trace and span id"),
+        )
+    })?;
+    let span_id = normalize_id(record.span_id.as_deref(), 8).map_err(|m| ("spanId", m))?;
+    let time = record
+        .time
+        .as_ref()
+        .and_then(|t| int64(t).ok())
+        .filter(|&t| t > 0)
+        .or_else(|| record.observed_time.as_ref().and_then(|t| int64(t).ok()))
+        .ok_or(("timeUnixNano", "missing".to_owned()))?;
+    let mut attributes = attributes_to_map(record.attributes);
+    let mut events = Vec::new();
+    let name = record.event_name.unwrap_or_default();
+    if let Some(body) = record.body.map(super::otlp_json::any_value) {
+        if let Value::Object(body) = body {
+            if !body.is_empty() {
+                events.push(SpanEvent {
+                    name: name.clone(),
+                    time_ns: time,
+                    attributes: body,
+                });
+            }
+        } else if !body.is_null() {
+            attributes.insert("log.body".into(), body);
+        }
+    }
+    Ok(RawSpan {
+        trace_id,
+        span_id,
+        parent_span_id: None,
+        name: String::new(),
+        start_ns: time,
+        end_ns: None,
+        status_code: 0,
+        status_message: None,
+        attributes,
+        resource: resource.clone(),
+        events,
+    })
+}
