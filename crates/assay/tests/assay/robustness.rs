@@ -192,3 +192,33 @@ proptest! {
         prop_assert_eq!((s.usage.input, s.usage.output, s.usage.cache_read), (Some(input), Some(output), Some(cached)));
     }
 }
+
+/// Inputs the fuzzers once broke a parser with (`fuzz/regressions/`), replayed on every run.
+#[test]
+fn fuzzer_findings_stay_fixed() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/regressions");
+    for target in ["import", "detect"] {
+        let dir = root.join(target);
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries {
+            let path = entry.unwrap().path();
+            let data = std::fs::read(&path).unwrap();
+            let outcome = catch_unwind(AssertUnwindSafe(|| match target {
+                "import" => {
+                    if let Some((&selector, input)) = data.split_first() {
+                        let format =
+                            import::Format::ALL[selector as usize % import::Format::ALL.len()];
+                        let _ =
+                            import::parse_into(format, &mut &input[..], &mut Collect::default());
+                    }
+                }
+                _ => {
+                    let _ = parse(&data);
+                }
+            }));
+            assert!(outcome.is_ok(), "{} panics again", path.display());
+        }
+    }
+}

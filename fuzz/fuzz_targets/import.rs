@@ -1,0 +1,24 @@
+//! Every parser, fed arbitrary bytes: the first byte picks the format, the rest is the input.
+//! A parser may reject the input or records in it; it must never panic or hang.
+#![no_main]
+
+use assay::import::{self, Format, Rejection, Sink};
+use assay::model::Span;
+use libfuzzer_sys::fuzz_target;
+
+struct Discard;
+
+impl Sink for Discard {
+    fn span(&mut self, _span: Span) -> assay::Result<()> {
+        Ok(())
+    }
+    fn reject(&mut self, _rejection: Rejection) {}
+}
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&selector, input)) = data.split_first() else {
+        return;
+    };
+    let format = Format::ALL[selector as usize % Format::ALL.len()];
+    let _ = import::parse_into(format, &mut &input[..], &mut Discard);
+});
