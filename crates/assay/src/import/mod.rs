@@ -35,6 +35,7 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
 use crate::model::{Span, SpanEvent};
+use crate::store::spans::PreparedSpan;
 use crate::store::{spans, traces, Store};
 
 /// Spans per transaction for record-stream formats.
@@ -292,15 +293,17 @@ pub fn import_reader(
 
     let mut sink = StoreSink::new(store, source, format, Arc::clone(&tally));
     sink.progress = options.progress.take();
-    sink.attribution = options.attribution.take().filter(|m| !m.is_empty());
+    let attribution = options.attribution.take().filter(|m| !m.is_empty());
     // Two stages on two threads: this one writes to the store while a parser thread reads,
     // parses and normalises the next batch.
-    let (sender, receiver) = mpsc::sync_channel::<Parsed>(4);
+    // Room for a whole write batch, so the parser keeps going while the writer commits.
+    let (sender, receiver) = mpsc::sync_channel::<Parsed>(BATCH / PIPE_BATCH + 2);
     let parsed = std::thread::scope(|scope| {
         let parser = scope.spawn(move || {
             let mut channel = ChannelSink {
                 sender,
                 batch: Vec::with_capacity(PIPE_BATCH),
+                attribution,
             };
             let result = parse(format, &mut input, &mut channel);
             let flushed = channel.flush();
@@ -453,7 +456,7 @@ struct StoreSink<'s, 'p> {
     store: &'s mut Store,
     import_id: i64,
     record_stream: bool,
-    batch: Vec<Span>,
+    batch: Vec<PreparedSpan>,
     traces: BTreeSet<String>,
     spans_read: u64,
     spans_new: u64,
@@ -464,7 +467,6 @@ struct StoreSink<'s, 'p> {
     format: Format,
     tally: Arc<Mutex<Tally>>,
     progress: Option<&'p mut dyn FnMut(Progress)>,
-    attribution: Option<crate::workspace::AttributionMap>,
     committed_any: bool,
 }
 
@@ -485,7 +487,6 @@ impl<'s, 'p> StoreSink<'s, 'p> {
             format,
             tally,
             progress: None,
-            attribution: None,
             committed_any: false,
         }
     }
@@ -508,7 +509,7 @@ impl<'s, 'p> StoreSink<'s, 'p> {
             self.import_id = tx.last_insert_rowid();
         }
         let counts = spans::upsert(&tx, &self.batch, self.import_id)?;
-        traces::refresh(&tx, &self.batch)?;
+        traces::refresh(&tx, self.batch.iter().map(|p| &p.span))?;
         self.spans_new += counts.new;
         self.spans_merged += counts.merged;
         tx.execute(
@@ -565,14 +566,11 @@ impl<'s, 'p> StoreSink<'s, 'p> {
     }
 }
 
-impl Sink for StoreSink<'_, '_> {
-    fn span(&mut self, mut span: Span) -> Result<()> {
-        if let Some(map) = &self.attribution {
-            normalize::apply_attribution_map(&mut span, map);
-        }
+impl StoreSink<'_, '_> {
+    fn span(&mut self, span: PreparedSpan) -> Result<()> {
         self.spans_read += 1;
-        if !self.traces.contains(&span.trace_id) {
-            self.traces.insert(span.trace_id.clone());
+        if !self.traces.contains(&span.span.trace_id) {
+            self.traces.insert(span.span.trace_id.clone());
         }
         self.batch.push(span);
         if self.record_stream && self.batch.len() >= BATCH {
@@ -599,15 +597,17 @@ const PIPE_BATCH: usize = 1_000;
 
 /// What the parser thread hands to the writer.
 enum Parsed {
-    Spans(Vec<Span>),
+    Spans(Vec<PreparedSpan>),
     Reject(Rejection),
     Format(Format),
 }
 
-/// The parser thread's sink: batches spans and sends them to the writer.
+/// The parser thread's sink: applies the attribution mapping, serialises payloads, and sends
+/// batches to the writer.
 struct ChannelSink {
     sender: mpsc::SyncSender<Parsed>,
-    batch: Vec<Span>,
+    batch: Vec<PreparedSpan>,
+    attribution: Option<crate::workspace::AttributionMap>,
 }
 
 impl ChannelSink {
@@ -628,8 +628,11 @@ impl ChannelSink {
 }
 
 impl Sink for ChannelSink {
-    fn span(&mut self, span: Span) -> Result<()> {
-        self.batch.push(span);
+    fn span(&mut self, mut span: Span) -> Result<()> {
+        if let Some(map) = &self.attribution {
+            normalize::apply_attribution_map(&mut span, map);
+        }
+        self.batch.push(PreparedSpan::new(span));
         if self.batch.len() >= PIPE_BATCH {
             self.flush()?;
         }

@@ -83,7 +83,102 @@ struct Status {
 pub(super) struct KeyValue {
     key: String,
     #[serde(default)]
-    value: Option<Value>,
+    value: Option<AnyValue>,
+}
+
+/// An OTLP `AnyValue`, deserialised straight into plain JSON (`{"stringValue": "a"}` -> `"a"`,
+/// `{"intValue": "7"}` -> `7`, arrays and key-value lists likewise), with no intermediate object.
+pub(super) struct AnyValue(pub(super) Value);
+
+#[derive(Deserialize)]
+#[serde(field_identifier, rename_all = "camelCase")]
+enum AnyValueField {
+    #[serde(alias = "string_value")]
+    StringValue,
+    #[serde(alias = "bool_value")]
+    BoolValue,
+    #[serde(alias = "int_value")]
+    IntValue,
+    #[serde(alias = "double_value")]
+    DoubleValue,
+    #[serde(alias = "array_value")]
+    ArrayValue,
+    #[serde(alias = "kvlist_value")]
+    KvlistValue,
+    #[serde(alias = "bytes_value")]
+    BytesValue,
+    #[serde(other)]
+    Other,
+}
+
+#[derive(Deserialize)]
+struct ArrayValue {
+    #[serde(default)]
+    values: Vec<AnyValue>,
+}
+
+#[derive(Deserialize)]
+struct KeyValueList {
+    #[serde(default)]
+    values: Vec<KeyValue>,
+}
+
+impl<'de> Deserialize<'de> for AnyValue {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = AnyValue;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an OTLP AnyValue object")
+            }
+
+            fn visit_unit<E>(self) -> Result<AnyValue, E> {
+                Ok(AnyValue(Value::Null))
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AnyValue, A::Error> {
+                let mut out = Value::Null;
+                while let Some(field) = map.next_key::<AnyValueField>()? {
+                    out = match field {
+                        AnyValueField::StringValue => Value::String(map.next_value()?),
+                        AnyValueField::BoolValue => Value::Bool(map.next_value()?),
+                        AnyValueField::IntValue => {
+                            let v: Value = map.next_value()?;
+                            int64(&v).map(Value::from).unwrap_or(v)
+                        }
+                        AnyValueField::DoubleValue | AnyValueField::BytesValue => {
+                            map.next_value()?
+                        }
+                        AnyValueField::ArrayValue => {
+                            let a: ArrayValue = map.next_value()?;
+                            Value::Array(a.values.into_iter().map(|v| v.0).collect())
+                        }
+                        AnyValueField::KvlistValue => {
+                            let l: KeyValueList = map.next_value()?;
+                            Value::Object(
+                                l.values
+                                    .into_iter()
+                                    .map(|kv| {
+                                        (kv.key, kv.value.map(|v| v.0).unwrap_or(Value::Null))
+                                    })
+                                    .collect(),
+                            )
+                        }
+                        AnyValueField::Other => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                            continue;
+                        }
+                    };
+                }
+                Ok(AnyValue(out))
+            }
+        }
+        d.deserialize_any(Visit)
+    }
 }
 
 /// A document that is JSON but not OTLP traces.
@@ -320,53 +415,8 @@ pub(super) fn int64(v: &Value) -> Result<i64, String> {
 pub(super) fn attributes_to_map(attributes: Vec<KeyValue>) -> Map<String, Value> {
     attributes
         .into_iter()
-        .map(|kv| (kv.key, kv.value.map(any_value).unwrap_or(Value::Null)))
+        .map(|kv| (kv.key, kv.value.map(|v| v.0).unwrap_or(Value::Null)))
         .collect()
-}
-
-/// Converts an OTLP `AnyValue` into plain JSON.
-pub(super) fn any_value(v: Value) -> Value {
-    let Value::Object(mut obj) = v else {
-        return v;
-    };
-    if let Some(s) = obj.remove("stringValue") {
-        return s;
-    }
-    if let Some(b) = obj.remove("boolValue") {
-        return b;
-    }
-    if let Some(i) = obj.remove("intValue") {
-        return match int64(&i) {
-            Ok(n) => Value::from(n),
-            Err(_) => i,
-        };
-    }
-    if let Some(d) = obj.remove("doubleValue") {
-        return d;
-    }
-    if let Some(Value::Object(mut arr)) = obj.remove("arrayValue") {
-        return match arr.remove("values") {
-            Some(Value::Array(values)) => Value::Array(values.into_iter().map(any_value).collect()),
-            _ => Value::Array(Vec::new()),
-        };
-    }
-    if let Some(Value::Object(mut kvs)) = obj.remove("kvlistValue") {
-        let mut out = Map::new();
-        if let Some(Value::Array(values)) = kvs.remove("values") {
-            for kv in values {
-                if let Value::Object(mut kv) = kv {
-                    if let Some(Value::String(k)) = kv.remove("key") {
-                        out.insert(k, kv.remove("value").map(any_value).unwrap_or(Value::Null));
-                    }
-                }
-            }
-        }
-        return Value::Object(out);
-    }
-    if let Some(b) = obj.remove("bytesValue") {
-        return b;
-    }
-    Value::Null
 }
 
 #[cfg(test)]
@@ -402,10 +452,21 @@ mod tests {
 
     #[test]
     fn any_values_become_plain_json() {
-        let v = serde_json::json!({"arrayValue": {"values": [{"stringValue": "a"}, {"intValue": "7"}]}});
-        assert_eq!(any_value(v), serde_json::json!(["a", 7]));
-        let v = serde_json::json!({"kvlistValue": {"values": [{"key": "k", "value": {"boolValue": true}}]}});
-        assert_eq!(any_value(v), serde_json::json!({"k": true}));
+        let any = |json: &str| serde_json::from_str::<AnyValue>(json).unwrap().0;
+        assert_eq!(
+            any(r#"{"arrayValue": {"values": [{"stringValue": "a"}, {"intValue": "7"}]}}"#),
+            serde_json::json!(["a", 7])
+        );
+        assert_eq!(
+            any(r#"{"kvlistValue": {"values": [{"key": "k", "value": {"boolValue": true}}]}}"#),
+            serde_json::json!({"k": true})
+        );
+        assert_eq!(
+            any(r#"{"int_value": 12, "unknown": [1]}"#),
+            serde_json::json!(12),
+            "snake_case and unknown fields"
+        );
+        assert_eq!(any(r#"{}"#), Value::Null);
     }
 
     #[derive(Default)]

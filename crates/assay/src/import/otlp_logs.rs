@@ -56,7 +56,7 @@ struct LogRecord {
     #[serde(default, rename = "eventName", alias = "event_name")]
     event_name: Option<String>,
     #[serde(default)]
-    body: Option<Value>,
+    body: Option<super::otlp_json::AnyValue>,
     #[serde(default)]
     attributes: Vec<KeyValue>,
 }
@@ -132,7 +132,7 @@ fn convert(
     let mut attributes = attributes_to_map(record.attributes);
     let mut events = Vec::new();
     let name = record.event_name.unwrap_or_default();
-    if let Some(body) = record.body.map(super::otlp_json::any_value) {
+    if let Some(body) = record.body.map(|b| b.0) {
         if let Value::Object(body) = body {
             if !body.is_empty() {
                 events.push(SpanEvent {

@@ -108,10 +108,59 @@ fn insert_payload_sql() -> String {
     format!("{} ON CONFLICT DO NOTHING", &UPSERT_PAYLOAD[..end])
 }
 
+/// A span ready to be written: its payload's JSON already serialised (the importer does this on
+/// its parser thread, so the writer only writes) and the parsed payload parts dropped.
+#[derive(Debug)]
+pub struct PreparedSpan {
+    /// The span; its payload keeps only the input and output text.
+    pub span: Span,
+    detail: String,
+    attributes: String,
+    tags: Option<String>,
+}
+
+impl PreparedSpan {
+    /// Serialises the payload.
+    pub fn new(mut span: Span) -> PreparedSpan {
+        let p = &mut span.payload;
+        let detail = DetailRef {
+            input_messages: &p.input_messages,
+            output_messages: &p.output_messages,
+            documents: &p.documents,
+            prompt_template: p.prompt_template.as_ref(),
+            metadata: &p.metadata,
+            events: &p.events,
+        };
+        // Serialising plain data cannot fail; "{}" keeps the column valid JSON regardless.
+        let detail = serde_json::to_string(&detail).unwrap_or_else(|_| "{}".to_owned());
+        let attributes = serde_json::to_string(&p.attributes).unwrap_or_else(|_| "{}".to_owned());
+        let tags = (!span.tags.is_empty())
+            .then(|| serde_json::to_string(&span.tags).unwrap_or_else(|_| "[]".to_owned()));
+        let p = &mut span.payload;
+        p.input_messages = Vec::new();
+        p.output_messages = Vec::new();
+        p.documents = Vec::new();
+        p.prompt_template = None;
+        p.metadata = serde_json::Map::new();
+        p.events = Vec::new();
+        p.attributes = serde_json::Map::new();
+        PreparedSpan {
+            span,
+            detail,
+            attributes,
+            tags,
+        }
+    }
+}
+
 /// Writes `spans` inside `tx`, merging into any already stored. Returns what was new and what merged.
 ///
 /// New spans take one plain insert each; only a span that is already stored pays for the merge.
-pub fn upsert(tx: &Transaction<'_>, spans: &[Span], import_id: i64) -> Result<UpsertCounts> {
+pub fn upsert(
+    tx: &Transaction<'_>,
+    spans: &[PreparedSpan],
+    import_id: i64,
+) -> Result<UpsertCounts> {
     let mut insert_span = tx.prepare_cached(&insert_span_sql())?;
     let mut insert_payload = tx.prepare_cached(&insert_payload_sql())?;
     let mut span_stmt = tx.prepare_cached(UPSERT_SPAN)?;
@@ -119,10 +168,10 @@ pub fn upsert(tx: &Transaction<'_>, spans: &[Span], import_id: i64) -> Result<Up
     let mut pending =
         tx.prepare_cached("INSERT OR IGNORE INTO fts_pending (payload_id) VALUES (?1)")?;
     let mut counts = UpsertCounts::default();
-    for s in spans {
+    for prepared in spans {
+        let s = &prepared.span;
         let a = &s.attribution;
-        let tags = (!s.tags.is_empty())
-            .then(|| serde_json::to_string(&s.tags).unwrap_or_else(|_| "[]".to_owned()));
+        let tags = &prepared.tags;
         let values = params![
             s.trace_id,
             s.span_id,
@@ -167,17 +216,7 @@ pub fn upsert(tx: &Transaction<'_>, spans: &[Span], import_id: i64) -> Result<Up
             tx.last_insert_rowid()
         };
         let p = &s.payload;
-        let detail = DetailRef {
-            input_messages: &p.input_messages,
-            output_messages: &p.output_messages,
-            documents: &p.documents,
-            prompt_template: p.prompt_template.as_ref(),
-            metadata: &p.metadata,
-            events: &p.events,
-        };
-        // Serialising plain data cannot fail; "{}" keeps the column valid JSON regardless.
-        let detail = serde_json::to_string(&detail).unwrap_or_else(|_| "{}".to_owned());
-        let attributes = serde_json::to_string(&p.attributes).unwrap_or_else(|_| "{}".to_owned());
+        let (detail, attributes) = (&prepared.detail, &prepared.attributes);
         let values = params![id, p.input, p.output, detail, attributes];
         if known {
             payload_stmt.execute(values)?;

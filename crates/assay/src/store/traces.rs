@@ -113,7 +113,7 @@ WHERE trace_id = ?1 AND kind = 'llm' AND input_tokens IS NOT NULL";
 /// Duplicates are looked for only where one can be: traces whose batch holds two model calls
 /// with the same parent, provider and input tokens, or traces that were already stored (a
 /// duplicate may pair with a span imported earlier).
-pub fn refresh(tx: &Transaction<'_>, spans: &[Span]) -> Result<()> {
+pub fn refresh<'s>(tx: &Transaction<'_>, spans: impl IntoIterator<Item = &'s Span>) -> Result<()> {
     tx.execute_batch(
         "CREATE TEMP TABLE IF NOT EXISTS touched (trace_id TEXT PRIMARY KEY) WITHOUT ROWID;
          DELETE FROM touched;",

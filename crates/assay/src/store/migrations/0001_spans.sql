@@ -56,7 +56,6 @@ CREATE TABLE spans (
     UNIQUE (trace_id, span_id)
 );
 
-CREATE INDEX spans_start ON spans(start_ns);
 
 -- Payloads: big and rarely filtered, kept out of the hot table, keyed by their span's id.
 -- `detail` holds the normalised messages, documents, prompt template, metadata and events as
