@@ -63,17 +63,9 @@ async fn import_upload(
     api: Shared<'_>,
     request: tauri::ipc::Request<'_>,
 ) -> Result<ImportOutcome, ApiError> {
-    let header = |name: &str| {
-        request
-            .headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(assay::api::decode_header_value)
-    };
-    let upload = ImportUpload {
-        name: header(assay::api::FILE_NAME_HEADER).unwrap_or_else(|| "upload".to_owned()),
-        format: header("x-assay-format"),
-    };
+    let upload = ImportUpload::from_headers(|name| {
+        request.headers().get(name).and_then(|v| v.to_str().ok())
+    });
     let bytes = match request.body() {
         tauri::ipc::InvokeBody::Raw(bytes) => bytes.clone(),
         tauri::ipc::InvokeBody::Json(_) => {

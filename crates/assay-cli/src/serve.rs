@@ -215,16 +215,7 @@ async fn upload(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let header = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(assay::api::decode_header_value)
-    };
-    let upload = ImportUpload {
-        name: header(assay::api::FILE_NAME_HEADER).unwrap_or_else(|| "upload".to_owned()),
-        format: header("x-assay-format"),
-    };
+    let upload = ImportUpload::from_headers(|name| headers.get(name).and_then(|v| v.to_str().ok()));
     respond(tokio::task::spawn_blocking(move || state.api.import_upload(&upload, &body)).await)
 }
 

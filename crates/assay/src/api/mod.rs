@@ -536,6 +536,21 @@ fn span_view(s: Span, depth: u32, trace_start: i64) -> SpanView {
 
 /// The header that carries an uploaded file's name (percent-encoded) in both transports.
 pub const FILE_NAME_HEADER: &str = "x-assay-file-name";
+/// The header that may force an uploaded file's format.
+pub const FORMAT_HEADER: &str = "x-assay-format";
+
+impl ImportUpload {
+    /// The upload's name and format from its request headers (`header` looks one up by name),
+    /// as both transports carry them.
+    pub fn from_headers<'h>(header: impl Fn(&str) -> Option<&'h str>) -> ImportUpload {
+        ImportUpload {
+            name: header(FILE_NAME_HEADER)
+                .map(decode_header_value)
+                .unwrap_or_else(|| "upload".to_owned()),
+            format: header(FORMAT_HEADER).map(decode_header_value),
+        }
+    }
+}
 
 /// Decodes a percent-encoded header value (`encodeURIComponent` on the UI side). Invalid escapes
 /// are kept as they are; the name is only used in reports.

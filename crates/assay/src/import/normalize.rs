@@ -882,35 +882,51 @@ fn flattened_messages(attrs: &Attrs<'_>, prefix: &str) -> Vec<Message> {
                     );
                 }
             }
-            let mut calls: std::collections::BTreeMap<usize, ToolCall> = Default::default();
-            for (k, v) in &fields {
-                let Some(rest) = k.strip_prefix("message.tool_calls.") else {
-                    continue;
-                };
-                let Some((i, field)) = rest.split_once('.') else {
-                    continue;
-                };
-                let Ok(i) = i.parse::<usize>() else { continue };
-                let call = calls.entry(i).or_default();
-                let text = v
-                    .as_str()
-                    .map(str::to_owned)
-                    .unwrap_or_else(|| v.to_string());
-                match field {
-                    "tool_call.id" => call.id = Some(text),
-                    "tool_call.function.name" => call.name = text,
-                    "tool_call.function.arguments" => call.arguments = Some(text),
-                    _ => {}
-                }
-            }
             Some(Message {
                 role,
                 content,
-                tool_calls: calls.into_values().collect(),
+                tool_calls: indexed_tool_calls(
+                    &fields,
+                    "message.tool_calls.",
+                    [
+                        "tool_call.id",
+                        "tool_call.function.name",
+                        "tool_call.function.arguments",
+                    ],
+                ),
                 tool_call_id: get("message.tool_call_id"),
             })
         })
         .collect()
+}
+
+/// Tool calls flattened as `PREFIX.K.FIELD`, with the field names of the id, the tool's name
+/// and its arguments (they differ between dialects), in index order.
+fn indexed_tool_calls(
+    fields: &Map<String, Value>,
+    prefix: &str,
+    [id, name, arguments]: [&str; 3],
+) -> Vec<ToolCall> {
+    let mut calls: std::collections::BTreeMap<usize, ToolCall> = Default::default();
+    for (k, v) in fields {
+        let Some((i, field)) = k.strip_prefix(prefix).and_then(|rest| rest.split_once('.')) else {
+            continue;
+        };
+        let Ok(i) = i.parse::<usize>() else { continue };
+        let call = calls.entry(i).or_default();
+        let text = v
+            .as_str()
+            .map(str::to_owned)
+            .unwrap_or_else(|| v.to_string());
+        if field == id {
+            call.id = Some(text);
+        } else if field == name {
+            call.name = text;
+        } else if field == arguments {
+            call.arguments = Some(text);
+        }
+    }
+    calls.into_values().collect()
 }
 
 /// OpenLLMetry's (and the older GenAI conventions') `PREFIX.N.role` / `.content` / `.tool_calls.K.*`.
@@ -921,31 +937,10 @@ fn indexed_messages(attrs: &Attrs<'_>, prefix: &str) -> Vec<Message> {
         .filter_map(|fields| {
             let get = |k: &str| fields.get(k).and_then(Value::as_str).map(str::to_owned);
             let role = get("role")?;
-            let mut calls: std::collections::BTreeMap<usize, ToolCall> = Default::default();
-            for (k, v) in &fields {
-                let Some(rest) = k.strip_prefix("tool_calls.") else {
-                    continue;
-                };
-                let Some((i, field)) = rest.split_once('.') else {
-                    continue;
-                };
-                let Ok(i) = i.parse::<usize>() else { continue };
-                let call = calls.entry(i).or_default();
-                let text = v
-                    .as_str()
-                    .map(str::to_owned)
-                    .unwrap_or_else(|| v.to_string());
-                match field {
-                    "id" => call.id = Some(text),
-                    "name" => call.name = text,
-                    "arguments" => call.arguments = Some(text),
-                    _ => {}
-                }
-            }
             Some(Message {
                 role,
                 content: get("content"),
-                tool_calls: calls.into_values().collect(),
+                tool_calls: indexed_tool_calls(&fields, "tool_calls.", ["id", "name", "arguments"]),
                 tool_call_id: get("tool_call_id"),
             })
         })

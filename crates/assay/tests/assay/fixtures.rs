@@ -14,14 +14,7 @@ fn fixture(rel: &str) -> PathBuf {
 }
 
 fn api_with(files: &[&str]) -> (tempfile::TempDir, Api) {
-    let dir = tempfile::tempdir().unwrap();
-    api::init(dir.path()).unwrap();
-    let api = Api::open(&Locate {
-        workspace: Some(dir.path().to_path_buf()),
-        cwd: dir.path().to_path_buf(),
-        ..Default::default()
-    })
-    .unwrap();
+    let (dir, api) = crate::temp_workspace();
     let paths = files
         .iter()
         .map(|f| fixture(f).display().to_string())

@@ -4,3 +4,16 @@
 mod fixtures;
 mod robustness;
 mod store;
+
+/// A new workspace in a temporary folder, opened.
+pub fn temp_workspace() -> (tempfile::TempDir, assay::api::Api) {
+    let dir = tempfile::tempdir().unwrap();
+    assay::api::init(dir.path()).unwrap();
+    let api = assay::api::Api::open(&assay::workspace::Locate {
+        workspace: Some(dir.path().to_path_buf()),
+        cwd: dir.path().to_path_buf(),
+        ..Default::default()
+    })
+    .unwrap();
+    (dir, api)
+}

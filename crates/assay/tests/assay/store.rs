@@ -4,17 +4,7 @@ use assay::api::json::{TraceGet, TraceQuery};
 use assay::api::{self, Api};
 use assay::workspace::Locate;
 
-fn open() -> (tempfile::TempDir, Api) {
-    let dir = tempfile::tempdir().unwrap();
-    api::init(dir.path()).unwrap();
-    let api = Api::open(&Locate {
-        workspace: Some(dir.path().to_path_buf()),
-        cwd: dir.path().to_path_buf(),
-        ..Default::default()
-    })
-    .unwrap();
-    (dir, api)
-}
+use crate::temp_workspace as open;
 
 fn span_line(
     trace: &str,
