@@ -4,8 +4,7 @@
 use std::path::PathBuf;
 
 use assay::api::json::{SpanView, TraceGet, TraceQuery};
-use assay::api::{self, Api};
-use assay::workspace::Locate;
+use assay::api::Api;
 
 fn fixture(rel: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
