@@ -468,6 +468,19 @@ struct StoreSink<'s, 'p> {
     tally: Arc<Mutex<Tally>>,
     progress: Option<&'p mut dyn FnMut(Progress)>,
     committed_any: bool,
+    /// Traces stored before this import, read at its first batch.
+    traces_before: Option<i64>,
+    /// Whether the trace list's filter indexes are dropped until this import ends.
+    indexes_dropped: bool,
+}
+
+impl Drop for StoreSink<'_, '_> {
+    fn drop(&mut self) {
+        // Whatever ended the import, the filter indexes come back (at the latest at next open).
+        if self.indexes_dropped {
+            let _ = traces::ensure_filter_indexes(self.store.conn());
+        }
+    }
 }
 
 impl<'s, 'p> StoreSink<'s, 'p> {
@@ -488,6 +501,8 @@ impl<'s, 'p> StoreSink<'s, 'p> {
             tally,
             progress: None,
             committed_any: false,
+            traces_before: None,
+            indexes_dropped: false,
         }
     }
 
@@ -507,6 +522,23 @@ impl<'s, 'p> StoreSink<'s, 'p> {
                 ],
             )?;
             self.import_id = tx.last_insert_rowid();
+        }
+        // A stream larger than what is stored already: maintaining the trace list's filter
+        // indexes row by row costs more than building them again at the end.
+        let traces_before = match self.traces_before {
+            Some(n) => n,
+            None => {
+                let n = tx.query_row("SELECT count(*) FROM traces", [], |r| r.get(0))?;
+                self.traces_before = Some(n);
+                n
+            }
+        };
+        if self.record_stream
+            && !self.indexes_dropped
+            && self.spans_read >= (2 * BATCH as u64).max(traces_before as u64 * 4)
+        {
+            traces::drop_filter_indexes(&tx)?;
+            self.indexes_dropped = true;
         }
         let counts = spans::upsert(&tx, &self.batch, self.import_id)?;
         traces::refresh(&tx, self.batch.iter().map(|p| &p.span))?;
@@ -540,6 +572,10 @@ impl<'s, 'p> StoreSink<'s, 'p> {
         if !self.batch.is_empty() || !self.committed_any {
             self.flush()?;
         }
+        if self.indexes_dropped {
+            traces::ensure_filter_indexes(self.store.conn())?;
+            self.indexes_dropped = false;
+        }
         let (hash, bytes) = {
             let mut tally = lock(&self.tally);
             (
@@ -552,7 +588,7 @@ impl<'s, 'p> StoreSink<'s, 'p> {
             rusqlite::params![self.import_id, hash, bytes as i64, chrono::Utc::now().to_rfc3339()],
         )?;
         Ok(ImportReport {
-            source: self.source,
+            source: std::mem::take(&mut self.source),
             format: self.format,
             compressed: false,
             traces: self.traces.len() as u64,
@@ -560,7 +596,7 @@ impl<'s, 'p> StoreSink<'s, 'p> {
             spans_new: self.spans_new,
             spans_merged: self.spans_merged,
             bytes,
-            rejected: self.rejected,
+            rejected: std::mem::take(&mut self.rejected),
             rejected_count: self.rejected_count,
         })
     }

@@ -65,6 +65,7 @@ impl Store {
         // Checkpoint the WAL every ~64 MB instead of every 4 MB: fewer copies during imports.
         conn.pragma_update(None, "wal_autocheckpoint", 16_384)?;
         migrate(&mut conn, path)?;
+        traces::ensure_filter_indexes(&conn)?;
         Ok(Store {
             conn,
             path: path.to_path_buf(),

@@ -266,6 +266,33 @@ fn summarise(spans: &[&Span], ids: &HashSet<&str>) -> Summary {
     }
 }
 
+/// The trace list's filter indexes (each filter ordered by time). A large import drops them while
+/// it writes and builds them again at its end, which costs less than keeping them up to date row
+/// by row; [`ensure_filter_indexes`] runs at every open too, so an import killed in between
+/// leaves nothing missing for long.
+const FILTER_INDEXES: &[(&str, &str)] = &[
+    ("traces_tenant", "traces(tenant, start_ns)"),
+    ("traces_endpoint", "traces(endpoint, start_ns)"),
+    ("traces_status", "traces(status, start_ns)"),
+    ("traces_environment", "traces(environment, start_ns)"),
+];
+
+/// Drops the filter indexes (see [`FILTER_INDEXES`]).
+pub fn drop_filter_indexes(tx: &Transaction<'_>) -> Result<()> {
+    for (name, _) in FILTER_INDEXES {
+        tx.execute_batch(&format!("DROP INDEX IF EXISTS {name}"))?;
+    }
+    Ok(())
+}
+
+/// Creates any missing filter index.
+pub fn ensure_filter_indexes(conn: &rusqlite::Connection) -> Result<()> {
+    for (name, on) in FILTER_INDEXES {
+        conn.execute_batch(&format!("CREATE INDEX IF NOT EXISTS {name} ON {on}"))?;
+    }
+    Ok(())
+}
+
 /// How the trace list is ordered.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum TraceSort {

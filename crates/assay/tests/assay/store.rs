@@ -287,3 +287,48 @@ fn summaries_computed_at_import_equal_the_ones_recomputed_from_stored_spans() {
     api.import_bytes("generated again", &data).unwrap();
     assert_eq!(all(&api), first);
 }
+
+fn filter_indexes(db: &std::path::Path) -> Vec<String> {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    let mut stmt = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'traces' AND name LIKE 'traces_%' ORDER BY name")
+        .unwrap();
+    stmt.query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+#[test]
+fn a_large_import_leaves_every_filter_index_in_place() {
+    let (dir, api) = open();
+    let mut data = Vec::new();
+    let options = assay::generate::GenerateOptions {
+        spans: 45_000,
+        ..Default::default()
+    };
+    assay::generate::generate(&options, Some(&mut data), None).unwrap();
+    let db = dir.path().join(".assay/assay.db");
+    let before = filter_indexes(&db);
+    assert_eq!(before.len(), 5, "{before:?}");
+    api.import_bytes("large", &data).unwrap();
+    assert_eq!(
+        filter_indexes(&db),
+        before,
+        "dropped during the import, rebuilt at its end"
+    );
+    // An import killed while they were dropped: the next open builds them again.
+    {
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        conn.execute_batch("DROP INDEX traces_tenant; DROP INDEX traces_status;")
+            .unwrap();
+    }
+    drop(api);
+    let _reopened = Api::open(&Locate {
+        workspace: Some(dir.path().to_path_buf()),
+        cwd: dir.path().to_path_buf(),
+        ..Default::default()
+    })
+    .unwrap();
+    assert_eq!(filter_indexes(&db), before);
+}
