@@ -101,7 +101,9 @@ fn main() {
         .setup(|app| {
             let api =
                 Api::open(&locate(app)).map_err(|e| format!("cannot open the workspace: {e}"))?;
-            app.manage(Arc::new(api));
+            let api = Arc::new(api);
+            api.index_in_background();
+            app.manage(api);
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![

@@ -543,3 +543,39 @@ fn an_import_killed_mid_way_leaves_a_consistent_store_that_a_rerun_completes() {
         "the rerun met the spans the first run had written"
     );
 }
+
+#[test]
+fn serve_indexes_text_an_import_left_for_later() {
+    let ws = TempWorkspace::new();
+    let path = fixture("otlp/openinference-python/traces.json");
+    ws.assay_json(&["import", "--defer-index", path.to_str().unwrap(), "--json"]);
+    let before = ws.assay_json(&["traces", "list", "--search", "Eiffel", "--json"]);
+    assert!(
+        before["search_pending"].as_i64().unwrap() > 0,
+        "the text waits to be indexed"
+    );
+    let server = ws.serve(&[]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let found = http(
+            &server.addr(),
+            "POST",
+            "/api/traces_list",
+            &[],
+            r#"{"search": "Eiffel"}"#,
+        )
+        .json();
+        if found["search_pending"] == 0 {
+            assert_eq!(
+                found["total"], 1,
+                "the system prompt mentions the Eiffel Tower"
+            );
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "serve never indexed the text"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}

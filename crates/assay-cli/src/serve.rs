@@ -33,7 +33,7 @@ const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsa
                    img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 struct ServerState {
-    api: Api,
+    api: Arc<Api>,
     token: Option<String>,
     loopback: bool,
 }
@@ -85,6 +85,8 @@ pub fn run(api: Api, args: &ServeArgs) -> Result<()> {
         let _ = writeln!(out, "Press Ctrl-C to stop.");
         let _ = out.flush();
         drop(out);
+        let api = Arc::new(api);
+        api.index_in_background();
         let state = Arc::new(ServerState {
             api,
             token,

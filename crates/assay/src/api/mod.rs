@@ -331,6 +331,22 @@ impl Api {
         self.import_reader(source, bytes, import::ImportOptions::default())
     }
 
+    /// Brings the full-text index up to date on a thread of its own, a few thousand payloads at
+    /// a time, so a long-running front end (`assay serve`, the desktop app) makes text left
+    /// behind by `assay import --defer-index` (or an interrupted import) searchable while it
+    /// answers requests.
+    pub fn index_in_background(self: &std::sync::Arc<Self>) {
+        let api = std::sync::Arc::clone(self);
+        std::thread::spawn(move || {
+            // Errors here are not the caller's: search keeps reporting what is still pending.
+            while let Ok(n) = api.index_search_text(5_000) {
+                if n == 0 {
+                    break;
+                }
+            }
+        });
+    }
+
     /// Indexes up to `max` pending payloads for full-text search, a few thousand per transaction
     /// so readers are never blocked for long. Returns how many it indexed.
     pub fn index_search_text(&self, max: usize) -> Result<usize> {
@@ -406,6 +422,7 @@ pub fn demo(dir: &Path) -> Result<DemoReport> {
         .iter()
         .map(|(name, doc)| api.import_bytes(&format!("sample:{name}"), doc.as_bytes()))
         .collect::<Result<Vec<_>>>()?;
+    api.index_search_text(usize::MAX)?;
     Ok(DemoReport {
         db_path: api.workspace.db_path.display().to_string(),
         workspace,
