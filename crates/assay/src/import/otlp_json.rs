@@ -220,8 +220,9 @@ pub(super) fn parse_document_reader(
         .all(u8::is_ascii_whitespace);
     if more && serde_json::from_slice::<serde::de::IgnoredAny>(&bytes).is_ok() {
         sink.found_format(super::Format::OtlpJsonl);
-        parse_line(&bytes, 1, sink)?;
-        return parse_lines_from(reader, 1, sink);
+        return super::request_log::lines_after(Some(&bytes), reader, |n, line| {
+            parse_line(line, n, sink)
+        });
     }
     reader
         .read_to_end(&mut bytes)
@@ -231,26 +232,7 @@ pub(super) fn parse_document_reader(
 
 /// One document per line; a line that is not a valid document is rejected by its number.
 pub(super) fn parse_lines(reader: &mut dyn BufRead, sink: &mut dyn Sink) -> Result<(), ParseError> {
-    parse_lines_from(reader, 0, sink)
-}
-
-fn parse_lines_from(
-    reader: &mut dyn BufRead,
-    mut number: u64,
-    sink: &mut dyn Sink,
-) -> Result<(), ParseError> {
-    let mut line = Vec::new();
-    loop {
-        line.clear();
-        let n = reader
-            .read_until(b'\n', &mut line)
-            .map_err(|e| ParseError::Input(io_message(&e)))?;
-        if n == 0 {
-            return Ok(());
-        }
-        number += 1;
-        parse_line(&line, number, sink)?;
-    }
+    super::request_log::for_each_line(reader, |n, line| parse_line(line, n, sink))
 }
 
 fn parse_line(line: &[u8], number: u64, sink: &mut dyn Sink) -> Result<(), ParseError> {
