@@ -14,10 +14,10 @@ use std::io::BufRead;
 use serde_json::{Map, Value};
 
 use super::request_log::{
-    contains, digest_hex, error_class_for, fill_attribution, first_text, float, for_each_line, int,
-    json_text, lines_after, message, messages, parse_time, plain_text_messages, read_document,
-    response_output, skip_bom, sniff_json, span_id_for, tags, text, trace_id_for, type_name, usage,
-    Bad, Json, Sniffed,
+    contains, digest_hex, error_class_for, fill_attribution, first_text, float, int, json_text,
+    lines, message, messages, parse_time, plain_text_messages, read_document, response_output,
+    skip_bom, sniff_json, span_id_for, tags, text, trace_id_for, type_name, usage, Bad, Json,
+    Sniffed,
 };
 use super::{io_message, Format, ParseError, Sink};
 use crate::model::{Attribution, Span, SpanKind, SpanStatus, Usage};
@@ -175,10 +175,7 @@ fn parse_lines(
         }
         builder.take(found, sink)
     };
-    match first {
-        Some(first) => lines_after(Some(first), reader, each)?,
-        None => for_each_line(reader, each)?,
-    }
+    lines(first, reader, each)?;
     builder.finish(sink)
 }
 

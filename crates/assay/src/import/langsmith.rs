@@ -12,10 +12,9 @@ use std::io::BufRead;
 use serde_json::{Map, Value};
 
 use super::request_log::{
-    contains, error_class_for, error_message, fill_attribution, first_text, float, for_each_line,
-    int, is_empty, json_text, lines_after, message, messages, parse_time, read_document,
-    response_output, sniff_json, span_id_for, tags, text, trace_id_for, type_name, usage, Bad,
-    Json, Sniffed,
+    contains, error_class_for, error_message, fill_attribution, first_text, float, int, is_empty,
+    json_text, lines, message, messages, parse_time, read_document, response_output, sniff_json,
+    span_id_for, tags, text, trace_id_for, type_name, usage, Bad, Json, Sniffed,
 };
 use super::{Format, ParseError, Sink};
 use crate::model::{Document, Message, Span, SpanEvent, SpanKind, SpanStatus, Usage};
@@ -132,10 +131,7 @@ fn parse_lines(
         }
         Ok(())
     };
-    match first {
-        Some(first) => lines_after(Some(first), reader, each)?,
-        None => for_each_line(reader, each)?,
-    }
+    lines(first, reader, each)?;
     open.finish(sink)
 }
 

@@ -373,6 +373,34 @@ impl From<Error> for ParseError {
     }
 }
 
+/// The rest of the input, for whole-document formats (one JSON document, one protobuf message).
+pub(crate) fn read_all(reader: &mut dyn BufRead) -> std::result::Result<Vec<u8>, ParseError> {
+    let mut bytes = Vec::new();
+    reader
+        .read_to_end(&mut bytes)
+        .map_err(|e| ParseError::Input(io_message(&e)))?;
+    Ok(bytes)
+}
+
+/// One JSON document of type `T`; an error names the path of the bad field
+/// (`resourceSpans[0].scopeSpans[0].spans[0].name: invalid type ...`).
+pub(crate) fn from_json<T: serde::de::DeserializeOwned>(
+    bytes: &[u8],
+) -> std::result::Result<T, ParseError> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value: T = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        ParseError::Input(if path == "." || path.is_empty() {
+            inner.to_string()
+        } else {
+            format!("{path}: {inner}")
+        })
+    })?;
+    de.end().map_err(|e| ParseError::Input(e.to_string()))?;
+    Ok(value)
+}
+
 /// Parses `reader` as `format` into any sink, without a store: for tools and benchmarks that
 /// measure or inspect parsing alone. The error is the input's problem, as text.
 pub fn parse_into(

@@ -220,7 +220,7 @@ pub(super) fn parse_document_reader(
         .all(u8::is_ascii_whitespace);
     if more && serde_json::from_slice::<serde::de::IgnoredAny>(&bytes).is_ok() {
         sink.found_format(super::Format::OtlpJsonl);
-        return super::request_log::lines_after(Some(&bytes), reader, |n, line| {
+        return super::request_log::lines(Some(&bytes), reader, |n, line| {
             parse_line(line, n, sink)
         });
     }
@@ -232,7 +232,7 @@ pub(super) fn parse_document_reader(
 
 /// One document per line; a line that is not a valid document is rejected by its number.
 pub(super) fn parse_lines(reader: &mut dyn BufRead, sink: &mut dyn Sink) -> Result<(), ParseError> {
-    super::request_log::for_each_line(reader, |n, line| parse_line(line, n, sink))
+    super::request_log::lines(None, reader, |n, line| parse_line(line, n, sink))
 }
 
 fn parse_line(line: &[u8], number: u64, sink: &mut dyn Sink) -> Result<(), ParseError> {
@@ -261,17 +261,7 @@ pub(super) fn parse_document(
     location_prefix: &str,
     sink: &mut dyn Sink,
 ) -> Result<(), ParseError> {
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    let doc: TracesData = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner();
-        ParseError::Input(if path == "." || path.is_empty() {
-            inner.to_string()
-        } else {
-            format!("{path}: {inner}")
-        })
-    })?;
-    de.end().map_err(|e| ParseError::Input(e.to_string()))?;
+    let doc: TracesData = super::from_json(bytes)?;
     let resource_spans = doc
         .resource_spans
         .ok_or_else(|| ParseError::Input(NOT_OTLP.to_owned()))?;

@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 
 use super::normalize::normalize;
 use super::otlp_json::{attributes_to_map, int64, normalize_id, KeyValue};
-use super::{io_message, ParseError, RawSpan, Rejection, Sink};
+use super::{ParseError, RawSpan, Rejection, Sink};
 use crate::model::SpanEvent;
 
 #[derive(Deserialize)]
@@ -74,16 +74,7 @@ pub(super) fn parse_document_reader(
     reader: &mut dyn BufRead,
     sink: &mut dyn Sink,
 ) -> Result<(), ParseError> {
-    let mut bytes = Vec::new();
-    reader
-        .read_to_end(&mut bytes)
-        .map_err(|e| ParseError::Input(io_message(&e)))?;
-    let mut de = serde_json::Deserializer::from_slice(&bytes);
-    let doc: LogsData = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        let path = e.path().to_string();
-        ParseError::Input(format!("{path}: {}", e.into_inner()))
-    })?;
-    de.end().map_err(|e| ParseError::Input(e.to_string()))?;
+    let doc: LogsData = super::from_json(&super::read_all(reader)?)?;
     let resource_logs = doc.resource_logs.ok_or_else(|| {
         ParseError::Input("not an OTLP logs document (no \"resourceLogs\")".into())
     })?;

@@ -385,10 +385,7 @@ pub(super) fn parse_message(
     reader: &mut dyn BufRead,
     sink: &mut dyn Sink,
 ) -> Result<(), ParseError> {
-    let mut bytes = Vec::new();
-    reader
-        .read_to_end(&mut bytes)
-        .map_err(|e| ParseError::Input(io_message(&e)))?;
+    let bytes = super::read_all(reader)?;
     match decode_message(&bytes, 0, "", sink) {
         Ok(()) => Ok(()),
         Err(Stop::Store(e)) => Err(ParseError::Store(e)),

@@ -555,6 +555,19 @@ pub(super) fn for_each_line(
     lines_after(None, reader, f)
 }
 
+/// [`lines_after`] when the first line was already read (see [`Json::Lines`]), else
+/// [`for_each_line`].
+pub(super) fn lines(
+    first: Option<&[u8]>,
+    reader: &mut dyn BufRead,
+    f: impl FnMut(u64, &[u8]) -> Result<(), ParseError>,
+) -> Result<(), ParseError> {
+    match first {
+        Some(first) => lines_after(Some(first), reader, f),
+        None => for_each_line(reader, f),
+    }
+}
+
 /// Like [`for_each_line`], with the first line already read (see [`Json::Lines`]).
 pub(super) fn lines_after(
     first: Option<&[u8]>,
@@ -842,15 +855,10 @@ pub(super) fn error_class_for(kind: SpanKind) -> Option<ErrorClass> {
     }
 }
 
-/// A finish reason, lowercased and with each provider's synonyms mapped onto one word.
+/// A finish reason, lowercased and with each provider's synonyms mapped onto one word (the one
+/// table all importers share).
 pub(super) fn finish_reason(raw: &str) -> String {
-    let reason = raw.trim().to_ascii_lowercase();
-    match reason.as_str() {
-        "tool_call" | "tool_calls" | "tool_use" | "function_call" => "tool_calls".to_owned(),
-        "end_turn" | "stop_sequence" => "stop".to_owned(),
-        "max_tokens" | "max_output_tokens" => "length".to_owned(),
-        _ => reason,
-    }
+    super::normalize::normalize_finish_reason(raw)
 }
 
 /// Token usage as a provider (or LangChain) reports it, with `input` covering all input tokens:
