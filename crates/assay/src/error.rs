@@ -101,6 +101,14 @@ pub enum Error {
         /// What is wrong.
         message: String,
     },
+    /// A prompt, eval set or promptfoo config is invalid.
+    #[error("{location}: {message}")]
+    EvalFile {
+        /// The file, with a line or a key path where one is known.
+        location: String,
+        /// What is wrong, naming the key or variable.
+        message: String,
+    },
     /// An API command name that does not exist.
     #[error("unknown command {0:?}")]
     UnknownCommand(String),
@@ -118,6 +126,7 @@ impl Error {
             Error::Config { .. }
             | Error::Import { .. }
             | Error::UnknownFormat { .. }
+            | Error::EvalFile { .. }
             | Error::InvalidArguments { .. } => ErrorCode::InvalidInput,
         }
     }

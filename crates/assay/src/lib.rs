@@ -7,6 +7,7 @@
 
 pub mod api;
 pub mod error;
+pub mod eval;
 pub mod generate;
 pub mod import;
 pub mod model;

@@ -1,0 +1,1 @@
+//! Provider API keys in the OS keyring.
