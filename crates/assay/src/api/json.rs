@@ -313,3 +313,343 @@ pub struct ImportUpload {
     #[serde(default)]
     pub format: Option<String>,
 }
+
+// ---- Evaluations -------------------------------------------------------------------------
+
+pub use crate::eval::assertions::AssertionResult;
+pub use crate::eval::plan::Unsupported;
+
+/// `eval_sets` result item: an eval set found in the workspace.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EvalSetInfo {
+    /// Its name (the folder under `evalsets/`).
+    pub name: String,
+    /// Its `evalset.yaml`, relative to the workspace root.
+    pub path: String,
+    /// What it checks.
+    pub description: Option<String>,
+    /// Prompt ids.
+    pub prompts: Vec<String>,
+    /// Provider labels.
+    pub providers: Vec<String>,
+    /// Number of cases.
+    pub cases: usize,
+    /// Whether a cassette of recorded responses exists (it can run offline with `replay`).
+    pub has_cassette: bool,
+    /// Set when the eval set cannot be loaded: what is wrong.
+    pub error: Option<ApiError>,
+    /// Its most recent run.
+    pub last_run: Option<EvalRunBrief>,
+}
+
+/// A run in the runs list.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct EvalRunBrief {
+    /// Run id (a UUID).
+    pub id: String,
+    /// Eval set name.
+    pub evalset: String,
+    /// `running`, `completed` or `interrupted`.
+    pub status: String,
+    /// When it started (RFC 3339).
+    pub started_at: String,
+    /// When it finished.
+    pub finished_at: Option<String>,
+    /// Wall time in milliseconds, when finished.
+    pub duration_ms: Option<f64>,
+    /// Results the plan calls for.
+    pub planned: i64,
+    /// Results stored.
+    pub done: i64,
+    /// Results that passed.
+    pub pass: i64,
+    /// Results that failed an assertion.
+    pub fail: i64,
+    /// Results that errored (provider or assertion errors).
+    pub error: i64,
+    /// pass / (pass + fail), when anything was graded.
+    pub pass_rate: Option<f64>,
+    /// Total cost in USD of the calls made (cached results cost nothing).
+    pub cost: f64,
+    /// The git commit evaluated, when the workspace is a repository.
+    pub git_commit: Option<String>,
+    /// Whether the working tree had uncommitted changes.
+    pub git_dirty: Option<bool>,
+    /// Whether every gate passed (finished runs only).
+    pub gates_passed: Option<bool>,
+    /// Hash of exactly what was evaluated.
+    pub content_hash: String,
+}
+
+/// `eval_runs` arguments.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EvalRunsQuery {
+    /// Only runs of this eval set.
+    #[serde(default)]
+    pub evalset: Option<String>,
+    /// At most this many (default 100).
+    #[serde(default)]
+    pub limit: Option<u32>,
+}
+
+/// `eval_run_get` and `eval_progress` arguments.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EvalRunRef {
+    /// The run id.
+    pub run_id: String,
+}
+
+/// A prompt or provider column of a run.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct EvalColumn {
+    /// Prompt id or provider label.
+    pub id: String,
+    /// Display label.
+    pub label: String,
+}
+
+/// A case row of a run.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct EvalCaseInfo {
+    /// Position in the eval set.
+    pub index: usize,
+    /// Stable id.
+    pub id: String,
+    /// Description.
+    pub description: Option<String>,
+    /// Tags.
+    pub tags: Vec<String>,
+    /// Variables.
+    pub vars: serde_json::Map<String, serde_json::Value>,
+    /// Where it is defined.
+    pub location: String,
+}
+
+/// One result: a case x prompt x provider x repeat.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct EvalResultRow {
+    /// The case's position.
+    pub case_index: usize,
+    /// The case's id.
+    pub case_id: String,
+    /// Prompt id.
+    pub prompt_id: String,
+    /// Provider label.
+    pub provider: String,
+    /// Which repeat (0-based).
+    pub repeat_index: u32,
+    /// `pass`, `fail` or `error`.
+    pub outcome: String,
+    /// Weighted score 0..1.
+    pub score: f64,
+    /// The output text.
+    pub output: Option<String>,
+    /// The error, for errored results.
+    pub error: Option<String>,
+    /// Latency of the provider call (ms).
+    pub latency_ms: Option<f64>,
+    /// Time to first token (ms), for streamed calls.
+    pub ttft_ms: Option<f64>,
+    /// Input tokens.
+    pub input_tokens: Option<i64>,
+    /// Output tokens.
+    pub output_tokens: Option<i64>,
+    /// Cost in USD, when prices are known.
+    pub cost: Option<f64>,
+    /// Whether the response came from the cache or a cassette (no provider call).
+    pub cached: bool,
+    /// Each assertion's result.
+    pub assertions: Vec<AssertionResult>,
+    /// The rendered messages sent.
+    pub rendered: Vec<Message>,
+    /// The trace recording the provider call.
+    pub trace_id: Option<String>,
+}
+
+/// Results of one prompt x provider pair.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct EvalSummaryRow {
+    /// Prompt id.
+    pub prompt_id: String,
+    /// Provider label.
+    pub provider: String,
+    /// Results.
+    pub total: i64,
+    /// Passed.
+    pub pass: i64,
+    /// Failed.
+    pub fail: i64,
+    /// Errored.
+    pub error: i64,
+    /// pass / (pass + fail).
+    pub pass_rate: Option<f64>,
+    /// Weighted mean score of graded results.
+    pub mean_score: Option<f64>,
+    /// Cost in USD.
+    pub cost: f64,
+    /// Median latency (ms).
+    pub latency_p50_ms: Option<f64>,
+    /// 95th percentile latency (ms).
+    pub latency_p95_ms: Option<f64>,
+    /// Input tokens.
+    pub input_tokens: i64,
+    /// Output tokens.
+    pub output_tokens: i64,
+    /// Results served from the cache or a cassette.
+    pub cached: i64,
+}
+
+/// A named metric's mean over a run.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct EvalMetric {
+    /// Metric name.
+    pub name: String,
+    /// Mean score.
+    pub mean: f64,
+    /// Assertions aggregated.
+    pub count: i64,
+}
+
+/// A gate's verdict.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct EvalGateResult {
+    /// `pass_rate`, `mean_score`, `metric:NAME` or `max_errors`.
+    pub name: String,
+    /// The threshold.
+    pub threshold: f64,
+    /// What the run reached (None when nothing was graded).
+    pub actual: Option<f64>,
+    /// Whether it held.
+    pub passed: bool,
+}
+
+/// A repeated case's pass count (with `--repeat N`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct EvalRepeatCount {
+    /// Case id.
+    pub case_id: String,
+    /// Prompt id.
+    pub prompt_id: String,
+    /// Provider label.
+    pub provider: String,
+    /// Passing repeats.
+    pub passes: i64,
+    /// Repeats run.
+    pub runs: i64,
+}
+
+/// A run's summary: per prompt x provider, metrics and gates.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct EvalSummary {
+    /// The run.
+    pub run: EvalRunBrief,
+    /// One row per prompt x provider.
+    pub rows: Vec<EvalSummaryRow>,
+    /// Named metrics.
+    pub metrics: Vec<EvalMetric>,
+    /// Gate verdicts.
+    pub gates: Vec<EvalGateResult>,
+    /// Whether every gate passed and the run completed.
+    pub passed: bool,
+    /// What the config asked for that Assay does not support.
+    pub unsupported: Vec<Unsupported>,
+    /// Per-case pass counts, when cases were repeated.
+    pub repeats: Vec<EvalRepeatCount>,
+}
+
+/// `eval_run_get` result: a run with its grid.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct EvalRunDetail {
+    /// Summary (run, rows, metrics, gates).
+    pub summary: EvalSummary,
+    /// Description of the eval set.
+    pub description: Option<String>,
+    /// Prompt columns.
+    pub prompts: Vec<EvalColumn>,
+    /// Provider columns.
+    pub providers: Vec<EvalColumn>,
+    /// Case rows.
+    pub cases: Vec<EvalCaseInfo>,
+    /// Results stored so far.
+    pub results: Vec<EvalResultRow>,
+}
+
+/// `eval_start` arguments: start a run in the background.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EvalStart {
+    /// Eval set name, folder or config file.
+    pub target: String,
+    /// Only these providers (labels or ids).
+    #[serde(default)]
+    pub providers: Vec<String>,
+    /// Only cases whose id, description or tag matches.
+    #[serde(default)]
+    pub filter: Option<String>,
+    /// Repeats per case.
+    #[serde(default)]
+    pub repeat: Option<u32>,
+    /// Calls in flight per provider.
+    #[serde(default)]
+    pub concurrency: Option<usize>,
+    /// Bypass the response cache.
+    #[serde(default)]
+    pub no_cache: bool,
+    /// Answer from the eval set's cassette of recorded responses (offline).
+    #[serde(default)]
+    pub replay: bool,
+}
+
+/// A run's live progress.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct EvalProgress {
+    /// Run id.
+    pub run_id: String,
+    /// `running`, `completed`, `interrupted` or `failed`.
+    pub status: String,
+    /// Results finished.
+    pub done: u64,
+    /// Results planned.
+    pub total: u64,
+    /// Passed so far.
+    pub pass: u64,
+    /// Failed so far.
+    pub fail: u64,
+    /// Errored so far.
+    pub error: u64,
+    /// Cost so far (USD).
+    pub cost: f64,
+    /// Served from the cache or cassette so far.
+    pub cached: u64,
+    /// When `failed`: why.
+    pub message: Option<String>,
+}
+
+/// `keys_status` result item: where a provider's API key would come from. Never the key.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct KeyStatus {
+    /// Provider name (`openai`, `anthropic`, `gemini`, `azure`, `openrouter`).
+    pub provider: String,
+    /// `keyring`, `env:NAME`, or None when no key is configured.
+    pub source: Option<String>,
+}
+
+/// `keys_set` arguments.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeySet {
+    /// Provider name.
+    pub provider: String,
+    /// The key; stored in the OS keyring only.
+    pub key: String,
+}
+
+/// `keys_delete` arguments.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyRef {
+    /// Provider name.
+    pub provider: String,
+}

@@ -7,6 +7,7 @@
 //! To change the schema, add `migrations/NNNN_name.sql` and append it to [`MIGRATIONS`]; never
 //! edit a migration that has shipped. Each table has its own module with its read and write paths.
 
+pub mod evals;
 pub mod search;
 pub mod spans;
 pub mod traces;
@@ -18,7 +19,10 @@ use rusqlite::{Connection, OpenFlags};
 use crate::error::{Error, Result};
 
 /// The embedded migrations, in order. `user_version` = how many of them a database has applied.
-const MIGRATIONS: &[(&str, &str)] = &[("0001_spans", include_str!("migrations/0001_spans.sql"))];
+const MIGRATIONS: &[(&str, &str)] = &[
+    ("0001_spans", include_str!("migrations/0001_spans.sql")),
+    ("0002_evals", include_str!("migrations/0002_evals.sql")),
+];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
