@@ -69,6 +69,12 @@ pub enum Command {
     /// Browse imported traces.
     #[command(subcommand)]
     Traces(TracesCommand),
+    /// Run eval sets against providers, with gates for CI, and browse past runs.
+    #[command(subcommand)]
+    Eval(EvalCommand),
+    /// Provider API keys, kept in the OS keyring (never in files or the database).
+    #[command(subcommand)]
+    Keys(KeysCommand),
     /// Serve the web UI and the HTTP API (loopback only unless --host says otherwise).
     Serve(ServeArgs),
     /// Set up a demo workspace with bundled sample traces, then open it in the desktop app,
@@ -180,4 +186,93 @@ pub struct ServeArgs {
     /// The access token API requests must carry (generated when needed and not given).
     #[arg(long, env = "ASSAY_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EvalCommand {
+    /// Run an eval set: every case x prompt x provider, then check the gates.
+    ///
+    /// Exit code: 0 when every gate passes, 1 when a gate fails (or the run is interrupted),
+    /// 2 when the eval set or the arguments are invalid.
+    Run(EvalRunArgs),
+    /// List the workspace's eval sets and recent runs.
+    List {
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a run: its summary, gates and failing results.
+    Show {
+        /// The run id (a prefix is enough when it is unique).
+        run_id: String,
+        /// Print the run with every result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct EvalRunArgs {
+    /// An eval set name (under evalsets/), its folder, its evalset.yaml, or a promptfooconfig.yaml.
+    #[arg(value_name = "EVALSET")]
+    pub target: String,
+    /// Only these providers (label or id; repeat or comma-separate).
+    #[arg(long = "provider", value_delimiter = ',')]
+    pub providers: Vec<String>,
+    /// Only cases whose id, description or a tag contains this text (`tag:NAME` for a tag).
+    #[arg(long)]
+    pub filter: Option<String>,
+    /// Run each case N times (for noisy models); reports per-case pass counts.
+    #[arg(long)]
+    pub repeat: Option<u32>,
+    /// Calls in flight per provider (halved on rate limits, grown back on success).
+    #[arg(long)]
+    pub concurrency: Option<usize>,
+    /// Call providers even when a cached response exists.
+    #[arg(long)]
+    pub no_cache: bool,
+    /// Answer from the eval set's cassette of recorded responses: offline, no key needed.
+    #[arg(long)]
+    pub replay: bool,
+    /// Record every response into the cassette while calling the providers.
+    #[arg(long)]
+    pub record: bool,
+    /// The cassette file (default: cassette.jsonl beside evalset.yaml).
+    #[arg(long, value_name = "FILE")]
+    pub cassette: Option<PathBuf>,
+    /// Finish an interrupted run: run only the results it is missing.
+    #[arg(long, value_name = "RUN_ID")]
+    pub resume: Option<String>,
+    /// Retries of a failed call (429, 5xx, timeouts, dropped connections).
+    #[arg(long, default_value_t = 4)]
+    pub retries: u32,
+    /// Write the run with every result as JSON.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Write JUnit XML.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Write a Markdown summary (for a pull-request comment).
+    #[arg(long, value_name = "FILE")]
+    pub markdown: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Store a provider's API key in the OS keyring, reading it from standard input.
+    Set {
+        /// openai, anthropic, gemini, azure or openrouter.
+        provider: String,
+    },
+    /// Remove a provider's API key from the OS keyring.
+    Delete {
+        /// The provider.
+        provider: String,
+    },
+    /// Where each provider's key comes from (keyring or environment), never the key.
+    Status {
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }

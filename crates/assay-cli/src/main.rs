@@ -2,6 +2,7 @@
 //! renders results as text or JSON (`render`). `assay serve` is the HTTP adapter (`serve`).
 
 mod args;
+mod eval;
 mod render;
 mod serve;
 
@@ -15,7 +16,7 @@ use assay::import::{Format, ImportOptions};
 use assay::workspace::Locate;
 use clap::Parser;
 
-use args::{Cli, Command, DemoCommand, Global, TracesCommand};
+use args::{Cli, Command, DemoCommand, EvalCommand, Global, TracesCommand};
 
 /// Exit code for failures of the work itself (a bad file, a missing trace).
 const EXIT_FAILURE: u8 = 1;
@@ -98,6 +99,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 render::trace_tree(&trace, &mut std::io::stdout().lock())?;
             }
         }
+        Command::Eval(EvalCommand::Run(args)) => return eval::run(&open(&cli.global)?, args),
+        Command::Eval(EvalCommand::List { json }) => return eval::list(&open(&cli.global)?, json),
+        Command::Eval(EvalCommand::Show { run_id, json }) => {
+            return eval::show(&open(&cli.global)?, &run_id, json)
+        }
+        Command::Keys(command) => return eval::keys(&open(&cli.global)?, command),
         Command::Serve(args) => {
             let api = open(&cli.global)?;
             serve::run(api, &args)?;
@@ -311,7 +318,7 @@ fn desktop_binary() -> Option<PathBuf> {
     candidate.is_file().then_some(candidate)
 }
 
-fn print_json<T: serde::Serialize>(value: &T) -> Result<()> {
+pub(crate) fn print_json<T: serde::Serialize>(value: &T) -> Result<()> {
     let mut out = std::io::stdout().lock();
     if out.is_terminal() {
         serde_json::to_writer_pretty(&mut out, value)?;

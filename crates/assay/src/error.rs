@@ -109,6 +109,9 @@ pub enum Error {
         /// What is wrong, naming the key or variable.
         message: String,
     },
+    /// Something asked for by id that does not exist (an eval run).
+    #[error("{0}")]
+    NotFound(String),
     /// An API command name that does not exist.
     #[error("unknown command {0:?}")]
     UnknownCommand(String),
@@ -120,9 +123,10 @@ impl Error {
         match self {
             Error::Io { .. } | Error::Sqlite(_) => ErrorCode::Internal,
             Error::StoreTooNew { .. } => ErrorCode::IncompatibleStore,
-            Error::NoWorkspace(_) | Error::TraceNotFound(_) | Error::UnknownCommand(_) => {
-                ErrorCode::NotFound
-            }
+            Error::NoWorkspace(_)
+            | Error::TraceNotFound(_)
+            | Error::NotFound(_)
+            | Error::UnknownCommand(_) => ErrorCode::NotFound,
             Error::Config { .. }
             | Error::Import { .. }
             | Error::UnknownFormat { .. }

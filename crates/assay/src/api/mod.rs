@@ -7,7 +7,10 @@
 //! command: write the typed method, add it to [`COMMANDS`] and to `dispatch`, then add the
 //! one-line Tauri adapter in `src-tauri` and the wrapper in `ui/src/lib/api.ts`.
 
+mod evals;
 pub mod json;
+
+pub use evals::{CassetteChoice, KEY_PROVIDERS};
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -31,6 +34,15 @@ pub const COMMANDS: &[&str] = &[
     "trace_get",
     "import_paths",
     "import_upload",
+    "eval_sets",
+    "eval_runs",
+    "eval_run_get",
+    "eval_start",
+    "eval_progress",
+    "eval_cancel",
+    "keys_status",
+    "keys_set",
+    "keys_delete",
 ];
 
 /// Default page size of the trace list.
@@ -45,6 +57,8 @@ pub struct Api {
     store: Mutex<Store>,
     // Filter values change only when traces are imported (through this Api, which clears it).
     facets: Mutex<FacetCache>,
+    // Evaluation runs started in the background by this process.
+    eval_jobs: evals::EvalJobs,
 }
 
 /// Filter values by time range (`since`, `until` in ns).
@@ -67,6 +81,7 @@ impl Api {
             workspace,
             store: Mutex::new(store),
             facets: Mutex::new(HashMap::new()),
+            eval_jobs: evals::EvalJobs::default(),
         })
     }
 
@@ -362,7 +377,7 @@ impl Api {
     }
 
     /// Calls a command by name with JSON arguments (the HTTP transport's entry point).
-    pub fn dispatch(&self, command: &str, args: Value) -> Result<Value> {
+    pub fn dispatch(self: &std::sync::Arc<Self>, command: &str, args: Value) -> Result<Value> {
         fn to_value<T: serde::Serialize>(v: T) -> Result<Value> {
             serde_json::to_value(v).map_err(|e| Error::InvalidArguments {
                 command: "result".into(),
@@ -375,6 +390,15 @@ impl Api {
             "trace_facets" => to_value(self.trace_facets(&parse_args(command, args)?)?),
             "trace_get" => to_value(self.trace_get(&parse_args(command, args)?)?),
             "import_paths" => to_value(self.import_paths(&parse_args(command, args)?)?),
+            "eval_sets" => to_value(self.eval_sets()?),
+            "eval_runs" => to_value(self.eval_runs(&parse_args(command, args)?)?),
+            "eval_run_get" => to_value(self.eval_run_get(&parse_args(command, args)?)?),
+            "eval_start" => to_value(self.eval_start(&parse_args(command, args)?)?),
+            "eval_progress" => to_value(self.eval_progress(&parse_args(command, args)?)?),
+            "eval_cancel" => to_value(self.eval_cancel(&parse_args(command, args)?)?),
+            "keys_status" => to_value(self.keys_status()?),
+            "keys_set" => to_value(self.keys_set(&parse_args(command, args)?)?),
+            "keys_delete" => to_value(self.keys_delete(&parse_args(command, args)?)?),
             other => Err(Error::UnknownCommand(other.to_owned())),
         }
     }

@@ -9,5 +9,7 @@ pub mod assertions;
 pub mod files;
 pub mod plan;
 pub mod providers;
+pub mod report;
+pub mod runner;
 pub mod secrets;
 pub mod template;
