@@ -9,7 +9,7 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use regex::Regex;
@@ -358,20 +358,23 @@ fn command_argv(value: Option<&Value>) -> Result<Vec<&str>, String> {
 }
 
 /// Compiled regexes by pattern: specs are evaluated once per case, so compiling each time
-/// would dominate the cost of a `regex` assertion.
-fn cached_regex(pattern: &str) -> Result<Regex, String> {
-    static CACHE: OnceLock<Mutex<HashMap<String, Regex>>> = OnceLock::new();
+/// would dominate the cost of a `regex` assertion. Shared through an `Arc` because cloning a
+/// `Regex` gives it a fresh, empty match cache, which costs as much as the match itself.
+fn cached_regex(pattern: &str) -> Result<Arc<Regex>, String> {
+    static CACHE: OnceLock<Mutex<HashMap<String, Arc<Regex>>>> = OnceLock::new();
     let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
     if let Some(re) = cache.lock().unwrap_or_else(|e| e.into_inner()).get(pattern) {
-        return Ok(re.clone());
+        return Ok(Arc::clone(re));
     }
-    let re = Regex::new(pattern).map_err(|e| format!("invalid regex {}: {e}", quote(pattern)))?;
+    let re = Arc::new(
+        Regex::new(pattern).map_err(|e| format!("invalid regex {}: {e}", quote(pattern)))?,
+    );
     let mut map = cache.lock().unwrap_or_else(|e| e.into_inner());
     // A bound, so generated patterns cannot grow the cache without limit.
     if map.len() >= 4096 {
         map.clear();
     }
-    map.insert(pattern.to_string(), re.clone());
+    map.insert(pattern.to_string(), Arc::clone(&re));
     Ok(re)
 }
 
