@@ -15,6 +15,15 @@ fn main() {
         "trace_get",
         "import_paths",
         "import_upload",
+        "eval_sets",
+        "eval_runs",
+        "eval_run_get",
+        "eval_start",
+        "eval_progress",
+        "eval_cancel",
+        "keys_status",
+        "keys_set",
+        "keys_delete",
     ]);
     if let Err(e) = tauri_build::try_build(tauri_build::Attributes::new().app_manifest(manifest)) {
         panic!("tauri build step failed: {e:#}");

@@ -9,8 +9,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use assay::api::json::{
-    ApiError, FacetQuery, ImportArgs, ImportOutcome, ImportUpload, TraceDetail, TraceFacets,
-    TraceGet, TraceList, TraceQuery, WorkspaceInfo,
+    ApiError, EvalProgress, EvalRunBrief, EvalRunDetail, EvalRunRef, EvalRunsQuery, EvalSetInfo,
+    EvalStart, FacetQuery, ImportArgs, ImportOutcome, ImportUpload, KeyRef, KeySet, KeyStatus,
+    TraceDetail, TraceFacets, TraceGet, TraceList, TraceQuery, WorkspaceInfo,
 };
 use assay::api::Api;
 use assay::workspace::Locate;
@@ -21,7 +22,7 @@ type Shared<'a> = State<'a, Arc<Api>>;
 /// Runs a blocking API call off the UI thread.
 async fn blocking<T: Send + 'static>(
     api: &Shared<'_>,
-    f: impl FnOnce(&Api) -> assay::Result<T> + Send + 'static,
+    f: impl FnOnce(&Arc<Api>) -> assay::Result<T> + Send + 'static,
 ) -> Result<T, ApiError> {
     let api = Arc::clone(api.inner());
     tauri::async_runtime::spawn_blocking(move || f(&api).map_err(ApiError::from))
@@ -78,6 +79,51 @@ async fn import_upload(
     blocking(&api, move |a| a.import_upload(&upload, &bytes)).await
 }
 
+#[tauri::command]
+async fn eval_sets(api: Shared<'_>) -> Result<Vec<EvalSetInfo>, ApiError> {
+    blocking(&api, |a| a.eval_sets()).await
+}
+
+#[tauri::command]
+async fn eval_runs(api: Shared<'_>, args: EvalRunsQuery) -> Result<Vec<EvalRunBrief>, ApiError> {
+    blocking(&api, move |a| a.eval_runs(&args)).await
+}
+
+#[tauri::command]
+async fn eval_run_get(api: Shared<'_>, args: EvalRunRef) -> Result<EvalRunDetail, ApiError> {
+    blocking(&api, move |a| a.eval_run_get(&args)).await
+}
+
+#[tauri::command]
+async fn eval_start(api: Shared<'_>, args: EvalStart) -> Result<EvalProgress, ApiError> {
+    blocking(&api, move |a| a.eval_start(&args)).await
+}
+
+#[tauri::command]
+async fn eval_progress(api: Shared<'_>, args: EvalRunRef) -> Result<EvalProgress, ApiError> {
+    blocking(&api, move |a| a.eval_progress(&args)).await
+}
+
+#[tauri::command]
+async fn eval_cancel(api: Shared<'_>, args: EvalRunRef) -> Result<EvalProgress, ApiError> {
+    blocking(&api, move |a| a.eval_cancel(&args)).await
+}
+
+#[tauri::command]
+async fn keys_status(api: Shared<'_>) -> Result<Vec<KeyStatus>, ApiError> {
+    blocking(&api, |a| a.keys_status()).await
+}
+
+#[tauri::command]
+async fn keys_set(api: Shared<'_>, args: KeySet) -> Result<KeyStatus, ApiError> {
+    blocking(&api, move |a| a.keys_set(&args)).await
+}
+
+#[tauri::command]
+async fn keys_delete(api: Shared<'_>, args: KeyRef) -> Result<KeyStatus, ApiError> {
+    blocking(&api, move |a| a.keys_delete(&args)).await
+}
+
 fn locate(app: &tauri::App) -> Locate {
     let mut args = std::env::args().skip(1);
     let mut workspace = std::env::var_os("ASSAY_WORKSPACE").map(PathBuf::from);
@@ -112,7 +158,16 @@ fn main() {
             trace_facets,
             trace_get,
             import_paths,
-            import_upload
+            import_upload,
+            eval_sets,
+            eval_runs,
+            eval_run_get,
+            eval_start,
+            eval_progress,
+            eval_cancel,
+            keys_status,
+            keys_set,
+            keys_delete
         ])
         .build(tauri::generate_context!());
     match app {

@@ -215,17 +215,32 @@ fn hex_sha256(text: &str) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The cache (and cassette) key of a request: provider kind, base URL, model, parameters and
+/// The response-cache key of a request: provider kind, base URL, model, parameters and
 /// messages. Streaming is left out: it changes how a response arrives, not what it says.
 pub fn request_key(spec: &ProviderSpec, request: &ProviderRequest, repeat_index: u32) -> String {
+    key_of(spec.kind, spec.base_url.as_deref(), request, repeat_index)
+}
+
+/// The cassette key of a request: as [`request_key`] without the base URL, so a recording made
+/// against one server replays for another serving the same model (a proxy, a local mirror).
+pub fn cassette_key(spec: &ProviderSpec, request: &ProviderRequest, repeat_index: u32) -> String {
+    key_of(spec.kind, None, request, repeat_index)
+}
+
+fn key_of(
+    kind: crate::eval::plan::ProviderKind,
+    base_url: Option<&str>,
+    request: &ProviderRequest,
+    repeat_index: u32,
+) -> String {
     let mut key = serde_json::json!({
-        "kind": spec.kind.as_str(),
-        "base_url": spec.base_url,
+        "kind": kind.as_str(),
+        "base_url": base_url,
         "model": request.model,
         "params": request.params,
         "messages": request.messages,
     });
-    // Repeats exist to sample a noisy model again: each repeat has its own cache entry.
+    // Repeats exist to sample a noisy model again: each repeat has its own entry.
     if repeat_index > 0 {
         key["repeat"] = Value::from(repeat_index);
     }
@@ -236,7 +251,6 @@ fn embed_key(spec: &ProviderSpec, texts: &[String]) -> String {
     let key = serde_json::json!({
         "embed": true,
         "kind": spec.kind.as_str(),
-        "base_url": spec.base_url,
         "model": spec.model,
         "texts": texts,
     });
@@ -304,7 +318,7 @@ impl CassetteEntry {
         };
         Some(match &self.embed_texts {
             Some(texts) => embed_key(&spec, texts),
-            None => request_key(
+            None => cassette_key(
                 &spec,
                 &ProviderRequest {
                     model: self.model.clone(),
@@ -881,7 +895,7 @@ impl Runner<'_> {
         };
         let key = request_key(spec, &request, job.repeat);
         let started = now_ns();
-        let result = self.call(spec, &request, &key).await;
+        let result = self.call(spec, &request, job.repeat).await;
         let (outcome, mut span_list, cache) = match result {
             Err(e) => {
                 row.error = Some(e.to_string());
@@ -998,10 +1012,10 @@ impl Runner<'_> {
         &self,
         spec: &ProviderSpec,
         request: &ProviderRequest,
-        key: &str,
+        repeat: u32,
     ) -> std::result::Result<CallOutcome, ProviderError> {
         if let Some(cassette) = &self.cassette {
-            return match cassette.responses.get(key) {
+            return match cassette.responses.get(&cassette_key(spec, request, repeat)) {
                 Some(r) => Ok(CallOutcome {
                     response: r.clone(),
                     cached: true,
@@ -1017,7 +1031,8 @@ impl Runner<'_> {
             };
         }
         if let Some(reader) = &self.cache_reader {
-            let hit = evals::cache_get(lock(reader).conn(), key).ok().flatten();
+            let key = request_key(spec, request, repeat);
+            let hit = evals::cache_get(lock(reader).conn(), &key).ok().flatten();
             if let Some((response, trace_id)) = hit {
                 return Ok(CallOutcome {
                     response,
@@ -1040,7 +1055,7 @@ impl Runner<'_> {
                 model: request.model.clone(),
                 params: request.params.clone(),
                 messages: request.messages.clone(),
-                repeat: 0,
+                repeat,
                 response: Some(response.clone()),
                 embed_texts: None,
                 embeddings: None,
@@ -1276,8 +1291,7 @@ impl ModelCalls for Runner<'_> {
                 messages,
                 params: spec.params.clone(),
             };
-            let key = request_key(&spec, &request, 0);
-            let outcome = self.call(&spec, &request, &key).await?;
+            let outcome = self.call(&spec, &request, 0).await?;
             Ok(outcome.response)
         })
     }
