@@ -252,15 +252,16 @@ fn fail(location: &impl fmt::Display, message: impl Into<String>) -> Error {
     }
 }
 
-/// serde messages end with ` at line L column C`; the line goes into the location instead.
+/// serde and libyaml messages say ` at line L column C`; the line goes into the location
+/// instead.
 static AT_LINE: LazyLock<Option<regex::Regex>> =
-    LazyLock::new(|| regex::Regex::new(r" at line \d+ column \d+$").ok());
+    LazyLock::new(|| regex::Regex::new(r" at line \d+ column \d+").ok());
 
 /// Turns a serde error into an `EvalFile` error at `file[:line]: path`.
 fn serde_error(file: &str, line: Option<usize>, path: &str, message: String) -> Error {
     let mut path = if path == "." { "" } else { path };
     let mut message = match AT_LINE.as_ref() {
-        Some(re) => re.replace(&message, "").into_owned(),
+        Some(re) => re.replace_all(&message, "").into_owned(),
         None => message,
     };
     // serde_norway puts the path of the enclosing value in its message too; keep it once, in
@@ -2755,6 +2756,43 @@ outputPath: out.json
         assert_eq!(
             load_err(ws.path(), "y"),
             "evalsets/y/evalset.yaml: prompts[0]: prompt \"nope\" not found: no prompts/nope.yaml, .yml or .md (available: yes)"
+        );
+    }
+
+    #[test]
+    fn yaml_syntax_errors_give_the_line_once() {
+        let ws = workspace(&[(
+            "evalsets/x/evalset.yaml",
+            "prompts: [{id: p, text: hi}]\nproviders: [openai:m]\ncases:\n  - vars: {}\n   bad: 1\n",
+        )]);
+        let e = load_err(ws.path(), "x");
+        assert!(e.starts_with("evalsets/x/evalset.yaml:5: "), "{e}");
+        assert!(
+            !e.contains("at line"),
+            "the line is in the location only: {e}"
+        );
+    }
+
+    #[test]
+    fn inline_chat_prompts_check_their_roles() {
+        let ws = workspace(&[(
+            "evalsets/x/evalset.yaml",
+            "prompts:\n  - id: chat\n    messages: [{role: system, content: S}, {role: user, content: \"{{q}}\"}]\nproviders: [openai:m]\ncases: [{vars: {q: 1}}]\n",
+        )]);
+        let plan = load(ws.path(), "x").unwrap();
+        assert!(matches!(&plan.prompts[0].template, PromptTemplate::Chat(m) if m.len() == 2));
+        assert_eq!(
+            plan.prompts[0].source,
+            ws.path().join("evalsets/x/evalset.yaml")
+        );
+        let path = ws.path().join("evalsets/x/evalset.yaml");
+        let text = std::fs::read_to_string(&path)
+            .unwrap()
+            .replace("role: user", "role: human");
+        std::fs::write(&path, text).unwrap();
+        assert_eq!(
+            load_err(ws.path(), "x"),
+            "evalsets/x/evalset.yaml: prompts[0].messages[1].role: role \"human\" is not one of system, user, assistant"
         );
     }
 }
