@@ -1305,7 +1305,7 @@ impl Loader<'_> {
 
         let providers = match doc.providers {
             Some(items) => self.providers(items, &file.key("providers"))?,
-            None => self.prompt_models(&prompts)?,
+            None => self.prompt_models(&prompts, &file)?,
         };
         if providers.is_empty() {
             return Err(fail(&file.key("providers"), "the provider list is empty"));
@@ -1454,7 +1454,7 @@ impl Loader<'_> {
     }
 
     /// Without `providers:`, each prompt's `model:` is a provider (each once).
-    fn prompt_models(&self, prompts: &[PlanPrompt]) -> Result<Vec<ProviderSpec>> {
+    fn prompt_models(&self, prompts: &[PlanPrompt], evalset: &Loc) -> Result<Vec<ProviderSpec>> {
         let mut specs: Vec<ProviderSpec> = Vec::new();
         for prompt in prompts {
             let Some(model) = &prompt.default_provider else {
@@ -1467,11 +1467,10 @@ impl Loader<'_> {
             specs.push(self.provider(StrOr::Str(model.clone()), &at)?);
         }
         if specs.is_empty() {
-            return Err(Error::EvalFile {
-                location: self.display(&prompts[0].source),
-                message: "no providers: add `providers:` to the eval set, or `model:` to a prompt"
-                    .into(),
-            });
+            return Err(fail(
+                evalset,
+                "no providers: add `providers:` to the eval set, or `model:` to a prompt",
+            ));
         }
         Ok(specs)
     }
@@ -2610,6 +2609,10 @@ outputPath: out.json
             ["openai:m1"]
         );
         let e = load_err(ws.path(), "y");
+        assert!(
+            e.starts_with("evalsets/y/evalset.yaml: no providers"),
+            "{e}"
+        );
         assert!(
             e.contains("add `providers:`") && e.contains("`model:`"),
             "{e}"
