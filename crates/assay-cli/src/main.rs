@@ -210,6 +210,13 @@ fn demo(dir: &Path, no_open: bool, browser: bool, port: u16) -> Result<ExitCode>
         root.display(),
         report.imported.len()
     )?;
+    for run in &report.evals {
+        writeln!(
+            out,
+            "Eval set {}: {} pass, {} fail, {} error (replayed offline; run {}).",
+            run.evalset, run.pass, run.fail, run.error, run.id
+        )?;
+    }
     if no_open {
         return Ok(ExitCode::SUCCESS);
     }

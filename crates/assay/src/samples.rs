@@ -27,3 +27,53 @@ pub const TRACES: &[(&str, &str)] = &[
         include_str!("../../../tests/fixtures/otlp/langfuse-python/traces.json"),
     ),
 ];
+
+/// The example prompts and eval sets, `(path in the workspace, content)`, with the cassettes of
+/// sample responses they replay offline. They are the repository's own `prompts/` and
+/// `evalsets/`.
+pub const EVAL_FILES: &[(&str, &str)] = &[
+    (
+        "prompts/triage.yaml",
+        include_str!("../../../prompts/triage.yaml"),
+    ),
+    (
+        "prompts/rag-answer.yaml",
+        include_str!("../../../prompts/rag-answer.yaml"),
+    ),
+    (
+        "prompts/release-notes.md",
+        include_str!("../../../prompts/release-notes.md"),
+    ),
+    (
+        "evalsets/support-triage/evalset.yaml",
+        include_str!("../../../evalsets/support-triage/evalset.yaml"),
+    ),
+    (
+        "evalsets/support-triage/cases.jsonl",
+        include_str!("../../../evalsets/support-triage/cases.jsonl"),
+    ),
+    (
+        "evalsets/support-triage/cassette.jsonl",
+        include_str!("../../../evalsets/support-triage/cassette.jsonl"),
+    ),
+    (
+        "evalsets/rag-answers/evalset.yaml",
+        include_str!("../../../evalsets/rag-answers/evalset.yaml"),
+    ),
+    (
+        "evalsets/rag-answers/cassette.jsonl",
+        include_str!("../../../evalsets/rag-answers/cassette.jsonl"),
+    ),
+    (
+        "evalsets/release-notes/evalset.yaml",
+        include_str!("../../../evalsets/release-notes/evalset.yaml"),
+    ),
+    (
+        "evalsets/release-notes/cases.csv",
+        include_str!("../../../evalsets/release-notes/cases.csv"),
+    ),
+    (
+        "evalsets/release-notes/cassette.jsonl",
+        include_str!("../../../evalsets/release-notes/cassette.jsonl"),
+    ),
+];

@@ -431,10 +431,14 @@ pub struct DemoReport {
     pub db_path: String,
     /// One report per bundled sample file.
     pub imported: Vec<ImportReport>,
+    /// The example eval sets, each run offline from its cassette.
+    pub evals: Vec<EvalRunBrief>,
 }
 
-/// Sets up a demo workspace in `dir`: creates it if needed and imports the bundled sample
-/// traces. Running it again changes nothing (imports are idempotent).
+/// Sets up a demo workspace in `dir`: creates it if needed, imports the bundled sample traces,
+/// writes the example prompts and eval sets (keeping any file already there, so edits survive)
+/// and runs each eval set offline from its cassette of recorded responses. Running it again
+/// imports nothing twice and adds one run per eval set.
 pub fn demo(dir: &Path) -> Result<DemoReport> {
     let workspace = init(dir)?;
     let api = Api::open(&Locate {
@@ -446,11 +450,35 @@ pub fn demo(dir: &Path) -> Result<DemoReport> {
         .iter()
         .map(|(name, doc)| api.import_bytes(&format!("sample:{name}"), doc.as_bytes()))
         .collect::<Result<Vec<_>>>()?;
+    for (path, content) in crate::samples::EVAL_FILES {
+        let target = workspace.root.join(path);
+        if target.exists() {
+            continue;
+        }
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+        }
+        std::fs::write(&target, content).map_err(|e| Error::io(&target, e))?;
+    }
+    let mut evals = Vec::new();
+    for (name, _) in crate::eval::files::list_evalsets(&workspace.root) {
+        let plan = api.eval_plan(&name)?;
+        let options = crate::eval::runner::RunOptions {
+            cassette: crate::eval::runner::Cassette::Replay(crate::eval::runner::default_cassette(
+                &plan,
+            )),
+            ..Default::default()
+        };
+        let never = std::sync::atomic::AtomicBool::new(false);
+        let outcome = api.eval_run(&plan, &options, &mut |_| {}, &never)?;
+        evals.push(outcome.summary.run);
+    }
     api.index_search_text(usize::MAX)?;
     Ok(DemoReport {
         db_path: api.workspace.db_path.display().to_string(),
         workspace,
         imported,
+        evals,
     })
 }
 

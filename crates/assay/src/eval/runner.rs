@@ -428,9 +428,12 @@ struct AdaptiveLimit {
 struct LimitState {
     limit: f64,
     in_flight: usize,
+    /// Bumped at each decrease: calls issued before it must not decrease the limit again (a
+    /// burst of 429s from one window is one signal, not many).
+    epoch: u64,
 }
 
-struct Permit<'a>(&'a AdaptiveLimit);
+struct Permit<'a>(&'a AdaptiveLimit, u64);
 
 impl Drop for Permit<'_> {
     fn drop(&mut self) {
@@ -445,6 +448,7 @@ impl AdaptiveLimit {
             state: Mutex::new(LimitState {
                 limit: max.max(1) as f64,
                 in_flight: 0,
+                epoch: 0,
             }),
             released: tokio::sync::Notify::new(),
             max: max.max(1) as f64,
@@ -460,16 +464,19 @@ impl AdaptiveLimit {
                 let mut s = lock(&self.state);
                 if (s.in_flight as f64) < s.limit.floor().max(1.0) {
                     s.in_flight += 1;
-                    return Permit(self);
+                    return Permit(self, s.epoch);
                 }
             }
             notified.await;
         }
     }
 
-    fn on_rate_limited(&self) {
+    fn on_rate_limited(&self, epoch: u64) {
         let mut s = lock(&self.state);
-        s.limit = (s.limit / 2.0).max(1.0);
+        if epoch == s.epoch {
+            s.limit = (s.limit / 2.0).max(1.0);
+            s.epoch += 1;
+        }
     }
 
     fn on_success(&self) {
@@ -1087,6 +1094,7 @@ impl Runner<'_> {
                 None => None,
             };
             let result = attempt().await;
+            let epoch = permit.as_ref().map(|p| p.1).unwrap_or(0);
             drop(permit);
             match result {
                 Ok(v) => {
@@ -1099,7 +1107,7 @@ impl Runner<'_> {
                     let wait = match &e {
                         ProviderError::RateLimited { retry_after, .. } => {
                             if let Some(l) = limit {
-                                l.on_rate_limited();
+                                l.on_rate_limited(epoch);
                             }
                             retry_after
                                 .map(|d| d.min(retry.max))
@@ -1582,12 +1590,13 @@ mod tests {
     #[test]
     fn the_limit_halves_on_rate_limits_and_grows_back() {
         let limit = AdaptiveLimit::new(16);
-        limit.on_rate_limited();
+        limit.on_rate_limited(0);
         assert_eq!(limit.current(), 8.0);
-        limit.on_rate_limited();
-        limit.on_rate_limited();
-        limit.on_rate_limited();
-        limit.on_rate_limited();
+        limit.on_rate_limited(0);
+        assert_eq!(limit.current(), 8.0, "calls of the same window halve once");
+        for epoch in 1..8 {
+            limit.on_rate_limited(epoch);
+        }
         assert_eq!(limit.current(), 1.0, "never below one call in flight");
         for _ in 0..200 {
             limit.on_success();
