@@ -179,10 +179,14 @@ fn keyring_error(e: KeyringError) -> Error {
 fn describe(e: &keyring::Error) -> String {
     match e {
         keyring::Error::PlatformFailure(inner) | keyring::Error::NoStorageAccess(inner) => format!(
-            "cannot use the OS keyring ({inner}); is a Secret Service (gnome-keyring, KWallet) running \
-             and unlocked? Set the provider's environment variable instead"
+            "no usable Secret Service ({inner}); start and unlock gnome-keyring or KWallet, \
+             or set the provider's environment variable instead"
         ),
-        // The other variants (bad encoding, too long, ambiguous) describe themselves without
+        keyring::Error::Ambiguous(items) => format!(
+            "the keyring holds {} entries for this provider; remove them and set the key again",
+            items.len()
+        ),
+        // The other variants (bad encoding, too long, invalid) describe themselves without
         // the secret.
         other => format!("keyring error: {other}"),
     }
@@ -296,6 +300,24 @@ mod tests {
         assert!(e.to_string().contains("known providers: openai"), "{e}");
         let e = set_key("openai", "  ").unwrap_err();
         assert!(e.to_string().contains("empty"), "{e}");
+    }
+
+    #[test]
+    fn standard_env_var_is_the_fallback_and_status_hides_the_key() {
+        // Without a Secret Service (as in CI) the keyring lookup fails quietly.
+        std::env::set_var("OPENROUTER_API_KEY", "sk-or-fallback");
+        let mut s = spec(ProviderKind::OpenAiCompatible, "openrouter:x");
+        s.base_url = Some("https://openrouter.ai/api/v1".into());
+        let key = api_key(&s).unwrap();
+        let status = key_status("openrouter");
+        std::env::remove_var("OPENROUTER_API_KEY");
+        assert!(key.is_some());
+        let source = status.source.clone().unwrap();
+        assert!(
+            source == "keyring" || source == "env:OPENROUTER_API_KEY",
+            "{source}"
+        );
+        assert!(!format!("{status:?}").contains("sk-or-fallback"));
     }
 
     /// Needs a running, unlocked Secret Service, e.g.
