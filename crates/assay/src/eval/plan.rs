@@ -118,8 +118,9 @@ impl ProviderKind {
 }
 
 /// A provider as configured: which API, which model, with which settings. Never holds a secret
-/// that came from the keyring; an inline key from a config file is kept out of serialisation.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// that came from the keyring; an inline key from a config file is kept out of serialisation
+/// and out of `Debug` output.
+#[derive(Clone, PartialEq, Serialize)]
 pub struct ProviderSpec {
     /// The id as written (`openai:gpt-4o-mini`, `anthropic:messages:claude-3-5-haiku-latest`).
     pub id: String,
@@ -144,10 +145,44 @@ pub struct ProviderSpec {
     pub stream: bool,
     /// Azure OpenAI `api-version`.
     pub api_version: Option<String>,
-    /// Extra HTTP headers to send.
+    /// Extra HTTP headers to send. Only their names are serialised (into stored plans): a
+    /// header may carry a credential.
+    #[serde(serialize_with = "header_names")]
     pub headers: Vec<(String, String)>,
     /// Prices in USD per million tokens, for the cost of each call (until the price catalogue).
     pub prices: Option<Prices>,
+}
+
+fn header_names<S: serde::Serializer>(
+    headers: &[(String, String)],
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.collect_seq(headers.iter().map(|(name, _)| name))
+}
+
+impl std::fmt::Debug for ProviderSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProviderSpec")
+            .field("id", &self.id)
+            .field("label", &self.label)
+            .field("kind", &self.kind)
+            .field("model", &self.model)
+            .field("base_url", &self.base_url)
+            .field("api_key_env", &self.api_key_env)
+            .field(
+                "inline_api_key",
+                &self.inline_api_key.as_ref().map(|_| "<redacted>"),
+            )
+            .field("params", &self.params)
+            .field("stream", &self.stream)
+            .field("api_version", &self.api_version)
+            .field(
+                "headers",
+                &self.headers.iter().map(|(k, _)| k).collect::<Vec<_>>(),
+            )
+            .field("prices", &self.prices)
+            .finish()
+    }
 }
 
 /// Prices in USD per million tokens.
@@ -354,5 +389,34 @@ impl ProviderError {
             ProviderError::Config(_) => "config",
             ProviderError::NotRecorded { .. } => "not_recorded",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_never_shows_an_inline_key_or_header_values() {
+        let spec = ProviderSpec {
+            id: "openai:gpt-4o-mini".into(),
+            label: "gpt".into(),
+            kind: ProviderKind::OpenAi,
+            model: "gpt-4o-mini".into(),
+            base_url: None,
+            api_key_env: None,
+            inline_api_key: Some("sk-secret-123".into()),
+            params: Map::new(),
+            stream: true,
+            api_version: None,
+            headers: vec![("authorization".into(), "Bearer sk-secret-456".into())],
+            prices: None,
+        };
+        let shown = format!("{spec:?}");
+        assert!(!shown.contains("sk-secret"), "{shown}");
+        assert!(shown.contains("<redacted>"));
+        assert!(!serde_json::to_string(&spec)
+            .unwrap()
+            .contains("sk-secret-123"));
     }
 }

@@ -278,8 +278,6 @@ pub fn cost_of(prices: &Prices, usage: &Usage) -> Option<f64> {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct CassetteEntry {
     provider: String,
-    #[serde(default)]
-    base_url: Option<String>,
     model: String,
     #[serde(default)]
     params: Map<String, Value>,
@@ -307,7 +305,7 @@ impl CassetteEntry {
             label: String::new(),
             kind,
             model: self.model.clone(),
-            base_url: self.base_url.clone(),
+            base_url: None,
             api_key_env: None,
             inline_api_key: None,
             params: Map::new(),
@@ -1058,7 +1056,6 @@ impl Runner<'_> {
         if matches!(self.options.cassette, Cassette::Record(_)) {
             lock(&self.recorded).push(CassetteEntry {
                 provider: spec.kind.as_str().to_owned(),
-                base_url: spec.base_url.clone(),
                 model: request.model.clone(),
                 params: request.params.clone(),
                 messages: request.messages.clone(),
@@ -1334,7 +1331,6 @@ impl ModelCalls for Runner<'_> {
             if matches!(self.options.cassette, Cassette::Record(_)) {
                 lock(&self.recorded).push(CassetteEntry {
                     provider: spec.kind.as_str().to_owned(),
-                    base_url: spec.base_url.clone(),
                     model: spec.model.clone(),
                     params: Map::new(),
                     messages: Vec::new(),

@@ -91,8 +91,14 @@ fn a_run_grades_every_case_records_traces_and_checks_gates() {
     );
     assert_eq!(by_case("json").outcome, "pass");
     let broken = by_case("broken");
-    assert_eq!(broken.outcome, "error", "a provider error is an error, not a failure");
-    assert!(broken.error.as_deref().unwrap().contains("500"), "{broken:?}");
+    assert_eq!(
+        broken.outcome, "error",
+        "a provider error is an error, not a failure"
+    );
+    assert!(
+        broken.error.as_deref().unwrap().contains("500"),
+        "{broken:?}"
+    );
     // 1 retry of the 500: two calls for it, one for each other case.
     assert_eq!(fake.calls(), 5);
 
@@ -121,7 +127,7 @@ fn a_run_grades_every_case_records_traces_and_checks_gates() {
         .unwrap();
     assert_eq!(trace.spans.len(), 2);
     let llm = trace.spans.iter().find(|s| s.kind == "llm").unwrap();
-    assert_eq!(llm.request_model.as_deref(), Some("gpt-4o-mini"));
+    assert_eq!(llm.model.as_deref(), Some("gpt-4o-mini"));
     assert_eq!(
         llm.response_model.as_deref(),
         Some("gpt-4o-mini-2025-01-01")
@@ -141,7 +147,10 @@ fn a_rerun_is_served_from_the_cache_and_no_cache_calls_again() {
     assert_eq!(fake.calls(), 6, "a cached rerun makes no provider call");
     assert_eq!(second.summary.rows[0].cached, 6);
     assert!(second.summary.passed);
-    assert_eq!(second.summary.run.cost, 0.0, "cached results cost nothing again");
+    assert_eq!(
+        second.summary.run.cost, 0.0,
+        "cached results cost nothing again"
+    );
     run(
         &api,
         &RunOptions {
@@ -340,6 +349,20 @@ fn the_example_eval_sets_run_offline_in_the_demo() {
     let dir = tempfile::tempdir().unwrap();
     let report = assay::api::demo(dir.path()).unwrap();
     assert_eq!(report.evals.len(), 3);
+    // The sample responses hold realistic mistakes; replaying them grades the same every time.
+    let counts: Vec<(&str, i64, i64, i64)> = report
+        .evals
+        .iter()
+        .map(|r| (r.evalset.as_str(), r.pass, r.fail, r.error))
+        .collect();
+    assert_eq!(
+        counts,
+        vec![
+            ("rag-answers", 4, 1, 0),
+            ("release-notes", 3, 1, 0),
+            ("support-triage", 17, 3, 0)
+        ]
+    );
     for run in &report.evals {
         assert_eq!(run.status, "completed", "{run:?}");
         assert_eq!(run.done, run.planned, "{run:?}");
