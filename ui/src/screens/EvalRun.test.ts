@@ -172,6 +172,8 @@ describe('EvalRun', () => {
     const errored = byTestId(view, 'cell-1-answer-claude-haiku');
     expect(errored.textContent).toContain('Error');
     expect(errored.textContent).toContain('HTTP 429');
+    // An errored call was not graded: no score is shown for it.
+    expect(errored.textContent).not.toContain('1.00');
   });
 
   it('shows "k/N passed" in cells of repeated cases', async () => {
