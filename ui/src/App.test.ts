@@ -7,11 +7,15 @@ vi.mock('./lib/api', async (importOriginal) => ({
   listTraces: vi.fn(),
   traceFacets: vi.fn(),
   importFile: vi.fn(),
+  evalSets: vi.fn(),
+  evalRuns: vi.fn(),
+  evalRunGet: vi.fn(),
+  keysStatus: vi.fn(),
 }));
 
-import { importFile, listTraces, traceFacets, workspaceInfo } from './lib/api';
+import { evalRunGet, evalRuns, evalSets, importFile, keysStatus, listTraces, traceFacets, workspaceInfo } from './lib/api';
 import { resetImports } from './lib/imports.svelte';
-import { importReport, traceList, workspace } from './test-fixtures';
+import { evalSet, importReport, runBrief, runDetail, traceList, workspace } from './test-fixtures';
 import App from './App.svelte';
 
 async function settle(): Promise<void> {
@@ -89,6 +93,29 @@ describe('App shell', () => {
     expect(panel?.textContent).toContain('tenant');
     expect(view.querySelector('[data-testid="trace-row"]')).toBeNull();
     expect(view.querySelector('[data-testid="nav-cost"]')?.getAttribute('aria-current')).toBe('page');
+  });
+
+  it('opens the evals, a run and settings screens, highlighting their section', async () => {
+    vi.mocked(evalSets).mockResolvedValue([evalSet('support')]);
+    vi.mocked(evalRuns).mockResolvedValue([runBrief('run-7')]);
+    vi.mocked(evalRunGet).mockResolvedValue(runDetail({}, { id: 'run-7' }));
+    vi.mocked(keysStatus).mockResolvedValue([{ provider: 'openai', source: null }]);
+    const view = await render();
+
+    await navigate('#/evals');
+    expect(view.querySelector('[data-testid="evalset-support"]')).not.toBeNull();
+    expect(view.querySelector('[data-testid="not-yet"]')).toBeNull();
+
+    (view.querySelector('[data-testid="run-row-run-7"]') as HTMLElement).click();
+    window.dispatchEvent(new HashChangeEvent('hashchange'));
+    await settle();
+    expect(vi.mocked(evalRunGet)).toHaveBeenCalledWith('run-7');
+    expect(view.querySelector('[data-testid="eval-run"]')).not.toBeNull();
+    expect(view.querySelector('[data-testid="nav-evals"]')?.getAttribute('aria-current')).toBe('page');
+
+    await navigate('#/settings');
+    expect(view.querySelector('[data-testid="key-openai"]')).not.toBeNull();
+    expect(view.querySelector('[data-testid="nav-settings"]')?.getAttribute('aria-current')).toBe('page');
   });
 
   it('shows a drop overlay while files are dragged over the window, and imports them on drop', async () => {

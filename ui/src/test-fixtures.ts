@@ -1,5 +1,18 @@
 // Builders for backend shapes in tests: complete objects, overridable per test.
-import type { ImportReport, SpanView, TraceList, TraceSummary, WorkspaceInfo } from './lib/types';
+import type {
+  EvalCaseInfo,
+  EvalProgress,
+  EvalResultRow,
+  EvalRunBrief,
+  EvalRunDetail,
+  EvalSetInfo,
+  EvalSummaryRow,
+  ImportReport,
+  SpanView,
+  TraceList,
+  TraceSummary,
+  WorkspaceInfo,
+} from './lib/types';
 
 export function workspace(overrides: Partial<WorkspaceInfo> = {}): WorkspaceInfo {
   return {
@@ -98,6 +111,150 @@ export function importReport(overrides: Partial<ImportReport> = {}): ImportRepor
     bytes: 4096,
     rejected: [],
     rejected_count: 0,
+    ...overrides,
+  };
+}
+
+export function runBrief(id: string, overrides: Partial<EvalRunBrief> = {}): EvalRunBrief {
+  return {
+    id,
+    evalset: 'support',
+    status: 'completed',
+    started_at: '2026-11-27T04:16:30Z',
+    finished_at: '2026-11-27T04:17:12Z',
+    duration_ms: 42_000,
+    planned: 4,
+    done: 4,
+    pass: 3,
+    fail: 1,
+    error: 0,
+    pass_rate: 0.75,
+    cost: 0.0123,
+    git_commit: '3f9a2c1d4e5b6a7f8091a2b3c4d5e6f708192a3b',
+    git_dirty: false,
+    gates_passed: true,
+    content_hash: 'sha256:abc',
+    ...overrides,
+  };
+}
+
+export function evalSet(name: string, overrides: Partial<EvalSetInfo> = {}): EvalSetInfo {
+  return {
+    name,
+    path: `evalsets/${name}/evalset.yaml`,
+    description: `Checks ${name}`,
+    prompts: ['answer'],
+    providers: ['gpt-4o-mini', 'claude-haiku'],
+    cases: 2,
+    has_cassette: false,
+    error: null,
+    last_run: null,
+    ...overrides,
+  };
+}
+
+export function progress(runId: string, overrides: Partial<EvalProgress> = {}): EvalProgress {
+  return {
+    run_id: runId,
+    status: 'running',
+    done: 0,
+    total: 4,
+    pass: 0,
+    fail: 0,
+    error: 0,
+    cost: 0,
+    cached: 0,
+    message: null,
+    ...overrides,
+  };
+}
+
+export function evalCase(index: number, overrides: Partial<EvalCaseInfo> = {}): EvalCaseInfo {
+  return {
+    index,
+    id: `case-${index}`,
+    description: `Case number ${index}`,
+    tags: [],
+    vars: { question: `question ${index}` },
+    location: `evalsets/support/evalset.yaml: tests[${index}]`,
+    ...overrides,
+  };
+}
+
+export function result(
+  caseIndex: number,
+  promptId: string,
+  provider: string,
+  overrides: Partial<EvalResultRow> = {},
+): EvalResultRow {
+  return {
+    case_index: caseIndex,
+    case_id: `case-${caseIndex}`,
+    prompt_id: promptId,
+    provider,
+    repeat_index: 0,
+    outcome: 'pass',
+    score: 1,
+    output: `answer ${caseIndex} from ${provider}`,
+    error: null,
+    latency_ms: 820,
+    ttft_ms: null,
+    input_tokens: 120,
+    output_tokens: 30,
+    cost: 0.0004,
+    cached: false,
+    assertions: [{ kind: 'contains', pass: true, score: 1, reason: 'found "refund"', weight: 1 }],
+    rendered: [{ role: 'user', content: `question ${caseIndex}` }],
+    trace_id: null,
+    ...overrides,
+  };
+}
+
+export function summaryRow(promptId: string, provider: string, overrides: Partial<EvalSummaryRow> = {}): EvalSummaryRow {
+  return {
+    prompt_id: promptId,
+    provider,
+    total: 2,
+    pass: 2,
+    fail: 0,
+    error: 0,
+    pass_rate: 1,
+    mean_score: 1,
+    cost: 0.0008,
+    latency_p50_ms: 800,
+    latency_p95_ms: 1500,
+    input_tokens: 240,
+    output_tokens: 60,
+    cached: 0,
+    ...overrides,
+  };
+}
+
+/** A run of two cases x one prompt x two providers; override any part. */
+export function runDetail(overrides: Partial<EvalRunDetail> = {}, run: Partial<EvalRunBrief> = {}): EvalRunDetail {
+  return {
+    summary: {
+      run: runBrief('run-1', run),
+      rows: [summaryRow('answer', 'gpt-4o-mini'), summaryRow('answer', 'claude-haiku')],
+      metrics: [],
+      gates: [],
+      passed: true,
+      unsupported: [],
+      repeats: [],
+    },
+    description: 'Checks support answers',
+    prompts: [{ id: 'answer', label: 'answer' }],
+    providers: [
+      { id: 'gpt-4o-mini', label: 'gpt-4o-mini' },
+      { id: 'claude-haiku', label: 'claude-haiku' },
+    ],
+    cases: [evalCase(0), evalCase(1)],
+    results: [
+      result(0, 'answer', 'gpt-4o-mini'),
+      result(0, 'answer', 'claude-haiku'),
+      result(1, 'answer', 'gpt-4o-mini'),
+      result(1, 'answer', 'claude-haiku'),
+    ],
     ...overrides,
   };
 }

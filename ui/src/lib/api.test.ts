@@ -8,10 +8,19 @@ import {
   call,
   captureTokenFromUrl,
   clearToken,
+  evalCancel,
+  evalProgress,
+  evalRunGet,
+  evalRuns,
+  evalSets,
+  evalStart,
   getToken,
   getTrace,
   importFile,
   importPaths,
+  keysDelete,
+  keysSet,
+  keysStatus,
   listTraces,
   traceFacets,
   workspaceInfo,
@@ -217,6 +226,54 @@ describe('trace_facets and import_paths', () => {
     expect(invokeMock).toHaveBeenCalledWith('import_paths', {
       args: { paths: ['/data/traces', '/data/more.jsonl'] },
     });
+  });
+});
+
+describe('evaluation and key commands', () => {
+  it('send each command by its backend name with its arguments over HTTP', async () => {
+    const fetchMock = stubFetch(async () => jsonResponse({}));
+
+    await evalSets();
+    await evalRuns();
+    await evalRuns({ evalset: 'support', limit: 10 });
+    await evalRunGet('run-1');
+    await evalStart({ target: 'support', replay: true });
+    await evalProgress('run-2');
+    await evalCancel('run-3');
+    await keysStatus();
+    await keysSet('openai', 'sk-test');
+    await keysDelete('anthropic');
+
+    const sent = fetchMock.mock.calls.map((_, index) => {
+      const { url, init } = requestOf(fetchMock, index);
+      return [url, JSON.parse(init.body as string)];
+    });
+    expect(sent).toEqual([
+      ['/api/eval_sets', {}],
+      ['/api/eval_runs', {}],
+      ['/api/eval_runs', { evalset: 'support', limit: 10 }],
+      ['/api/eval_run_get', { run_id: 'run-1' }],
+      ['/api/eval_start', { target: 'support', replay: true }],
+      ['/api/eval_progress', { run_id: 'run-2' }],
+      ['/api/eval_cancel', { run_id: 'run-3' }],
+      ['/api/keys_status', {}],
+      ['/api/keys_set', { provider: 'openai', key: 'sk-test' }],
+      ['/api/keys_delete', { provider: 'anthropic' }],
+    ]);
+  });
+
+  it('send the same names and arguments over Tauri and return the answer', async () => {
+    (window as TauriWindow).__TAURI_INTERNALS__ = {};
+    const progress = { run_id: 'r', status: 'running', done: 0, total: 4 };
+    invokeMock.mockResolvedValue(progress);
+
+    await expect(evalStart({ target: 'support' })).resolves.toEqual(progress);
+    await evalProgress('r');
+    await keysSet('gemini', 'k');
+
+    expect(invokeMock).toHaveBeenNthCalledWith(1, 'eval_start', { args: { target: 'support' } });
+    expect(invokeMock).toHaveBeenNthCalledWith(2, 'eval_progress', { args: { run_id: 'r' } });
+    expect(invokeMock).toHaveBeenNthCalledWith(3, 'keys_set', { args: { provider: 'gemini', key: 'k' } });
   });
 });
 

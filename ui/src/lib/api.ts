@@ -5,9 +5,16 @@
 import { invoke } from '@tauri-apps/api/core';
 import type {
   ApiErrorBody,
+  EvalProgress,
+  EvalRunBrief,
+  EvalRunDetail,
+  EvalRunsQuery,
+  EvalSetInfo,
+  EvalStart,
   FacetQuery,
   ImportFormat,
   ImportOutcome,
+  KeyStatus,
   TraceDetail,
   TraceFacets,
   TraceList,
@@ -228,6 +235,50 @@ export function getTrace(traceId: string): Promise<TraceDetail> {
 
 export function traceFacets(query: FacetQuery = {}): Promise<TraceFacets> {
   return call<TraceFacets>('trace_facets', query);
+}
+
+/** The eval sets of the workspace (ones that fail to load carry their error). */
+export function evalSets(): Promise<EvalSetInfo[]> {
+  return call<EvalSetInfo[]>('eval_sets', {});
+}
+
+/** Eval runs, newest first. */
+export function evalRuns(query: EvalRunsQuery = {}): Promise<EvalRunBrief[]> {
+  return call<EvalRunBrief[]>('eval_runs', query);
+}
+
+/** A run with its summary, cases and the results stored so far. */
+export function evalRunGet(runId: string): Promise<EvalRunDetail> {
+  return call<EvalRunDetail>('eval_run_get', { run_id: runId });
+}
+
+/** Starts a run in the background; the answer carries its id. */
+export function evalStart(start: EvalStart): Promise<EvalProgress> {
+  return call<EvalProgress>('eval_start', start);
+}
+
+export function evalProgress(runId: string): Promise<EvalProgress> {
+  return call<EvalProgress>('eval_progress', { run_id: runId });
+}
+
+/** Stops a running run; what finished is kept. */
+export function evalCancel(runId: string): Promise<EvalProgress> {
+  return call<EvalProgress>('eval_cancel', { run_id: runId });
+}
+
+/** Where each provider's API key comes from (never the key itself). */
+export function keysStatus(): Promise<KeyStatus[]> {
+  return call<KeyStatus[]>('keys_status', {});
+}
+
+/** Stores a provider's key in the OS keyring. */
+export function keysSet(provider: string, key: string): Promise<KeyStatus> {
+  return call<KeyStatus>('keys_set', { provider, key });
+}
+
+/** Removes a provider's key from the OS keyring. */
+export function keysDelete(provider: string): Promise<KeyStatus> {
+  return call<KeyStatus>('keys_delete', { provider });
 }
 
 /** Imports files or folders the backend can read (desktop app and CLI parity). */

@@ -6,6 +6,7 @@ import {
   formatCount,
   formatDuration,
   formatPayload,
+  formatRelativeTime,
   formatTimestamp,
   formatTokenPair,
   formatTokens,
@@ -139,5 +140,21 @@ describe('formatBytes and formatCount', () => {
 
   it('separates thousands', () => {
     expect(formatCount(1234567)).toBe('1,234,567');
+  });
+});
+
+describe('formatRelativeTime', () => {
+  const now = new Date('2026-11-27T12:00:00Z');
+
+  it('counts back from now in the largest fitting unit', () => {
+    expect(formatRelativeTime('2026-11-27T11:59:40Z', now)).toBe('just now');
+    expect(formatRelativeTime('2026-11-27T11:55:00Z', now)).toBe('5 min ago');
+    expect(formatRelativeTime('2026-11-27T09:00:00Z', now)).toBe('3 h ago');
+    expect(formatRelativeTime('2026-11-25T12:00:00Z', now)).toBe('2 d ago');
+  });
+
+  it('falls back to the date for old times and to the input when it is not a time', () => {
+    expect(formatRelativeTime('2026-09-01T12:00:00Z', now)).toMatch(/^2026-09-0[12]$/);
+    expect(formatRelativeTime('yesterday', now)).toBe('yesterday');
   });
 });

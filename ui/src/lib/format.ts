@@ -135,3 +135,18 @@ export function formatBytes(bytes: number): string {
 export function formatCount(count: number): string {
   return Math.round(count).toLocaleString('en-US');
 }
+
+/** How long ago, compactly: "just now", "5 min ago", "3 h ago", "2 d ago"; a date after 30 days. */
+export function formatRelativeTime(iso: string, now: Date): string {
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return iso;
+  const seconds = Math.round((now.getTime() - date.getTime()) / 1000);
+  if (seconds < 45) return 'just now';
+  const minutes = Math.round(seconds / 60);
+  if (minutes < 60) return `${minutes} min ago`;
+  const hours = Math.round(minutes / 60);
+  if (hours < 24) return `${hours} h ago`;
+  const days = Math.round(hours / 24);
+  if (days <= 30) return `${days} d ago`;
+  return formatTimestamp(iso).slice(0, 10);
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { hashParams, parseRoute, sectionOf, traceHref } from './routes';
+import { evalRunHref, hashParams, parseRoute, sectionOf, traceHref } from './routes';
 
 describe('parseRoute', () => {
   it('defaults to the trace list', () => {
@@ -22,6 +22,20 @@ describe('parseRoute', () => {
     expect(parseRoute(traceHref('a/b c'))).toEqual({ name: 'trace', traceId: 'a/b c' });
   });
 
+  it('reads an eval run id, with or without parameters', () => {
+    expect(parseRoute('#/evals/run/5f0c7f4e-1')).toEqual({ name: 'eval_run', runId: '5f0c7f4e-1' });
+    expect(parseRoute('#/evals/run/r1?outcome=failures&tag=smoke')).toEqual({ name: 'eval_run', runId: 'r1' });
+    expect(parseRoute(evalRunHref('a b/c'))).toEqual({ name: 'eval_run', runId: 'a b/c' });
+    expect(parseRoute('#/evals/run')).toEqual({ name: 'not_found', path: 'evals/run' });
+    expect(parseRoute('#/evals/other/x')).toEqual({ name: 'not_found', path: 'evals/other/x' });
+  });
+
+  it('builds eval run links with their parameters', () => {
+    expect(evalRunHref('r1')).toBe('#/evals/run/r1');
+    expect(evalRunHref('r1', new URLSearchParams({ outcome: 'errors' }))).toBe('#/evals/run/r1?outcome=errors');
+    expect(evalRunHref('r1', new URLSearchParams())).toBe('#/evals/run/r1');
+  });
+
   it('reports unknown paths', () => {
     expect(parseRoute('#/nope')).toEqual({ name: 'not_found', path: 'nope' });
   });
@@ -31,6 +45,7 @@ describe('sectionOf', () => {
   it('highlights Traces for a single trace', () => {
     expect(sectionOf({ name: 'trace', traceId: 'x' })).toBe('traces');
     expect(sectionOf({ name: 'cost' })).toBe('cost');
+    expect(sectionOf({ name: 'eval_run', runId: 'r' })).toBe('evals');
     expect(sectionOf({ name: 'not_found', path: 'x' })).toBeNull();
   });
 });

@@ -1,4 +1,4 @@
-// Hash routes: #/traces, #/traces/<trace_id>, #/evals, ...
+// Hash routes: #/traces, #/traces/<trace_id>, #/evals, #/evals/run/<run_id>, #/settings, ...
 // A route may carry parameters after `?` (`#/traces?tenant=acme&status=error`);
 // parseRoute ignores them and hashParams reads them.
 
@@ -7,6 +7,7 @@ export type SectionName = 'traces' | 'evals' | 'prompts' | 'cost' | 'alerts' | '
 export type Route =
   | { name: SectionName }
   | { name: 'trace'; traceId: string }
+  | { name: 'eval_run'; runId: string }
   | { name: 'not_found'; path: string };
 
 export const SECTIONS: readonly { name: SectionName; label: string }[] = [
@@ -46,12 +47,20 @@ export function parseRoute(hash: string): Route {
       return { name: 'not_found', path };
     }
   }
+  if (first === 'evals' && rest[0] === 'run' && rest.length > 1) {
+    try {
+      return { name: 'eval_run', runId: decodeURIComponent(rest.slice(1).join('/')) };
+    } catch {
+      return { name: 'not_found', path };
+    }
+  }
   return { name: 'not_found', path };
 }
 
 /** Which sidebar entry is highlighted for a route. */
 export function sectionOf(route: Route): SectionName | null {
   if (route.name === 'trace') return 'traces';
+  if (route.name === 'eval_run') return 'evals';
   if (route.name === 'not_found') return null;
   return route.name;
 }
@@ -62,4 +71,11 @@ export function sectionHref(name: SectionName): string {
 
 export function traceHref(traceId: string): string {
   return `#/traces/${encodeURIComponent(traceId)}`;
+}
+
+/** A run's page; `params` (grid filters, the open cell) go after `?`. */
+export function evalRunHref(runId: string, params?: URLSearchParams): string {
+  const base = `#/evals/run/${encodeURIComponent(runId)}`;
+  const query = params?.toString() ?? '';
+  return query === '' ? base : `${base}?${query}`;
 }

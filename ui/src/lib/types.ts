@@ -288,3 +288,282 @@ export interface ApiErrorBody {
   code: string;
   message: string;
 }
+
+// ---- Evaluations ----------------------------------------------------------------------
+
+/** `eval_sets` result item: an eval set found in the workspace. */
+export interface EvalSetInfo {
+  /** Its name (the folder under `evalsets/`). */
+  name: string;
+  /** Its `evalset.yaml`, relative to the workspace root. */
+  path: string;
+  description: string | null;
+  /** Prompt ids. */
+  prompts: string[];
+  /** Provider labels. */
+  providers: string[];
+  /** Number of cases. */
+  cases: number;
+  /** A cassette of recorded responses exists: it can run offline with `replay`. */
+  has_cassette: boolean;
+  /** Set when the eval set cannot be loaded: what is wrong. */
+  error: ApiErrorBody | null;
+  last_run: EvalRunBrief | null;
+}
+
+/** `running`, `completed` or `interrupted` (and `failed` in progress reports). */
+export type EvalRunStatus = 'running' | 'completed' | 'interrupted' | 'failed';
+
+/** A run in the runs list. */
+export interface EvalRunBrief {
+  /** Run id (a UUID). */
+  id: string;
+  evalset: string;
+  /** One of EvalRunStatus; unknown values are shown as they are. */
+  status: string;
+  /** RFC 3339. */
+  started_at: string;
+  finished_at: string | null;
+  /** Wall time, when finished. */
+  duration_ms: number | null;
+  /** Results the plan calls for. */
+  planned: number;
+  /** Results stored. */
+  done: number;
+  pass: number;
+  fail: number;
+  error: number;
+  /** pass / (pass + fail), when anything was graded. */
+  pass_rate: number | null;
+  /** USD of the calls made (cached results cost nothing). */
+  cost: number;
+  git_commit: string | null;
+  /** Whether the working tree had uncommitted changes. */
+  git_dirty: boolean | null;
+  /** Whether every gate passed (finished runs only). */
+  gates_passed: boolean | null;
+  /** Hash of exactly what was evaluated. */
+  content_hash: string;
+}
+
+/** `eval_runs` arguments; leave out what is not set. */
+export interface EvalRunsQuery {
+  evalset?: string;
+  /** Default 100. */
+  limit?: number;
+}
+
+/** `eval_run_get`, `eval_progress` and `eval_cancel` arguments. */
+export interface EvalRunRef {
+  run_id: string;
+}
+
+/** A prompt or provider column of a run. */
+export interface EvalColumn {
+  /** Prompt id or provider label. */
+  id: string;
+  label: string;
+}
+
+/** A case row of a run. */
+export interface EvalCaseInfo {
+  /** Position in the eval set. */
+  index: number;
+  /** Stable id. */
+  id: string;
+  description: string | null;
+  tags: string[];
+  vars: Record<string, unknown>;
+  /** Where it is defined. */
+  location: string;
+}
+
+/** The outcome of one assertion. */
+export interface AssertionResult {
+  /** The type as written (`not-contains`). */
+  kind: string;
+  /** After negation. */
+  pass: boolean;
+  /** 0..1, after negation. */
+  score: number;
+  /** What was expected and what was found, or the judge's reasoning. */
+  reason: string;
+  /** Weight in the case's score. */
+  weight: number;
+  metric?: string;
+  /** Assay does not support its type: neither pass nor fail. */
+  unsupported?: boolean;
+  /** Evaluating it failed: the result is an error, not a failure. */
+  error?: boolean;
+}
+
+export type EvalOutcome = 'pass' | 'fail' | 'error';
+
+/** One result: a case x prompt x provider x repeat. */
+export interface EvalResultRow {
+  case_index: number;
+  case_id: string;
+  prompt_id: string;
+  /** Provider label. */
+  provider: string;
+  /** 0-based. */
+  repeat_index: number;
+  /** One of EvalOutcome. */
+  outcome: string;
+  /** Weighted score 0..1. */
+  score: number;
+  output: string | null;
+  /** The error, for errored results. */
+  error: string | null;
+  latency_ms: number | null;
+  ttft_ms: number | null;
+  input_tokens: number | null;
+  output_tokens: number | null;
+  /** USD, when prices are known. */
+  cost: number | null;
+  /** Came from the cache or a cassette (no provider call). */
+  cached: boolean;
+  assertions: AssertionResult[];
+  /** The rendered messages sent. */
+  rendered: Message[];
+  /** The trace recording the provider call. */
+  trace_id: string | null;
+}
+
+/** Results of one prompt x provider pair. */
+export interface EvalSummaryRow {
+  prompt_id: string;
+  provider: string;
+  total: number;
+  pass: number;
+  fail: number;
+  error: number;
+  pass_rate: number | null;
+  /** Weighted mean score of graded results. */
+  mean_score: number | null;
+  cost: number;
+  latency_p50_ms: number | null;
+  latency_p95_ms: number | null;
+  input_tokens: number;
+  output_tokens: number;
+  /** Results served from the cache or a cassette. */
+  cached: number;
+}
+
+/** A named metric's mean over a run. */
+export interface EvalMetric {
+  name: string;
+  mean: number;
+  /** Assertions aggregated. */
+  count: number;
+}
+
+/** A gate's verdict. */
+export interface EvalGateResult {
+  /** `pass_rate`, `mean_score`, `metric:NAME` or `max_errors`. */
+  name: string;
+  threshold: number;
+  /** What the run reached (null when nothing was graded). */
+  actual: number | null;
+  passed: boolean;
+}
+
+/** A repeated case's pass count. */
+export interface EvalRepeatCount {
+  case_id: string;
+  prompt_id: string;
+  provider: string;
+  passes: number;
+  runs: number;
+}
+
+/** What the config asked for that Assay does not support. */
+export interface Unsupported {
+  /** By name (`assertion type javascript`, `scenarios`). */
+  what: string;
+  /** Where (`promptfooconfig.yaml: tests[5].assert[0]`). */
+  location: string;
+}
+
+/** A run's summary: per prompt x provider, metrics and gates. */
+export interface EvalSummary {
+  run: EvalRunBrief;
+  rows: EvalSummaryRow[];
+  metrics: EvalMetric[];
+  gates: EvalGateResult[];
+  /** Every gate passed and the run completed. */
+  passed: boolean;
+  unsupported: Unsupported[];
+  /** Per-case pass counts, when cases were repeated. */
+  repeats: EvalRepeatCount[];
+}
+
+/** `eval_run_get` result: a run with its grid. */
+export interface EvalRunDetail {
+  summary: EvalSummary;
+  /** Of the eval set. */
+  description: string | null;
+  prompts: EvalColumn[];
+  providers: EvalColumn[];
+  cases: EvalCaseInfo[];
+  /** Results stored so far. */
+  results: EvalResultRow[];
+}
+
+/** `eval_start` arguments: start a run in the background. Leave out what is not set. */
+export interface EvalStart {
+  /** Eval set name, folder or config file. */
+  target: string;
+  /** Only these providers (labels or ids). */
+  providers?: string[];
+  /** Only cases whose id, description or tag matches. */
+  filter?: string;
+  /** Repeats per case. */
+  repeat?: number;
+  /** Calls in flight per provider. */
+  concurrency?: number;
+  /** Bypass the response cache. */
+  no_cache?: boolean;
+  /** Answer from the eval set's cassette of recorded responses (offline). */
+  replay?: boolean;
+}
+
+/** A run's live progress. */
+export interface EvalProgress {
+  run_id: string;
+  /** One of EvalRunStatus; unknown values are shown as they are. */
+  status: string;
+  /** Results finished. */
+  done: number;
+  /** Results planned. */
+  total: number;
+  pass: number;
+  fail: number;
+  error: number;
+  /** USD so far. */
+  cost: number;
+  /** Served from the cache or cassette so far. */
+  cached: number;
+  /** When `failed`: why. */
+  message: string | null;
+}
+
+/** `keys_status` result item: where a provider's API key would come from. Never the key. */
+export interface KeyStatus {
+  /** `openai`, `anthropic`, `gemini`, `azure`, `openrouter`. */
+  provider: string;
+  /** `keyring`, `env:NAME`, or null when no key is configured. */
+  source: string | null;
+}
+
+/** `keys_set` arguments. */
+export interface KeySet {
+  provider: string;
+  /** Stored in the OS keyring only. */
+  key: string;
+}
+
+/** `keys_delete` arguments. */
+export interface KeyRef {
+  provider: string;
+}
