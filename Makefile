@@ -1,5 +1,5 @@
 # Assay's build and test entry points. `make demo` and `make test` are the README's quick start.
-.PHONY: demo setup deps test-deps ui build lint test test-rust test-ui test-browser test-desktop clean
+.PHONY: demo setup deps test-deps ui build lint test test-rust test-keyring test-ui test-browser test-desktop clean
 
 CARGO ?= cargo
 
@@ -43,6 +43,11 @@ lint: ui
 test-rust: build
 	$(CARGO) test --workspace --locked
 
+## test-keyring: API keys stored in and read back from a real Secret Service (private session)
+test-keyring: build
+	./scripts/with-keyring.sh $(CARGO) test --locked -p assay --lib eval::secrets -- --ignored
+	./scripts/with-keyring.sh $(CARGO) test --locked -p assay-e2e --test evals keys_round_trip -- --ignored
+
 test-ui: ui
 	cd ui && npm test
 
@@ -57,6 +62,7 @@ test: test-deps
 	$(MAKE) lint
 	$(MAKE) test-ui
 	$(MAKE) test-rust
+	$(MAKE) test-keyring
 	$(MAKE) test-browser
 	$(MAKE) test-desktop
 	@echo "All checks passed."
