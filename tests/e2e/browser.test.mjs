@@ -1,10 +1,11 @@
 // The web UI in a real browser (Debian's Chromium, headless) against a real `assay serve`.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
-import { makeWorkspace, serve, screenshotDir, repoRoot, SAMPLE, PRODUCERS } from './lib.mjs';
+import { assay, makeWorkspace, serve, screenshotDir, repoRoot, SAMPLE, PRODUCERS } from './lib.mjs';
 
 let browser;
 
@@ -128,6 +129,65 @@ test('files imported from the UI appear, bad ones are reported, and filters narr
     await page.screenshot({ path: join(screenshotDir, 'browser-filtered.png') });
     assert.equal(await rows.count(), 3, 'acme traces with a failed span');
     assert.deepEqual(problems, []);
+  } finally {
+    server.stop();
+  }
+});
+
+test('the demo eval sets show their runs and grids, a run starts from the UI, and keys are managed in Settings', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'assay-e2e-evals-'));
+  const workspace = join(dir, 'demo');
+  // The demo writes the example eval sets and replays them offline from their cassettes.
+  assay(['demo', '--no-open', workspace], dir);
+  const runs = JSON.parse(assay(['eval', 'list', '--json'], workspace)).runs;
+  const triage = runs.find((r) => r.evalset === 'support-triage');
+  const server = await serve(workspace);
+  try {
+    const { page, problems } = await openPage(`${server.url}#/evals`);
+    await page.locator('[data-testid="evalset-support-triage"]').waitFor({ timeout: 15_000 });
+    for (const name of ['rag-answers', 'release-notes', 'support-triage']) {
+      assert.equal(await page.locator(`[data-testid="evalset-${name}"]`).count(), 1, name);
+    }
+    await page.locator(`[data-testid="run-row-${triage.id}"]`).waitFor();
+    assert.equal(await page.locator('[data-testid^="run-row-"]').count(), 3, 'one demo run per eval set');
+
+    await page.locator(`[data-testid="run-row-${triage.id}"]`).click();
+    await page.locator('[data-testid="result-grid"]').waitFor();
+    // The haiku answer wrapped its JSON in a code fence: a failure the grid shows and explains.
+    const cell = page.locator('[data-testid="cell-6-triage-claude-3_5-haiku"]');
+    assert.equal(await cell.getAttribute('data-outcome'), 'fail');
+    assert.equal(
+      await page.locator('[data-testid="cell-0-triage-gpt-4o-mini"]').getAttribute('data-outcome'),
+      'pass',
+    );
+    assert.equal(await page.locator('[data-testid="gate-metric_valid_json"]').getAttribute('data-passed'), 'false');
+    await cell.click();
+    const detail = page.locator('[data-testid="result-detail"]');
+    await detail.waitFor();
+    assert.match(await detail.innerText(), /not valid JSON/);
+    await page.screenshot({ path: join(screenshotDir, 'browser-eval-run.png') });
+
+    // Start a run from the UI (offline replay) and follow it to the end.
+    await page.goto(`${server.url}#/evals`);
+    await page.locator('[data-testid="run-release-notes"]').click();
+    await page.locator('[data-testid="eval-progress"]').waitFor();
+    const open = page.locator('[data-testid="open-run-release-notes"]');
+    await open.waitFor({ timeout: 20_000 });
+    await open.click();
+    await page.locator('[data-testid="result-grid"]').waitFor();
+    assert.match(await page.locator('[data-testid="run-status"]').innerText(), /complete/i);
+    const after = JSON.parse(assay(['eval', 'list', '--json'], workspace)).runs;
+    assert.equal(after.length, 4, 'the UI run is stored like any other');
+    assert.equal(after[0].evalset, 'release-notes');
+    assert.equal(after[0].done, 4);
+
+    await page.goto(`${server.url}#/settings`);
+    await page.locator('[data-testid="key-openai"]').waitFor();
+    for (const provider of ['openai', 'anthropic', 'gemini', 'azure', 'openrouter']) {
+      assert.equal(await page.locator(`[data-testid="key-${provider}"]`).count(), 1, provider);
+    }
+    await page.screenshot({ path: join(screenshotDir, 'browser-settings.png') });
+    assert.deepEqual(problems, [], 'no console errors or CSP violations');
   } finally {
     server.stop();
   }

@@ -30,7 +30,7 @@ export const SAMPLE = {
   embeddingSpanId: '1c99985f962fd819', // CreateEmbeddings, under retrieve_documents, under the root
 };
 
-function assay(args, cwd) {
+export function assay(args, cwd) {
   const out = spawnSync(assayBin, args, { cwd, encoding: 'utf8' });
   if (out.status !== 0) {
     throw new Error(`assay ${args.join(' ')} failed (${out.status}): ${out.stderr}`);
