@@ -173,6 +173,13 @@ impl FakeProvider {
         lock(&self.shared.requests).clone()
     }
 
+    /// Changes how long the server waits before answering.
+    pub fn set_latency(&self, latency: Duration) {
+        self.shared
+            .latency_ns
+            .store(latency.as_nanos() as u64, Ordering::SeqCst);
+    }
+
     /// Replaces the faults to inject.
     pub fn set_faults(&self, faults: Faults) {
         *lock(&self.shared.faults) = faults;
@@ -200,7 +207,8 @@ impl Drop for FakeProvider {
 
 /// State shared by all requests.
 struct Shared {
-    latency: Duration,
+    /// Nanoseconds to wait before answering (changeable while running).
+    latency_ns: AtomicU64,
     faults: Mutex<Faults>,
     calls: AtomicU64,
     in_flight: AtomicU64,
@@ -212,7 +220,7 @@ struct Shared {
 impl Shared {
     fn new(options: Options) -> Shared {
         Shared {
-            latency: options.latency,
+            latency_ns: AtomicU64::new(options.latency.as_nanos() as u64),
             faults: Mutex::new(options.faults),
             calls: AtomicU64::new(0),
             in_flight: AtomicU64::new(0),
@@ -597,8 +605,9 @@ async fn handle(
         Some(Fault::Malformed) => return malformed(streaming),
         _ => {}
     }
-    if !shared.latency.is_zero() {
-        tokio::time::sleep(shared.latency).await;
+    let latency = Duration::from_nanos(shared.latency_ns.load(Ordering::SeqCst));
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
     }
     match op {
         Op::Embed | Op::GeminiBatchEmbed => embeddings_response(api, op, &request, path_model),
