@@ -8,7 +8,7 @@ import { connect } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { remote } from 'webdriverio';
-import { desktopBin, makeWorkspace, screenshotDir, SAMPLE, PRODUCERS } from './lib.mjs';
+import { assay, desktopBin, makeWorkspace, screenshotDir, SAMPLE, PRODUCERS } from './lib.mjs';
 
 const DRIVER_PORT = Number(process.env.TAURI_DRIVER_PORT ?? 4444);
 let driver;
@@ -96,6 +96,31 @@ test('the desktop window shows the empty state for an empty workspace', async ()
     assert.match(await empty.getText(), /assay import/);
     assert.equal((await app.$$('[data-testid="trace-row"]')).length, 0);
     await app.saveScreenshot(join(screenshotDir, 'desktop-empty.png'));
+  } finally {
+    await app.deleteSession();
+  }
+});
+
+test('the desktop window runs an eval set through the Tauri transport and shows its grid', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'assay-desktop-evals-'));
+  const workspace = join(dir, 'demo');
+  assay(['demo', '--no-open', workspace], dir);
+  const app = await openApp(workspace);
+  try {
+    await app.$('[data-testid="nav-evals"]').waitForExist({ timeout: 30_000 });
+    await app.$('[data-testid="nav-evals"]').click();
+    await app.$('[data-testid="evalset-release-notes"]').waitForExist({ timeout: 15_000 });
+    await app.$('[data-testid="run-release-notes"]').click();
+    const open = app.$('[data-testid="open-run-release-notes"]');
+    await open.waitForExist({ timeout: 30_000 });
+    await open.click();
+    await app.$('[data-testid="result-grid"]').waitForExist({ timeout: 15_000 });
+    const cells = await app.$$('[data-testid^="cell-"]');
+    assert.equal(cells.length, 4, 'four cases x one prompt x one provider');
+    const outcomes = [];
+    for (const cell of cells) outcomes.push(await cell.getAttribute('data-outcome'));
+    assert.deepEqual(outcomes.sort(), ['fail', 'pass', 'pass', 'pass'], 'the replayed run grades as recorded');
+    await app.saveScreenshot(join(screenshotDir, 'desktop-eval-run.png'));
   } finally {
     await app.deleteSession();
   }
