@@ -653,3 +653,231 @@ pub struct KeyRef {
     /// Provider name.
     pub provider: String,
 }
+
+// ---- Git: prompt and eval-set history, diffs --------------------------------------------
+
+pub use crate::eval::diff::{
+    CaseChange, CaseDiff, CaseSide, DiffCounts, DiffGates, DiffSide, EvalDiff, PairedTest,
+};
+
+/// A file under `prompts/` or `evalsets/`, for the Prompts section.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct WorkspaceFile {
+    /// Path relative to the workspace root (`prompts/triage.yaml`).
+    pub path: String,
+    /// `prompt`, `evalset`, `cases`, `cassette` or `other`.
+    pub kind: String,
+    /// Whether it has uncommitted changes (or is untracked).
+    pub modified: bool,
+}
+
+/// `workspace_files` result.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct WorkspaceFiles {
+    /// Whether the workspace is in a git repository.
+    pub is_git: bool,
+    /// The current branch, when on one.
+    pub branch: Option<String>,
+    /// The files, sorted by path.
+    pub files: Vec<WorkspaceFile>,
+}
+
+/// A git commit.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct CommitView {
+    /// Full sha.
+    pub sha: String,
+    /// Abbreviated sha.
+    pub short: String,
+    /// Author name.
+    pub author: String,
+    /// Author time (RFC 3339).
+    pub time: String,
+    /// First line of the message.
+    pub summary: String,
+}
+
+/// `file_get` arguments.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileRef {
+    /// Path relative to the workspace root.
+    pub path: String,
+    /// A git ref (`HEAD`, a sha, a branch); None = the working tree.
+    #[serde(default)]
+    pub rev: Option<String>,
+}
+
+/// `file_get` result.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct FileContent {
+    /// Path.
+    pub path: String,
+    /// The ref it was read at (None = working tree).
+    pub rev: Option<String>,
+    /// The content; None when the file does not exist there.
+    pub content: Option<String>,
+}
+
+/// `file_history` result item: a version of a file or folder.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct FileVersionView {
+    /// The commit (None for the uncommitted working-tree version).
+    pub commit: Option<CommitView>,
+    /// Content id (blob or tree id; `worktree` for uncommitted).
+    pub id: String,
+}
+
+/// `file_diff` arguments: two versions of one file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileDiffArgs {
+    /// Path.
+    pub path: String,
+    /// Old version: a ref, or None for the working tree.
+    #[serde(default)]
+    pub from: Option<String>,
+    /// New version: a ref, or None for the working tree.
+    #[serde(default)]
+    pub to: Option<String>,
+}
+
+/// `file_diff` result.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct FileDiff {
+    /// Path.
+    pub path: String,
+    /// Unified diff text (empty when equal).
+    pub unified: String,
+    /// The diff line by line, for side-by-side display.
+    pub lines: Vec<crate::textdiff::DiffLine>,
+}
+
+/// `file_save` arguments: write a prompt or eval-set file, optionally committing it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileSave {
+    /// Path under `prompts/` or `evalsets/`.
+    pub path: String,
+    /// The new content.
+    pub content: String,
+    /// When set, commit the file with this message.
+    #[serde(default)]
+    pub commit_message: Option<String>,
+}
+
+/// `prompt_render` arguments: a prompt rendered with a case's variables.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PromptRender {
+    /// Eval set name.
+    pub evalset: String,
+    /// Prompt id.
+    pub prompt_id: String,
+    /// Case id (default: the first case).
+    #[serde(default)]
+    pub case_id: Option<String>,
+}
+
+/// `prompt_render` result.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RenderedPrompt {
+    /// The case used.
+    pub case_id: String,
+    /// Its variables.
+    pub vars: serde_json::Map<String, serde_json::Value>,
+    /// The rendered messages.
+    pub messages: Vec<Message>,
+}
+
+/// `git_refs` result: what the diff view can compare.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct GitRefs {
+    /// Whether the workspace is in a git repository.
+    pub is_git: bool,
+    /// Branches.
+    pub branches: Vec<String>,
+    /// Tags.
+    pub tags: Vec<String>,
+    /// Recent commits of HEAD, newest first.
+    pub commits: Vec<CommitView>,
+    /// Whether prompts or eval sets have uncommitted changes.
+    pub dirty: bool,
+}
+
+/// `eval_diff` arguments.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EvalDiffArgs {
+    /// Eval set name.
+    pub evalset: String,
+    /// Base ref (branch, tag, sha, `HEAD~1`).
+    pub base: String,
+    /// Head ref; `WORKTREE` (default) evaluates the working tree as it is.
+    #[serde(default = "worktree")]
+    pub head: String,
+    /// Repeats per case (noise-aware verdicts).
+    #[serde(default)]
+    pub repeat: Option<u32>,
+    /// Answer from each side's cassette (offline).
+    #[serde(default)]
+    pub replay: bool,
+    /// Gates.
+    #[serde(default = "default_diff_gates")]
+    pub gates: DiffGates,
+}
+
+/// The ref that means "the working tree as it is".
+pub const WORKTREE: &str = "WORKTREE";
+
+fn worktree() -> String {
+    WORKTREE.to_owned()
+}
+
+fn default_diff_gates() -> DiffGates {
+    DiffGates {
+        no_regressions: true,
+        ..DiffGates::default()
+    }
+}
+
+/// `eval_trend` arguments.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EvalTrendArgs {
+    /// Eval set name.
+    pub evalset: String,
+    /// The branch or ref whose first-parent history to follow (default HEAD).
+    #[serde(default)]
+    pub rev: Option<String>,
+    /// Commits to look back (default 30).
+    #[serde(default)]
+    pub limit: Option<u32>,
+    /// `light` or `dark`.
+    #[serde(default)]
+    pub theme: Option<String>,
+}
+
+/// One commit of a trend.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TrendPoint {
+    /// The commit.
+    pub commit: CommitView,
+    /// The latest completed run at that commit, if any.
+    pub run_id: Option<String>,
+    /// Its pass rate.
+    pub pass_rate: Option<f64>,
+    /// Its mean score.
+    pub mean_score: Option<f64>,
+}
+
+/// `eval_trend` result: points, oldest first, and the chart as SVG.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct EvalTrend {
+    /// Eval set.
+    pub evalset: String,
+    /// One point per commit, oldest first.
+    pub points: Vec<TrendPoint>,
+    /// The plotters chart (SVG).
+    pub svg: String,
+}

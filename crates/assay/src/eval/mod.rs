@@ -6,6 +6,7 @@
 //! Everything a run needs is in the plan, so a plan can be hashed, stored and compared.
 
 pub mod assertions;
+pub mod diff;
 pub mod files;
 pub mod plan;
 pub mod providers;
