@@ -24,6 +24,15 @@ fn main() {
         "keys_status",
         "keys_set",
         "keys_delete",
+        "workspace_files",
+        "file_get",
+        "file_history",
+        "file_diff",
+        "file_save",
+        "prompt_render",
+        "git_refs",
+        "eval_diff",
+        "eval_trend",
     ]);
     if let Err(e) = tauri_build::try_build(tauri_build::Attributes::new().app_manifest(manifest)) {
         panic!("tauri build step failed: {e:#}");

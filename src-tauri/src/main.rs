@@ -9,9 +9,12 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use assay::api::json::{
-    ApiError, EvalProgress, EvalRunBrief, EvalRunDetail, EvalRunRef, EvalRunsQuery, EvalSetInfo,
-    EvalStart, FacetQuery, ImportArgs, ImportOutcome, ImportUpload, KeyRef, KeySet, KeyStatus,
-    TraceDetail, TraceFacets, TraceGet, TraceList, TraceQuery, WorkspaceInfo,
+    ApiError, EvalDiff, EvalDiffArgs, EvalProgress, EvalRunBrief, EvalRunDetail, EvalRunRef,
+    EvalRunsQuery, EvalSetInfo, EvalStart, EvalTrend, EvalTrendArgs, FacetQuery, FileContent,
+    FileDiff, FileDiffArgs, FileRef, FileSave, FileVersionView, GitRefs, ImportArgs,
+    ImportOutcome, ImportUpload, KeyRef, KeySet, KeyStatus, PromptRender, RenderedPrompt,
+    TraceDetail, TraceFacets, TraceGet, TraceList, TraceQuery, WorkspaceFile, WorkspaceFiles,
+    WorkspaceInfo,
 };
 use assay::api::Api;
 use assay::workspace::Locate;
@@ -124,6 +127,51 @@ async fn keys_delete(api: Shared<'_>, args: KeyRef) -> Result<KeyStatus, ApiErro
     blocking(&api, move |a| a.keys_delete(&args)).await
 }
 
+#[tauri::command]
+async fn workspace_files(api: Shared<'_>) -> Result<WorkspaceFiles, ApiError> {
+    blocking(&api, |a| a.workspace_files()).await
+}
+
+#[tauri::command]
+async fn file_get(api: Shared<'_>, args: FileRef) -> Result<FileContent, ApiError> {
+    blocking(&api, move |a| a.file_get(&args)).await
+}
+
+#[tauri::command]
+async fn file_history(api: Shared<'_>, args: FileRef) -> Result<Vec<FileVersionView>, ApiError> {
+    blocking(&api, move |a| a.file_history(&args)).await
+}
+
+#[tauri::command]
+async fn file_diff(api: Shared<'_>, args: FileDiffArgs) -> Result<FileDiff, ApiError> {
+    blocking(&api, move |a| a.file_diff(&args)).await
+}
+
+#[tauri::command]
+async fn file_save(api: Shared<'_>, args: FileSave) -> Result<WorkspaceFile, ApiError> {
+    blocking(&api, move |a| a.file_save(&args)).await
+}
+
+#[tauri::command]
+async fn prompt_render(api: Shared<'_>, args: PromptRender) -> Result<RenderedPrompt, ApiError> {
+    blocking(&api, move |a| a.prompt_render(&args)).await
+}
+
+#[tauri::command]
+async fn git_refs(api: Shared<'_>) -> Result<GitRefs, ApiError> {
+    blocking(&api, |a| a.git_refs()).await
+}
+
+#[tauri::command]
+async fn eval_diff(api: Shared<'_>, args: EvalDiffArgs) -> Result<EvalDiff, ApiError> {
+    blocking(&api, move |a| a.eval_diff(&args)).await
+}
+
+#[tauri::command]
+async fn eval_trend(api: Shared<'_>, args: EvalTrendArgs) -> Result<EvalTrend, ApiError> {
+    blocking(&api, move |a| a.eval_trend(&args)).await
+}
+
 fn locate(app: &tauri::App) -> Locate {
     let mut args = std::env::args().skip(1);
     let mut workspace = std::env::var_os("ASSAY_WORKSPACE").map(PathBuf::from);
@@ -167,7 +215,16 @@ fn main() {
             eval_cancel,
             keys_status,
             keys_set,
-            keys_delete
+            keys_delete,
+            workspace_files,
+            file_get,
+            file_history,
+            file_diff,
+            file_save,
+            prompt_render,
+            git_refs,
+            eval_diff,
+            eval_trend
         ])
         .build(tauri::generate_context!());
     match app {

@@ -195,6 +195,13 @@ pub enum EvalCommand {
     /// Exit code: 0 when every gate passes, 1 when a gate fails (or the run is interrupted),
     /// 2 when the eval set or the arguments are invalid.
     Run(EvalRunArgs),
+    /// Compare an eval set at two git refs: what a branch changes in quality, cost and latency.
+    ///
+    /// Each side is read from its commit without touching the working tree (`WORKTREE`, the
+    /// default head, is the working tree as it is). A side whose content was already evaluated
+    /// reuses that run, and the response cache makes unchanged prompts free. Exit code: 0 when
+    /// every gate holds, 1 when one fails, 2 on invalid input.
+    Diff(EvalDiffArgs),
     /// List the workspace's eval sets and recent runs.
     List {
         /// Print the result as JSON.
@@ -275,4 +282,41 @@ pub enum KeysCommand {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct EvalDiffArgs {
+    /// The base: a branch, tag, commit or `HEAD~1`.
+    #[arg(long)]
+    pub base: String,
+    /// The head: a ref, or WORKTREE for the working tree as it is.
+    #[arg(long, default_value = "WORKTREE")]
+    pub head: String,
+    /// Eval sets to compare (default: every eval set of the head).
+    #[arg(value_name = "EVALSET")]
+    pub evalsets: Vec<String>,
+    /// Run each case N times on each side; verdicts then account for noise.
+    #[arg(long)]
+    pub repeat: Option<u32>,
+    /// Answer from each side's cassette of recorded responses (offline).
+    #[arg(long)]
+    pub replay: bool,
+    /// Do not fail on regressions (report them only).
+    #[arg(long)]
+    pub allow_regressions: bool,
+    /// Fail when the pass rate drops by more than this many percentage points.
+    #[arg(long, value_name = "PP")]
+    pub max_pass_rate_drop: Option<f64>,
+    /// Fail when the cost rises by more than this percentage.
+    #[arg(long, value_name = "PCT")]
+    pub max_cost_increase: Option<f64>,
+    /// Fail when the median latency rises by more than this percentage.
+    #[arg(long, value_name = "PCT")]
+    pub max_latency_increase: Option<f64>,
+    /// Write the comparison as JSON.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Write Markdown for a pull-request comment.
+    #[arg(long, value_name = "FILE")]
+    pub markdown: Option<PathBuf>,
 }

@@ -13,7 +13,7 @@ use assay::api::{Api, CassetteChoice};
 use assay::eval::report::{self, dollars, percent};
 use assay::eval::runner::{RetryPolicy, RunOptions};
 
-use crate::args::{EvalRunArgs, KeysCommand};
+use crate::args::{EvalDiffArgs, EvalRunArgs, KeysCommand};
 
 /// Exit code when a gate fails or a run is interrupted.
 const EXIT_GATE: u8 = 1;
@@ -411,4 +411,88 @@ pub fn keys(api: &Api, command: KeysCommand) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `assay eval diff`.
+pub fn diff(api: &Api, args: EvalDiffArgs) -> Result<ExitCode> {
+    use assay::api::json::{DiffGates, EvalDiffArgs as Args};
+    let evalsets = if args.evalsets.is_empty() {
+        match api.eval_sets() {
+            Ok(sets) => sets.into_iter().map(|s| s.name).collect(),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return Ok(ExitCode::from(EXIT_USAGE));
+            }
+        }
+    } else {
+        args.evalsets.clone()
+    };
+    if evalsets.is_empty() {
+        eprintln!("error: no eval sets to compare (evalsets/NAME/evalset.yaml)");
+        return Ok(ExitCode::from(EXIT_USAGE));
+    }
+    let cancel = Arc::new(AtomicBool::new(false));
+    watch_ctrl_c(Arc::clone(&cancel));
+    let live = std::io::stderr().is_terminal();
+    let mut diffs = Vec::new();
+    for evalset in &evalsets {
+        let request = Args {
+            evalset: evalset.clone(),
+            base: args.base.clone(),
+            head: args.head.clone(),
+            repeat: args.repeat,
+            replay: args.replay,
+            gates: DiffGates {
+                no_regressions: !args.allow_regressions,
+                max_pass_rate_drop_pp: args.max_pass_rate_drop,
+                max_cost_increase_pct: args.max_cost_increase,
+                max_latency_increase_pct: args.max_latency_increase,
+            },
+        };
+        let mut progress = |side: &str, p: &EvalProgress| {
+            if live {
+                let _ = write!(
+                    std::io::stderr(),
+                    "\r\x1b[2K{evalset} {side}: {}/{}  pass {}  fail {}  error {}",
+                    p.done, p.total, p.pass, p.fail, p.error
+                );
+            }
+        };
+        match api.eval_diff_with(&request, &mut progress, &cancel) {
+            Ok(d) => {
+                if live {
+                    eprint!("\r\x1b[2K");
+                }
+                print!("{}", assay::eval::diff::terminal(&d));
+                diffs.push(d);
+            }
+            Err(e) if e.code() == assay::ErrorCode::InvalidInput => {
+                if live {
+                    eprintln!();
+                }
+                eprintln!("error: {e}");
+                return Ok(ExitCode::from(EXIT_USAGE));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    if let Some(path) = &args.json {
+        let value = if diffs.len() == 1 {
+            serde_json::to_value(&diffs[0])?
+        } else {
+            serde_json::to_value(&diffs)?
+        };
+        std::fs::write(path, serde_json::to_string_pretty(&value)?)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    if let Some(path) = &args.markdown {
+        let text: Vec<String> = diffs.iter().map(assay::eval::diff::markdown).collect();
+        std::fs::write(path, text.join("\n"))
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(if diffs.iter().all(|d| d.passed) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_GATE)
+    })
 }

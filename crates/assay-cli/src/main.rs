@@ -100,6 +100,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
         }
         Command::Eval(EvalCommand::Run(args)) => return eval::run(&open(&cli.global)?, args),
+        Command::Eval(EvalCommand::Diff(args)) => return eval::diff(&open(&cli.global)?, args),
         Command::Eval(EvalCommand::List { json }) => return eval::list(&open(&cli.global)?, json),
         Command::Eval(EvalCommand::Show { run_id, json }) => {
             return eval::show(&open(&cli.global)?, &run_id, json)
@@ -210,6 +211,13 @@ fn demo(dir: &Path, no_open: bool, browser: bool, port: u16) -> Result<ExitCode>
         root.display(),
         report.imported.len()
     )?;
+    if report.history_created {
+        writeln!(
+            out,
+            "Made it a git repository with {} commits of prompt history (each evaluated).",
+            report.history.len()
+        )?;
+    }
     for run in &report.evals {
         writeln!(
             out,
@@ -217,6 +225,10 @@ fn demo(dir: &Path, no_open: bool, browser: bool, port: u16) -> Result<ExitCode>
             run.evalset, run.pass, run.fail, run.error, run.id
         )?;
     }
+    writeln!(
+        out,
+        "See what the last commit changed: assay eval diff --base HEAD~1 --replay support-triage"
+    )?;
     if no_open {
         return Ok(ExitCode::SUCCESS);
     }

@@ -77,3 +77,15 @@ pub const EVAL_FILES: &[(&str, &str)] = &[
         include_str!("../../../evalsets/release-notes/cassette.jsonl"),
     ),
 ];
+
+/// The demo's git history of the triage prompt: the first version (no rule for when a human
+/// must step in) and a later "shorter" version that regresses, with the sample responses
+/// recorded for both.
+pub mod demo_history {
+    /// The first version of `prompts/triage.yaml`.
+    pub const TRIAGE_V1: &str = include_str!("../demo/triage-v1.yaml");
+    /// The regressing version.
+    pub const TRIAGE_V3: &str = include_str!("../demo/triage-v3.yaml");
+    /// Responses to both versions, to append to the eval set's cassette.
+    pub const TRIAGE_CASSETTE: &str = include_str!("../demo/history.cassette.jsonl");
+}

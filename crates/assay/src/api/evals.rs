@@ -193,6 +193,16 @@ impl Api {
         progress: &mut (dyn FnMut(&EvalProgress) + Send),
         cancel: &AtomicBool,
     ) -> Result<RunOutcome> {
+        let with_commit;
+        let options = if options.git.is_none() && options.resume.is_none() {
+            with_commit = RunOptions {
+                git: self.worktree_commit(),
+                ..options.clone()
+            };
+            &with_commit
+        } else {
+            options
+        };
         let outcome = runner::run(&self.workspace.db_path, plan, options, progress, cancel)?;
         self.index_search_text(usize::MAX)?;
         Ok(outcome)

@@ -7,9 +7,12 @@
 //! command: write the typed method, add it to [`COMMANDS`] and to `dispatch`, then add the
 //! one-line Tauri adapter in `src-tauri` and the wrapper in `ui/src/lib/api.ts`.
 
+mod demo;
 mod evals;
+mod git;
 pub mod json;
 
+pub use demo::{demo, DemoReport};
 pub use evals::{CassetteChoice, KEY_PROVIDERS};
 
 use std::collections::HashMap;
@@ -43,6 +46,15 @@ pub const COMMANDS: &[&str] = &[
     "keys_status",
     "keys_set",
     "keys_delete",
+    "workspace_files",
+    "file_get",
+    "file_history",
+    "file_diff",
+    "file_save",
+    "prompt_render",
+    "git_refs",
+    "eval_diff",
+    "eval_trend",
 ];
 
 /// Default page size of the trace list.
@@ -399,6 +411,15 @@ impl Api {
             "keys_status" => to_value(self.keys_status()?),
             "keys_set" => to_value(self.keys_set(&parse_args(command, args)?)?),
             "keys_delete" => to_value(self.keys_delete(&parse_args(command, args)?)?),
+            "workspace_files" => to_value(self.workspace_files()?),
+            "file_get" => to_value(self.file_get(&parse_args(command, args)?)?),
+            "file_history" => to_value(self.file_history(&parse_args(command, args)?)?),
+            "file_diff" => to_value(self.file_diff(&parse_args(command, args)?)?),
+            "file_save" => to_value(self.file_save(&parse_args(command, args)?)?),
+            "prompt_render" => to_value(self.prompt_render(&parse_args(command, args)?)?),
+            "git_refs" => to_value(self.git_refs()?),
+            "eval_diff" => to_value(self.eval_diff(&parse_args(command, args)?)?),
+            "eval_trend" => to_value(self.eval_trend(&parse_args(command, args)?)?),
             other => Err(Error::UnknownCommand(other.to_owned())),
         }
     }
@@ -420,66 +441,6 @@ fn parse_args<T: DeserializeOwned>(command: &str, args: Value) -> Result<T> {
 /// Creates (or completes) a workspace in `dir`. Idempotent.
 pub fn init(dir: &Path) -> Result<InitReport> {
     workspace::init(dir)
-}
-
-/// What [`demo`] did.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct DemoReport {
-    /// The workspace set up.
-    pub workspace: InitReport,
-    /// The database file.
-    pub db_path: String,
-    /// One report per bundled sample file.
-    pub imported: Vec<ImportReport>,
-    /// The example eval sets, each run offline from its cassette.
-    pub evals: Vec<EvalRunBrief>,
-}
-
-/// Sets up a demo workspace in `dir`: creates it if needed, imports the bundled sample traces,
-/// writes the example prompts and eval sets (keeping any file already there, so edits survive)
-/// and runs each eval set offline from its cassette of recorded responses. Running it again
-/// imports nothing twice and adds one run per eval set.
-pub fn demo(dir: &Path) -> Result<DemoReport> {
-    let workspace = init(dir)?;
-    let api = Api::open(&Locate {
-        workspace: Some(workspace.root.clone()),
-        cwd: workspace.root.clone(),
-        ..Default::default()
-    })?;
-    let imported = crate::samples::TRACES
-        .iter()
-        .map(|(name, doc)| api.import_bytes(&format!("sample:{name}"), doc.as_bytes()))
-        .collect::<Result<Vec<_>>>()?;
-    for (path, content) in crate::samples::EVAL_FILES {
-        let target = workspace.root.join(path);
-        if target.exists() {
-            continue;
-        }
-        if let Some(parent) = target.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
-        }
-        std::fs::write(&target, content).map_err(|e| Error::io(&target, e))?;
-    }
-    let mut evals = Vec::new();
-    for (name, _) in crate::eval::files::list_evalsets(&workspace.root) {
-        let plan = api.eval_plan(&name)?;
-        let options = crate::eval::runner::RunOptions {
-            cassette: crate::eval::runner::Cassette::Replay(crate::eval::runner::default_cassette(
-                &plan,
-            )),
-            ..Default::default()
-        };
-        let never = std::sync::atomic::AtomicBool::new(false);
-        let outcome = api.eval_run(&plan, &options, &mut |_| {}, &never)?;
-        evals.push(outcome.summary.run);
-    }
-    api.index_search_text(usize::MAX)?;
-    Ok(DemoReport {
-        db_path: api.workspace.db_path.display().to_string(),
-        workspace,
-        imported,
-        evals,
-    })
 }
 
 fn collect_files(path: &Path, out: &mut Vec<(PathBuf, bool)>) {

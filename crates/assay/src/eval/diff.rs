@@ -747,3 +747,174 @@ mod tests {
         assert!(p > 0.0 && p < 1e-9, "{p}");
     }
 }
+
+#[cfg(test)]
+mod compare_tests {
+    use super::*;
+    use crate::api::json::{EvalRunBrief, EvalSummary};
+
+    /// A run whose results are `(case, outcome)` pairs, repeats in order.
+    fn run(results: &[(&str, &str)]) -> EvalRunDetail {
+        let mut repeat: BTreeMap<&str, u32> = BTreeMap::new();
+        let rows = results
+            .iter()
+            .map(|(case, outcome)| {
+                let r = repeat.entry(case).or_default();
+                *r += 1;
+                EvalResultRow {
+                    case_index: 0,
+                    case_id: (*case).into(),
+                    prompt_id: "p".into(),
+                    provider: "m".into(),
+                    repeat_index: *r - 1,
+                    outcome: (*outcome).into(),
+                    score: if *outcome == "pass" { 1.0 } else { 0.0 },
+                    output: Some(format!("{case} {outcome}")),
+                    error: None,
+                    latency_ms: Some(100.0),
+                    ttft_ms: None,
+                    input_tokens: None,
+                    output_tokens: None,
+                    cost: Some(0.001),
+                    cached: false,
+                    assertions: Vec::new(),
+                    rendered: Vec::new(),
+                    trace_id: None,
+                }
+            })
+            .collect();
+        EvalRunDetail {
+            summary: EvalSummary {
+                run: EvalRunBrief {
+                    id: "r".into(),
+                    evalset: "e".into(),
+                    status: "completed".into(),
+                    started_at: String::new(),
+                    finished_at: None,
+                    duration_ms: None,
+                    planned: 0,
+                    done: 0,
+                    pass: 0,
+                    fail: 0,
+                    error: 0,
+                    pass_rate: None,
+                    cost: 0.0,
+                    git_commit: None,
+                    git_dirty: None,
+                    gates_passed: None,
+                    content_hash: String::new(),
+                },
+                rows: Vec::new(),
+                metrics: Vec::new(),
+                gates: Vec::new(),
+                passed: true,
+                unsupported: Vec::new(),
+                repeats: Vec::new(),
+            },
+            description: None,
+            prompts: Vec::new(),
+            providers: Vec::new(),
+            cases: Vec::new(),
+            results: rows,
+        }
+    }
+
+    fn side() -> DiffSide {
+        DiffSide {
+            git_ref: "x".into(),
+            commit: None,
+            dirty: false,
+            run_id: String::new(),
+            reused: false,
+            content_hash: String::new(),
+            pass_rate: None,
+            mean_score: None,
+            cost: 0.0,
+            latency_p50_ms: None,
+            pass: 0,
+            fail: 0,
+            error: 0,
+        }
+    }
+
+    fn gates() -> DiffGates {
+        DiffGates {
+            no_regressions: true,
+            ..DiffGates::default()
+        }
+    }
+
+    fn repeated(case: &'static str, outcomes: &[&'static str]) -> Vec<(&'static str, &'static str)> {
+        outcomes.iter().map(|o| (case, *o)).collect()
+    }
+
+    #[test]
+    fn one_flaky_case_does_not_fail_the_diff_but_a_consistent_regression_does() {
+        let mut base = Vec::new();
+        let mut head = Vec::new();
+        for case in ["a", "b", "c", "d"] {
+            base.extend(repeated(case, &["pass", "pass", "pass"]));
+        }
+        head.extend(repeated("a", &["pass", "pass", "pass"]));
+        head.extend(repeated("b", &["pass", "pass", "pass"]));
+        head.extend(repeated("c", &["pass", "pass", "pass"]));
+        // Flaky: one of three repeats passes now. Its majority regressed, but the noise is visible.
+        head.extend(repeated("d", &["fail", "pass", "fail"]));
+        let d = compare(&run(&base), &run(&head), side(), side(), &gates());
+        let flaky = d.cases.iter().find(|c| c.case_id == "d").unwrap();
+        assert_eq!(flaky.change, CaseChange::Regressed);
+        assert!(flaky.flaky);
+        assert_eq!(d.counts.regressed, 1);
+        assert!((d.paired.p_value - 1.0).abs() < 1e-12);
+        assert!(d.passed, "a single flaky case does not fail the pull request");
+
+        // The same case failing every repeat is a consistent regression: the gate fails.
+        let mut head2 = head.clone();
+        head2.retain(|(c, _)| *c != "d");
+        head2.extend(repeated("d", &["fail", "fail", "fail"]));
+        let d = compare(&run(&base), &run(&head2), side(), side(), &gates());
+        assert!(!d.cases.iter().find(|c| c.case_id == "d").unwrap().flaky);
+        assert!(!d.passed);
+        assert_eq!(d.cases[0].case_id, "d", "regressions come first");
+    }
+
+    #[test]
+    fn many_flaky_regressions_are_caught_by_the_paired_test() {
+        let cases = ["a", "b", "c", "d", "e", "f", "g"];
+        let mut base = Vec::new();
+        let mut head = Vec::new();
+        for case in cases {
+            base.extend(repeated(case, &["pass", "pass", "fail"]));
+            head.extend(repeated(case, &["fail", "pass", "fail"]));
+        }
+        let d = compare(&run(&base), &run(&head), side(), side(), &gates());
+        assert_eq!(d.counts.regressed, 7);
+        assert!(d.cases.iter().all(|c| c.flaky));
+        // 7 regressed vs 0 fixed: p = 2 / 128.
+        assert!((d.paired.p_value - 2.0 / 128.0).abs() < 1e-12);
+        assert!(d.paired.significantly_worse);
+        assert!(!d.passed, "noise does not hide a regression this broad");
+    }
+
+    #[test]
+    fn cases_are_classified_and_deltas_computed() {
+        let base = run(&[("same", "pass"), ("gone", "pass"), ("fix", "fail"), ("bad", "pass"), ("still", "fail")]);
+        let head = run(&[("same", "pass"), ("new", "pass"), ("fix", "pass"), ("bad", "error"), ("still", "fail")]);
+        let d = compare(&base, &head, side(), side(), &gates());
+        let change = |id: &str| d.cases.iter().find(|c| c.case_id == id).unwrap().change;
+        assert_eq!(change("same"), CaseChange::Unchanged);
+        assert_eq!(change("gone"), CaseChange::Removed);
+        assert_eq!(change("new"), CaseChange::New);
+        assert_eq!(change("fix"), CaseChange::Fixed);
+        assert_eq!(change("bad"), CaseChange::Errored);
+        assert_eq!(change("still"), CaseChange::StillFailing);
+        assert_eq!(d.cases[0].case_id, "bad");
+        assert!(!d.passed, "a case that now errors fails the no-regressions gate");
+        let fixed = d.cases.iter().find(|c| c.case_id == "fix").unwrap();
+        assert_eq!(fixed.score_delta, Some(1.0));
+        assert!(fixed.output_diff.is_some());
+        let md = markdown(&d);
+        assert!(md.contains("#### Regressed"), "{md}");
+        assert!(headline(&d).contains("1 fixed"), "{}", headline(&d));
+    }
+}

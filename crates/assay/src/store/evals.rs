@@ -140,6 +140,40 @@ pub fn list_runs(conn: &Connection, evalset: Option<&str>, limit: i64) -> Result
     Ok(rows)
 }
 
+/// The newest run that completed every planned result for exactly this content.
+pub fn find_completed_run(conn: &Connection, content_hash: &str) -> Result<Option<String>> {
+    Ok(conn
+        .query_row(
+            "SELECT r.id FROM eval_runs r
+             WHERE r.content_hash = ?1 AND r.status = 'completed'
+               AND (SELECT count(*) FROM eval_results x WHERE x.run_id = r.id) >= r.planned
+             ORDER BY r.started_ns DESC LIMIT 1",
+            [content_hash],
+            |r| r.get(0),
+        )
+        .optional()?)
+}
+
+/// The newest completed run of an eval set at a commit (clean trees only).
+pub fn latest_run_at_commit(
+    conn: &Connection,
+    evalset: &str,
+    commit: &str,
+) -> Result<Option<RunRecord>> {
+    Ok(conn
+        .query_row(
+            &format!(
+                "SELECT {RUN_COLUMNS} FROM eval_runs
+                 WHERE evalset = ?1 AND git_commit = ?2 AND coalesce(git_dirty, 0) = 0
+                   AND status = 'completed'
+                 ORDER BY started_ns DESC LIMIT 1"
+            ),
+            [evalset, commit],
+            run_from_row,
+        )
+        .optional()?)
+}
+
 /// Outcome counts of a run.
 pub fn counts(conn: &Connection, run_id: &str) -> Result<Counts> {
     Ok(conn.query_row(
