@@ -13,6 +13,7 @@ pub mod import;
 pub mod model;
 pub mod samples;
 pub mod store;
+pub mod textdiff;
 pub mod workspace;
 
 pub use error::{Error, ErrorCode, Result};
