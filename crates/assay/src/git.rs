@@ -161,6 +161,14 @@ impl Repo {
             .recurse_untracked_dirs(true)
             .include_ignored(false)
             .exclude_submodules(true);
+        // Narrow the scan in large repositories; pathspecs are globs, so only plain paths are
+        // passed (the filter below decides in every case).
+        let plain = |f: &String| !f.is_empty() && !f.contains(['*', '?', '[', '\\']);
+        if filters.iter().all(plain) {
+            for f in &filters {
+                opts.pathspec(f.as_str());
+            }
+        }
         let statuses = self
             .repo
             .statuses(Some(&mut opts))
@@ -831,6 +839,10 @@ mod tests {
         std::fs::remove_file(root.join("README.md")).unwrap();
         assert!(repo.is_dirty(&["README.md"]).unwrap());
         assert!(!repo.is_dirty(&["prompts"]).unwrap());
+        // Glob characters in a name are taken literally.
+        write(root, "evalsets/[x]/set.yaml", "name: x\n");
+        assert!(repo.is_dirty(&["evalsets/[x]"]).unwrap());
+        assert!(!repo.is_dirty(&["evalsets/x"]).unwrap());
     }
 
     #[test]
