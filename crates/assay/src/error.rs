@@ -112,6 +112,19 @@ pub enum Error {
     /// Something asked for by id that does not exist (an eval run).
     #[error("{0}")]
     NotFound(String),
+    /// A git revision or repository path that does not name anything usable: an unknown
+    /// branch, tag or sha, a path outside the workspace, a file that is not UTF-8 text.
+    #[error("{message}")]
+    GitInput {
+        /// What is wrong, naming the revision or path.
+        message: String,
+    },
+    /// A git repository could not be read or written (a corrupt object, a locked index).
+    #[error("git: {message}")]
+    Git {
+        /// What failed, with libgit2's explanation.
+        message: String,
+    },
     /// An API command name that does not exist.
     #[error("unknown command {0:?}")]
     UnknownCommand(String),
@@ -121,7 +134,7 @@ impl Error {
     /// The stable code for this error.
     pub fn code(&self) -> ErrorCode {
         match self {
-            Error::Io { .. } | Error::Sqlite(_) => ErrorCode::Internal,
+            Error::Io { .. } | Error::Sqlite(_) | Error::Git { .. } => ErrorCode::Internal,
             Error::StoreTooNew { .. } => ErrorCode::IncompatibleStore,
             Error::NoWorkspace(_)
             | Error::TraceNotFound(_)
@@ -131,6 +144,7 @@ impl Error {
             | Error::Import { .. }
             | Error::UnknownFormat { .. }
             | Error::EvalFile { .. }
+            | Error::GitInput { .. }
             | Error::InvalidArguments { .. } => ErrorCode::InvalidInput,
         }
     }

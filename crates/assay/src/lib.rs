@@ -9,6 +9,7 @@ pub mod api;
 pub mod error;
 pub mod eval;
 pub mod generate;
+pub mod git;
 pub mod import;
 pub mod model;
 pub mod samples;
