@@ -11,10 +11,9 @@ use std::sync::Arc;
 use assay::api::json::{
     ApiError, EvalDiff, EvalDiffArgs, EvalProgress, EvalRunBrief, EvalRunDetail, EvalRunRef,
     EvalRunsQuery, EvalSetInfo, EvalStart, EvalTrend, EvalTrendArgs, FacetQuery, FileContent,
-    FileDiff, FileDiffArgs, FileRef, FileSave, FileVersionView, GitRefs, ImportArgs,
-    ImportOutcome, ImportUpload, KeyRef, KeySet, KeyStatus, PromptRender, RenderedPrompt,
-    TraceDetail, TraceFacets, TraceGet, TraceList, TraceQuery, WorkspaceFile, WorkspaceFiles,
-    WorkspaceInfo,
+    FileDiff, FileDiffArgs, FileRef, FileSave, FileVersionView, GitRefs, ImportArgs, ImportOutcome,
+    ImportUpload, KeyRef, KeySet, KeyStatus, PromptRender, RenderedPrompt, TraceDetail,
+    TraceFacets, TraceGet, TraceList, TraceQuery, WorkspaceFile, WorkspaceFiles, WorkspaceInfo,
 };
 use assay::api::Api;
 use assay::workspace::Locate;

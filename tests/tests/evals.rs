@@ -326,3 +326,82 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+#[test]
+fn eval_diff_reports_the_demo_regression_with_ci_exit_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("demo");
+    let out = Command::new(assay_bin())
+        .args(["demo", "--no-open"])
+        .arg(&ws)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let run = |args: &[&str]| {
+        Command::new(assay_bin())
+            .args(args)
+            .current_dir(&ws)
+            .output()
+            .unwrap()
+    };
+    let md = ws.join("diff.md");
+    let out = run(&[
+        "eval",
+        "diff",
+        "--base",
+        "HEAD~1",
+        "--replay",
+        "support-triage",
+        "--markdown",
+        md.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("5 regressed, 0 fixed"), "{text}");
+    assert!(text.contains("REGRESSED     double-charge"), "{text}");
+    assert!(text.contains("McNemar"), "names the test: {text}");
+    let comment = std::fs::read_to_string(&md).unwrap();
+    assert!(
+        comment.starts_with("### ❌ Eval diff `support-triage`"),
+        "{comment}"
+    );
+    assert!(comment.contains("#### Regressed"), "{comment}");
+
+    let out = run(&[
+        "eval",
+        "diff",
+        "--base",
+        "HEAD~1",
+        "--replay",
+        "--allow-regressions",
+        "support-triage",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // The commit that improved the prompt fixed cases and regressed none: the gate holds.
+    let out = run(&[
+        "eval",
+        "diff",
+        "--base",
+        "HEAD~3",
+        "--head",
+        "HEAD~2",
+        "--replay",
+        "support-triage",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let out = run(&[
+        "eval",
+        "diff",
+        "--base",
+        "no-such-ref",
+        "--replay",
+        "support-triage",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("no-such-ref"), "{}", stderr(&out));
+}

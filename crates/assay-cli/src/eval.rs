@@ -454,7 +454,11 @@ pub fn diff(api: &Api, args: EvalDiffArgs) -> Result<ExitCode> {
                 let _ = write!(
                     std::io::stderr(),
                     "\r\x1b[2K{evalset} {side}: {}/{}  pass {}  fail {}  error {}",
-                    p.done, p.total, p.pass, p.fail, p.error
+                    p.done,
+                    p.total,
+                    p.pass,
+                    p.fail,
+                    p.error
                 );
             }
         };

@@ -412,6 +412,76 @@ impl Repo {
         self.info(&commit)
     }
 
+    /// The checked-out branch's short name; None when HEAD is detached or unborn.
+    pub fn current_branch(&self) -> Option<String> {
+        let head = self.repo.head().ok()?;
+        if !head.is_branch() {
+            return None;
+        }
+        head.shorthand().ok().map(str::to_owned)
+    }
+
+    /// Commits the given workspace-relative files as they are on disk (the Prompts section's
+    /// "save and commit"), leaving anything else staged or modified alone. The author comes
+    /// from git's configuration (`user.name`, `user.email`), else "Assay".
+    pub fn commit_paths(&self, paths: &[&str], message: &str) -> Result<CommitInfo> {
+        let mut index = self
+            .repo
+            .index()
+            .map_err(|e| git_err("opening the index", e))?;
+        for path in paths {
+            let rel = self.repo_path(path);
+            let on_disk = self
+                .repo
+                .workdir()
+                .map(|w| w.join(&rel).exists())
+                .unwrap_or(false);
+            if on_disk {
+                index
+                    .add_path(Path::new(&rel))
+                    .map_err(|e| git_err("staging the file", e))?;
+            } else {
+                let _ = index.remove_path(Path::new(&rel));
+            }
+        }
+        index.write().map_err(|e| git_err("writing the index", e))?;
+        let tree_id = index
+            .write_tree()
+            .map_err(|e| git_err("writing the tree", e))?;
+        let tree = self
+            .repo
+            .find_tree(tree_id)
+            .map_err(|e| git_err("reading the new tree", e))?;
+        let sig = self
+            .repo
+            .signature()
+            .or_else(|_| git2::Signature::now("Assay", "assay@localhost"))
+            .map_err(|e| git_err("making the commit author", e))?;
+        let parent = match self.repo.head() {
+            Ok(h) => Some(h.peel_to_commit().map_err(|e| git_err("reading HEAD", e))?),
+            Err(e) if matches!(e.code(), GitCode::UnbornBranch | GitCode::NotFound) => None,
+            Err(e) => return Err(git_err("reading HEAD", e)),
+        };
+        let parents: Vec<&git2::Commit<'_>> = parent.iter().collect();
+        let oid = self
+            .repo
+            .commit(Some("HEAD"), &sig, &sig, message, &tree, &parents)
+            .map_err(|e| git_err("committing", e))?;
+        let commit = self
+            .repo
+            .find_commit(oid)
+            .map_err(|e| git_err("reading the new commit", e))?;
+        self.info(&commit)
+    }
+
+    fn repo_path(&self, path: &str) -> String {
+        if self.prefix.is_empty() {
+            path.to_owned()
+        } else {
+            format!("{}/{}", self.prefix, path)
+        }
+    }
+
     fn commit(&self, rev: &str) -> Result<git2::Commit<'_>> {
         let bad = |e: git2::Error| Error::GitInput {
             message: format!("unknown revision {rev:?}: {}", e.message()),

@@ -168,12 +168,7 @@ fn write_history(root: &Path) -> Result<Vec<String>> {
     )?;
     commits.push(c.sha);
     write(root, "prompts/triage.yaml", h::TRIAGE_V3)?;
-    let c = repo.commit_all(
-        "Triage: shorter system prompt",
-        tom.0,
-        tom.1,
-        now - day,
-    )?;
+    let c = repo.commit_all("Triage: shorter system prompt", tom.0, tom.1, now - day)?;
     commits.push(c.sha);
     Ok(commits)
 }

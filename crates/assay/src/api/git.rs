@@ -39,14 +39,17 @@ impl Api {
             .as_deref()
             .ok_or_else(|| Error::InvalidArguments {
                 command: command.into(),
-                message: "this needs a workspace folder; open one with --workspace (or run `assay init`)".into(),
+                message:
+                    "this needs a workspace folder; open one with --workspace (or run `assay init`)"
+                        .into(),
             })
     }
 
     fn repo(&self, command: &str) -> Result<Repo> {
         git::open(self.root(command)?)?.ok_or_else(|| Error::InvalidArguments {
             command: command.into(),
-            message: "the workspace is not in a git repository (run `git init` to keep history)".into(),
+            message: "the workspace is not in a git repository (run `git init` to keep history)"
+                .into(),
         })
     }
 
@@ -122,7 +125,7 @@ impl Api {
             for v in repo.history(&path, rev, 200)? {
                 out.push(FileVersionView {
                     commit: Some(commit_view(&v.commit)),
-                    id: v.id,
+                    id: v.id.unwrap_or_else(|| "deleted".into()),
                 });
             }
         }
@@ -193,7 +196,9 @@ impl Api {
             .prompts
             .iter()
             .find(|p| p.id == args.prompt_id)
-            .ok_or_else(|| Error::NotFound(format!("{} has no prompt {}", plan.name, args.prompt_id)))?;
+            .ok_or_else(|| {
+                Error::NotFound(format!("{} has no prompt {}", plan.name, args.prompt_id))
+            })?;
         let case = match &args.case_id {
             Some(id) => plan.cases.iter().find(|c| &c.id == id),
             None => plan.cases.first(),
@@ -456,10 +461,12 @@ fn authored_path(command: &str, path: &str) -> Result<String> {
 fn read_worktree(root: &Path, path: &str) -> Result<Option<String>> {
     let full = root.join(path);
     match std::fs::read(&full) {
-        Ok(bytes) => String::from_utf8(bytes).map(Some).map_err(|_| Error::EvalFile {
-            location: path.to_owned(),
-            message: "not UTF-8 text".into(),
-        }),
+        Ok(bytes) => String::from_utf8(bytes)
+            .map(Some)
+            .map_err(|_| Error::EvalFile {
+                location: path.to_owned(),
+                message: "not UTF-8 text".into(),
+            }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(Error::io(full, e)),
     }

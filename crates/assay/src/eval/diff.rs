@@ -844,7 +844,10 @@ mod compare_tests {
         }
     }
 
-    fn repeated(case: &'static str, outcomes: &[&'static str]) -> Vec<(&'static str, &'static str)> {
+    fn repeated(
+        case: &'static str,
+        outcomes: &[&'static str],
+    ) -> Vec<(&'static str, &'static str)> {
         outcomes.iter().map(|o| (case, *o)).collect()
     }
 
@@ -866,7 +869,10 @@ mod compare_tests {
         assert!(flaky.flaky);
         assert_eq!(d.counts.regressed, 1);
         assert!((d.paired.p_value - 1.0).abs() < 1e-12);
-        assert!(d.passed, "a single flaky case does not fail the pull request");
+        assert!(
+            d.passed,
+            "a single flaky case does not fail the pull request"
+        );
 
         // The same case failing every repeat is a consistent regression: the gate fails.
         let mut head2 = head.clone();
@@ -898,8 +904,20 @@ mod compare_tests {
 
     #[test]
     fn cases_are_classified_and_deltas_computed() {
-        let base = run(&[("same", "pass"), ("gone", "pass"), ("fix", "fail"), ("bad", "pass"), ("still", "fail")]);
-        let head = run(&[("same", "pass"), ("new", "pass"), ("fix", "pass"), ("bad", "error"), ("still", "fail")]);
+        let base = run(&[
+            ("same", "pass"),
+            ("gone", "pass"),
+            ("fix", "fail"),
+            ("bad", "pass"),
+            ("still", "fail"),
+        ]);
+        let head = run(&[
+            ("same", "pass"),
+            ("new", "pass"),
+            ("fix", "pass"),
+            ("bad", "error"),
+            ("still", "fail"),
+        ]);
         let d = compare(&base, &head, side(), side(), &gates());
         let change = |id: &str| d.cases.iter().find(|c| c.case_id == id).unwrap().change;
         assert_eq!(change("same"), CaseChange::Unchanged);
@@ -909,7 +927,10 @@ mod compare_tests {
         assert_eq!(change("bad"), CaseChange::Errored);
         assert_eq!(change("still"), CaseChange::StillFailing);
         assert_eq!(d.cases[0].case_id, "bad");
-        assert!(!d.passed, "a case that now errors fails the no-regressions gate");
+        assert!(
+            !d.passed,
+            "a case that now errors fails the no-regressions gate"
+        );
         let fixed = d.cases.iter().find(|c| c.case_id == "fix").unwrap();
         assert_eq!(fixed.score_delta, Some(1.0));
         assert!(fixed.output_diff.is_some());
