@@ -394,6 +394,31 @@ fn eval_diff_reports_the_demo_regression_with_ci_exit_codes() {
         "{}",
         String::from_utf8_lossy(&out.stdout)
     );
+    // Any commit evaluates on its own, without touching the working tree: the first commit had
+    // nine cases.
+    let out = run(&[
+        "eval",
+        "run",
+        "support-triage",
+        "--at",
+        "HEAD~3",
+        "--replay",
+        "--json",
+        "at.json",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let detail: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(ws.join("at.json")).unwrap()).unwrap();
+    assert_eq!(detail["results"].as_array().unwrap().len(), 18);
+    assert_eq!(detail["summary"]["run"]["git_dirty"], false);
+    assert_eq!(
+        std::fs::read_to_string(ws.join("evalsets/support-triage/cases.jsonl"))
+            .unwrap()
+            .lines()
+            .count(),
+        10,
+        "the working tree keeps its ten cases"
+    );
     let out = run(&[
         "eval",
         "diff",

@@ -250,6 +250,10 @@ pub struct EvalRunArgs {
     /// Finish an interrupted run: run only the results it is missing.
     #[arg(long, value_name = "RUN_ID")]
     pub resume: Option<String>,
+    /// Evaluate the eval set as it is at this git commit, branch or tag (the working tree is
+    /// not touched).
+    #[arg(long, value_name = "REF")]
+    pub at: Option<String>,
     /// Retries of a failed call (429, 5xx, timeouts, dropped connections).
     #[arg(long, default_value_t = 4)]
     pub retries: u32,

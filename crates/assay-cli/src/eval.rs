@@ -22,8 +22,14 @@ const EXIT_USAGE: u8 = 2;
 
 /// `assay eval run`.
 pub fn run(api: &Api, args: EvalRunArgs) -> Result<ExitCode> {
-    let plan = match api.eval_plan(&args.target) {
-        Ok(plan) => plan,
+    let loaded = match &args.at {
+        Some(rev) => api
+            .eval_plan_at(&args.target, rev)
+            .map(|(plan, side)| (plan, side.commit.map(|c| (c, false)))),
+        None => api.eval_plan(&args.target).map(|plan| (plan, None)),
+    };
+    let (plan, at_commit) = match loaded {
+        Ok(loaded) => loaded,
         Err(e) => {
             eprintln!("error: {e}");
             return Ok(ExitCode::from(EXIT_USAGE));
@@ -49,6 +55,7 @@ pub fn run(api: &Api, args: EvalRunArgs) -> Result<ExitCode> {
         no_cache: args.no_cache,
         cassette,
         resume: args.resume.clone(),
+        git: at_commit,
         retry: RetryPolicy {
             max_retries: args.retries,
             ..RetryPolicy::default()
