@@ -11,9 +11,24 @@ vi.mock('./lib/api', async (importOriginal) => ({
   evalRuns: vi.fn(),
   evalRunGet: vi.fn(),
   keysStatus: vi.fn(),
+  workspaceFiles: vi.fn(),
+  fileGet: vi.fn(),
+  promptRender: vi.fn(),
 }));
 
-import { evalRunGet, evalRuns, evalSets, importFile, keysStatus, listTraces, traceFacets, workspaceInfo } from './lib/api';
+import {
+  evalRunGet,
+  evalRuns,
+  evalSets,
+  fileGet,
+  importFile,
+  keysStatus,
+  listTraces,
+  promptRender,
+  traceFacets,
+  workspaceFiles,
+  workspaceInfo,
+} from './lib/api';
 import { resetImports } from './lib/imports.svelte';
 import { evalSet, importReport, runBrief, runDetail, traceList, workspace } from './test-fixtures';
 import App from './App.svelte';
@@ -116,6 +131,47 @@ describe('App shell', () => {
     await navigate('#/settings');
     expect(view.querySelector('[data-testid="key-openai"]')).not.toBeNull();
     expect(view.querySelector('[data-testid="nav-settings"]')?.getAttribute('aria-current')).toBe('page');
+  });
+
+  it('opens a prompt file, and keeps it open when the person declines to drop unsaved changes', async () => {
+    vi.mocked(workspaceFiles).mockResolvedValue({
+      is_git: true,
+      branch: 'main',
+      files: [{ path: 'prompts/triage.yaml', kind: 'prompt', modified: false }],
+    });
+    vi.mocked(fileGet).mockResolvedValue({ path: 'prompts/triage.yaml', rev: null, content: 'text: hi\n' });
+    vi.mocked(evalSets).mockResolvedValue([]);
+    vi.mocked(promptRender).mockResolvedValue({ case_id: 'c', vars: {}, messages: [] });
+    const confirm = vi.fn(() => false);
+    vi.stubGlobal('confirm', confirm);
+    const view = await render();
+
+    await navigate('#/prompts');
+    expect(view.querySelector('[data-testid="prompts-tree"]')).not.toBeNull();
+    expect(view.querySelector('[data-testid="not-yet"]')).toBeNull();
+    expect(view.querySelector('[data-testid="nav-prompts"]')?.getAttribute('aria-current')).toBe('page');
+
+    const link = view.querySelector('[data-testid="file-prompts_triage_yaml"]') as HTMLAnchorElement;
+    await navigate(link.getAttribute('href') ?? '');
+    expect(vi.mocked(fileGet)).toHaveBeenCalledWith({ path: 'prompts/triage.yaml' });
+    (view.querySelector('[data-testid="file-edit"]') as HTMLElement).click();
+    flushSync();
+    const editor = view.querySelector('[data-testid="file-editor"]') as HTMLTextAreaElement;
+    editor.value = 'text: changed\n';
+    editor.dispatchEvent(new Event('input', { bubbles: true }));
+    flushSync();
+    const fileHash = window.location.hash;
+
+    await navigate('#/traces');
+    expect(confirm).toHaveBeenCalledTimes(1);
+    expect(window.location.hash).toBe(fileHash);
+    expect((view.querySelector('[data-testid="file-editor"]') as HTMLTextAreaElement).value).toBe('text: changed\n');
+    expect(view.querySelector('[data-testid="nav-prompts"]')?.getAttribute('aria-current')).toBe('page');
+
+    confirm.mockReturnValue(true);
+    await navigate('#/traces');
+    expect(view.querySelector('[data-testid="prompts-tree"]')).toBeNull();
+    expect(view.querySelector('[data-testid="nav-traces"]')?.getAttribute('aria-current')).toBe('page');
   });
 
   it('shows a drop overlay while files are dragged over the window, and imports them on drop', async () => {

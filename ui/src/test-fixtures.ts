@@ -1,6 +1,11 @@
 // Builders for backend shapes in tests: complete objects, overridable per test.
 import type {
+  CaseDiff,
+  CaseSide,
+  CommitView,
+  DiffSide,
   EvalCaseInfo,
+  EvalDiff,
   EvalProgress,
   EvalResultRow,
   EvalRunBrief,
@@ -255,6 +260,87 @@ export function runDetail(overrides: Partial<EvalRunDetail> = {}, run: Partial<E
       result(1, 'answer', 'gpt-4o-mini'),
       result(1, 'answer', 'claude-haiku'),
     ],
+    ...overrides,
+  };
+}
+
+/** A commit whose sha repeats `mark` (`commit('a')` -> `aaaa…`). */
+export function commit(mark: string, overrides: Partial<CommitView> = {}): CommitView {
+  const sha = mark.repeat(40).slice(0, 40);
+  return {
+    sha,
+    short: sha.slice(0, 7),
+    author: 'Dana Dev',
+    time: '2026-11-26T04:16:30Z',
+    summary: `Commit ${mark}`,
+    ...overrides,
+  };
+}
+
+export function diffSide(gitRef: string, overrides: Partial<DiffSide> = {}): DiffSide {
+  return {
+    git_ref: gitRef,
+    commit: 'b'.repeat(40),
+    dirty: false,
+    run_id: `run-${gitRef}`,
+    reused: false,
+    content_hash: 'sha256:abc',
+    pass_rate: 0.9,
+    mean_score: 0.9,
+    cost: 0.01,
+    latency_p50_ms: 800,
+    pass: 9,
+    fail: 1,
+    error: 0,
+    ...overrides,
+  };
+}
+
+export function caseSide(outcome: string, overrides: Partial<CaseSide> = {}): CaseSide {
+  return {
+    passes: outcome === 'pass' ? 1 : 0,
+    runs: 1,
+    errors: outcome === 'error' ? 1 : 0,
+    outcome,
+    score: outcome === 'pass' ? 1 : 0,
+    cost: 0.001,
+    latency_ms: 800,
+    output: `${outcome} output`,
+    reasons: outcome === 'pass' ? [] : [`${outcome}: expected "refund"`],
+    ...overrides,
+  };
+}
+
+export function caseDiff(caseId: string, change: CaseDiff['change'], overrides: Partial<CaseDiff> = {}): CaseDiff {
+  const before = change === 'fixed' || change === 'still_failing' ? 'fail' : 'pass';
+  const after = change === 'regressed' || change === 'still_failing' ? 'fail' : change === 'errored' ? 'error' : 'pass';
+  return {
+    case_id: caseId,
+    prompt_id: 'answer',
+    provider: 'gpt-4o-mini',
+    change,
+    flaky: false,
+    base: change === 'new' ? null : caseSide(before),
+    head: change === 'removed' ? null : caseSide(after),
+    score_delta: null,
+    cost_delta: null,
+    latency_delta_ms: null,
+    output_diff: null,
+    ...overrides,
+  };
+}
+
+/** A diff of HEAD~1 against the working tree. */
+export function evalDiff(overrides: Partial<EvalDiff> = {}): EvalDiff {
+  return {
+    evalset: 'support',
+    base: diffSide('HEAD~1'),
+    head: diffSide('WORKTREE', { commit: 'c'.repeat(40), dirty: true, pass_rate: 0.8, mean_score: 0.85, cost: 0.0112, latency_p50_ms: 900 }),
+    cases: [],
+    counts: { regressed: 0, errored: 0, fixed: 0, still_failing: 0, new: 0, removed: 0, unchanged: 0, flaky: 0 },
+    paired: { test: "McNemar's exact test", regressed: 0, fixed: 0, p_value: 1, significantly_worse: false, significantly_better: false },
+    gates: [],
+    passed: true,
     ...overrides,
   };
 }

@@ -9,12 +9,19 @@ import {
   captureTokenFromUrl,
   clearToken,
   evalCancel,
+  evalDiff,
   evalProgress,
   evalRunGet,
   evalRuns,
   evalSets,
   evalStart,
+  evalTrend,
+  fileDiff,
+  fileGet,
+  fileHistory,
+  fileSave,
   getToken,
+  gitRefs,
   getTrace,
   importFile,
   importPaths,
@@ -22,7 +29,9 @@ import {
   keysSet,
   keysStatus,
   listTraces,
+  promptRender,
   traceFacets,
+  workspaceFiles,
   workspaceInfo,
 } from './api';
 
@@ -259,6 +268,41 @@ describe('evaluation and key commands', () => {
       ['/api/keys_status', {}],
       ['/api/keys_set', { provider: 'openai', key: 'sk-test' }],
       ['/api/keys_delete', { provider: 'anthropic' }],
+    ]);
+  });
+
+  it('sends the file, history and diff commands by their backend names', async () => {
+    const fetchMock = stubFetch(async () => jsonResponse({}));
+
+    await workspaceFiles();
+    await fileGet({ path: 'prompts/a.yaml' });
+    await fileGet({ path: 'prompts/a.yaml', rev: 'HEAD' });
+    await fileHistory('prompts/a.yaml');
+    await fileDiff({ path: 'prompts/a.yaml', from: 'abc', to: null });
+    await fileSave({ path: 'prompts/a.yaml', content: 'x', commit_message: 'Tighten' });
+    await promptRender({ evalset: 'support', prompt_id: 'a' });
+    await gitRefs();
+    await evalDiff({ evalset: 'support', base: 'HEAD~1', head: 'WORKTREE', replay: true, gates: { no_regressions: true } });
+    await evalTrend({ evalset: 'support', theme: 'dark' });
+
+    const sent = fetchMock.mock.calls.map((_, index) => {
+      const { url, init } = requestOf(fetchMock, index);
+      return [url, JSON.parse(init.body as string)];
+    });
+    expect(sent).toEqual([
+      ['/api/workspace_files', {}],
+      ['/api/file_get', { path: 'prompts/a.yaml' }],
+      ['/api/file_get', { path: 'prompts/a.yaml', rev: 'HEAD' }],
+      ['/api/file_history', { path: 'prompts/a.yaml' }],
+      ['/api/file_diff', { path: 'prompts/a.yaml', from: 'abc', to: null }],
+      ['/api/file_save', { path: 'prompts/a.yaml', content: 'x', commit_message: 'Tighten' }],
+      ['/api/prompt_render', { evalset: 'support', prompt_id: 'a' }],
+      ['/api/git_refs', {}],
+      [
+        '/api/eval_diff',
+        { evalset: 'support', base: 'HEAD~1', head: 'WORKTREE', replay: true, gates: { no_regressions: true } },
+      ],
+      ['/api/eval_trend', { evalset: 'support', theme: 'dark' }],
     ]);
   });
 

@@ -5,20 +5,35 @@
 import { invoke } from '@tauri-apps/api/core';
 import type {
   ApiErrorBody,
+  EvalDiff,
+  EvalDiffArgs,
   EvalProgress,
   EvalRunBrief,
   EvalRunDetail,
   EvalRunsQuery,
   EvalSetInfo,
   EvalStart,
+  EvalTrend,
+  EvalTrendArgs,
   FacetQuery,
+  FileContent,
+  FileDiff,
+  FileDiffArgs,
+  FileRef,
+  FileSave,
+  FileVersionView,
+  GitRefs,
   ImportFormat,
   ImportOutcome,
   KeyStatus,
+  PromptRender,
+  RenderedPrompt,
   TraceDetail,
   TraceFacets,
   TraceList,
   TraceQuery,
+  WorkspaceFile,
+  WorkspaceFiles,
   WorkspaceInfo,
 } from './types';
 
@@ -279,6 +294,51 @@ export function keysSet(provider: string, key: string): Promise<KeyStatus> {
 /** Removes a provider's key from the OS keyring. */
 export function keysDelete(provider: string): Promise<KeyStatus> {
   return call<KeyStatus>('keys_delete', { provider });
+}
+
+/** The files under `prompts/` and `evalsets/`, with the branch and what is modified. */
+export function workspaceFiles(): Promise<WorkspaceFiles> {
+  return call<WorkspaceFiles>('workspace_files', {});
+}
+
+/** A file's content in the working tree, or at a git ref. */
+export function fileGet(ref: FileRef): Promise<FileContent> {
+  return call<FileContent>('file_get', ref);
+}
+
+/** A file's versions, newest first (uncommitted changes first, with commit null). */
+export function fileHistory(path: string): Promise<FileVersionView[]> {
+  return call<FileVersionView[]>('file_history', { path });
+}
+
+/** Two versions of a file compared line by line (null = working tree). */
+export function fileDiff(args: FileDiffArgs): Promise<FileDiff> {
+  return call<FileDiff>('file_diff', args);
+}
+
+/** Writes a prompt or eval-set file; commits it when a message is given. */
+export function fileSave(save: FileSave): Promise<WorkspaceFile> {
+  return call<WorkspaceFile>('file_save', save);
+}
+
+/** A prompt rendered with one case's variables. */
+export function promptRender(args: PromptRender): Promise<RenderedPrompt> {
+  return call<RenderedPrompt>('prompt_render', args);
+}
+
+/** Branches, tags and recent commits to compare. */
+export function gitRefs(): Promise<GitRefs> {
+  return call<GitRefs>('git_refs', {});
+}
+
+/** Compares an eval set's results at two refs; may run the eval set (seconds or more). */
+export function evalDiff(args: EvalDiffArgs): Promise<EvalDiff> {
+  return call<EvalDiff>('eval_diff', args);
+}
+
+/** Pass rate and score along a branch's commits, with a chart. */
+export function evalTrend(args: EvalTrendArgs): Promise<EvalTrend> {
+  return call<EvalTrend>('eval_trend', args);
 }
 
 /** Imports files or folders the backend can read (desktop app and CLI parity). */

@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { evalRunHref, hashParams, parseRoute, sectionOf, traceHref } from './routes';
+import {
+  evalDiffHref,
+  evalRunHref,
+  evalTrendHref,
+  hashParams,
+  parseRoute,
+  promptFileHref,
+  sectionOf,
+  traceHref,
+} from './routes';
 
 describe('parseRoute', () => {
   it('defaults to the trace list', () => {
@@ -36,6 +45,21 @@ describe('parseRoute', () => {
     expect(evalRunHref('r1', new URLSearchParams())).toBe('#/evals/run/r1');
   });
 
+  it('routes the diff, trend and prompt file views, keeping their parameters in the hash', () => {
+    expect(parseRoute(evalDiffHref(new URLSearchParams({ evalset: 'support', base: 'HEAD~1' })))).toEqual({
+      name: 'eval_diff',
+    });
+    expect(parseRoute('#/evals/diff')).toEqual({ name: 'eval_diff' });
+    expect(parseRoute(evalTrendHref('a b'))).toEqual({ name: 'eval_trend' });
+    expect(hashParams(evalTrendHref('a b&c')).get('evalset')).toBe('a b&c');
+    const file = promptFileHref('prompts/support/reply.md', new URLSearchParams({ tab: 'history' }));
+    expect(parseRoute(file)).toEqual({ name: 'prompt_file' });
+    expect(hashParams(file).get('path')).toBe('prompts/support/reply.md');
+    expect(hashParams(file).get('tab')).toBe('history');
+    expect(parseRoute('#/prompts/other')).toEqual({ name: 'not_found', path: 'prompts/other' });
+    expect(parseRoute('#/evals/diff/x')).toEqual({ name: 'not_found', path: 'evals/diff/x' });
+  });
+
   it('reports unknown paths', () => {
     expect(parseRoute('#/nope')).toEqual({ name: 'not_found', path: 'nope' });
   });
@@ -46,6 +70,9 @@ describe('sectionOf', () => {
     expect(sectionOf({ name: 'trace', traceId: 'x' })).toBe('traces');
     expect(sectionOf({ name: 'cost' })).toBe('cost');
     expect(sectionOf({ name: 'eval_run', runId: 'r' })).toBe('evals');
+    expect(sectionOf({ name: 'eval_diff' })).toBe('evals');
+    expect(sectionOf({ name: 'eval_trend' })).toBe('evals');
+    expect(sectionOf({ name: 'prompt_file' })).toBe('prompts');
     expect(sectionOf({ name: 'not_found', path: 'x' })).toBeNull();
   });
 });

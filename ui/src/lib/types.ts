@@ -567,3 +567,267 @@ export interface KeySet {
 export interface KeyRef {
   provider: string;
 }
+
+// ---- Git: prompt and eval-set history, diffs ----------------------------------------------
+
+/** `workspace_files` result item: a file under `prompts/` or `evalsets/`. */
+export interface WorkspaceFile {
+  /** Relative to the workspace root (`prompts/triage.yaml`). */
+  path: string;
+  /** `prompt`, `evalset`, `cases`, `cassette` or `other`. */
+  kind: string;
+  /** Has uncommitted changes (or is untracked). */
+  modified: boolean;
+}
+
+/** `workspace_files` result. */
+export interface WorkspaceFiles {
+  is_git: boolean;
+  /** The current branch, when on one. */
+  branch: string | null;
+  /** Sorted by path. */
+  files: WorkspaceFile[];
+}
+
+/** A git commit. */
+export interface CommitView {
+  sha: string;
+  /** Abbreviated sha. */
+  short: string;
+  author: string;
+  /** Author time, RFC 3339. */
+  time: string;
+  /** First line of the message. */
+  summary: string;
+}
+
+/** `file_get` arguments. */
+export interface FileRef {
+  path: string;
+  /** A git ref (`HEAD`, a sha, a branch); left out for the working tree. */
+  rev?: string;
+}
+
+/** `file_get` result. */
+export interface FileContent {
+  path: string;
+  /** The ref it was read at (null = working tree). */
+  rev: string | null;
+  /** Null when the file does not exist there. */
+  content: string | null;
+}
+
+/** `file_history` result item: a version of a file, newest first. */
+export interface FileVersionView {
+  /** Null for the uncommitted working-tree version. */
+  commit: CommitView | null;
+  /** Blob id, or `worktree` for uncommitted changes. */
+  id: string;
+}
+
+/** `file_diff` arguments; a side left null is the working tree. */
+export interface FileDiffArgs {
+  path: string;
+  from: string | null;
+  to: string | null;
+}
+
+/** One line of a line diff. */
+export interface DiffLine {
+  kind: 'equal' | 'insert' | 'delete';
+  old_no: number | null;
+  new_no: number | null;
+  /** Without its newline. */
+  text: string;
+}
+
+/** `file_diff` result. */
+export interface FileDiff {
+  path: string;
+  /** Unified diff text (empty when equal). */
+  unified: string;
+  lines: DiffLine[];
+}
+
+/** `file_save` arguments; with `commit_message` the file is committed too. */
+export interface FileSave {
+  path: string;
+  content: string;
+  commit_message?: string;
+}
+
+/** `prompt_render` arguments. */
+export interface PromptRender {
+  evalset: string;
+  prompt_id: string;
+  /** Default: the first case. */
+  case_id?: string;
+}
+
+/** `prompt_render` result. */
+export interface RenderedPrompt {
+  /** The case used. */
+  case_id: string;
+  vars: Record<string, unknown>;
+  messages: Message[];
+}
+
+/** `git_refs` result: what the diff view can compare. */
+export interface GitRefs {
+  is_git: boolean;
+  branches: string[];
+  tags: string[];
+  /** Recent commits of HEAD, newest first. */
+  commits: CommitView[];
+  /** Prompts or eval sets have uncommitted changes. */
+  dirty: boolean;
+}
+
+/** Thresholds of an eval diff; each one set is checked. */
+export interface DiffGates {
+  /** Fail on a consistent regression or a significant overall one. */
+  no_regressions: boolean;
+  max_pass_rate_drop_pp?: number | null;
+  max_cost_increase_pct?: number | null;
+  max_latency_increase_pct?: number | null;
+}
+
+/** The ref meaning "the working tree as it is". */
+export const WORKTREE = 'WORKTREE';
+
+/** `eval_diff` arguments. */
+export interface EvalDiffArgs {
+  evalset: string;
+  /** Branch, tag, sha or `HEAD~1`. */
+  base: string;
+  /** A ref, or `WORKTREE`. */
+  head: string;
+  /** Repeats per case; left out for one. */
+  repeat?: number;
+  /** Answer from each side's cassette (offline). */
+  replay: boolean;
+  gates: DiffGates;
+}
+
+/** One side of an eval diff. */
+export interface DiffSide {
+  /** The ref as given (`main`, `HEAD~1`, `WORKTREE`). */
+  git_ref: string;
+  commit: string | null;
+  /** Uncommitted changes were evaluated. */
+  dirty: boolean;
+  run_id: string;
+  /** Reused from an earlier run with the same content hash. */
+  reused: boolean;
+  content_hash: string;
+  pass_rate: number | null;
+  mean_score: number | null;
+  /** USD, as if uncached. */
+  cost: number;
+  latency_p50_ms: number | null;
+  pass: number;
+  fail: number;
+  error: number;
+}
+
+/** How a case changed between base and head. */
+export type CaseChange = 'regressed' | 'errored' | 'fixed' | 'still_failing' | 'new' | 'removed' | 'unchanged';
+
+/** A case's results on one side. */
+export interface CaseSide {
+  passes: number;
+  runs: number;
+  errors: number;
+  /** Majority verdict: `pass`, `fail` or `error`. */
+  outcome: string;
+  score: number | null;
+  cost: number | null;
+  latency_ms: number | null;
+  /** The first repeat's output. */
+  output: string | null;
+  /** Reasons of the first failing repeat's failed assertions (or its error). */
+  reasons: string[];
+}
+
+/** One case x prompt x provider compared. */
+export interface CaseDiff {
+  case_id: string;
+  prompt_id: string;
+  provider: string;
+  change: CaseChange;
+  /** Repeats disagreed on either side. */
+  flaky: boolean;
+  base: CaseSide | null;
+  head: CaseSide | null;
+  score_delta: number | null;
+  cost_delta: number | null;
+  latency_delta_ms: number | null;
+  /** The outputs' word diff, `[-old-]{+new+}` around changes, when they differ. */
+  output_diff: string | null;
+}
+
+/** Cases by change. */
+export interface DiffCounts {
+  regressed: number;
+  errored: number;
+  fixed: number;
+  still_failing: number;
+  new: number;
+  removed: number;
+  unchanged: number;
+  flaky: number;
+}
+
+/** The paired test over cases graded on both sides. */
+export interface PairedTest {
+  /** Which test. */
+  test: string;
+  regressed: number;
+  fixed: number;
+  /** Two-sided. */
+  p_value: number;
+  significantly_worse: boolean;
+  significantly_better: boolean;
+}
+
+/** `eval_diff` result. */
+export interface EvalDiff {
+  evalset: string;
+  base: DiffSide;
+  head: DiffSide;
+  /** Regressions first. */
+  cases: CaseDiff[];
+  counts: DiffCounts;
+  paired: PairedTest;
+  gates: EvalGateResult[];
+  /** Every gate held. */
+  passed: boolean;
+}
+
+/** `eval_trend` arguments. */
+export interface EvalTrendArgs {
+  evalset: string;
+  /** Branch or ref whose history to follow (default HEAD). */
+  rev?: string;
+  /** Commits to look back (default 30). */
+  limit?: number;
+  theme?: 'light' | 'dark';
+}
+
+/** One commit of a trend. */
+export interface TrendPoint {
+  commit: CommitView;
+  /** The latest completed run at that commit. */
+  run_id: string | null;
+  pass_rate: number | null;
+  mean_score: number | null;
+}
+
+/** `eval_trend` result. */
+export interface EvalTrend {
+  evalset: string;
+  /** Oldest first. */
+  points: TrendPoint[];
+  /** The chart, rendered by the backend. */
+  svg: string;
+}

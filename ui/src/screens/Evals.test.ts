@@ -85,6 +85,11 @@ describe('Evals', () => {
     expect(byTestId(broken, 'evalset-error').textContent).toContain('unknown field `prompt`');
     expect(byTestId<HTMLInputElement>(view, 'replay-broken').checked).toBe(false);
     expect(byTestId<HTMLButtonElement>(view, 'run-broken').disabled).toBe(true);
+
+    // A loadable eval set links to its commit comparison and trend; a broken one does not.
+    expect(byTestId<HTMLAnchorElement>(view, 'compare-support').getAttribute('href')).toBe('#/evals/diff?evalset=support');
+    expect(byTestId<HTMLAnchorElement>(view, 'trend-support').getAttribute('href')).toBe('#/evals/trend?evalset=support');
+    expect(broken.querySelector('[data-testid="compare-broken"]')).toBeNull();
   });
 
   it('tells the user how to add and run eval sets when there are none', async () => {
