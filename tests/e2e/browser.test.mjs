@@ -1,7 +1,7 @@
 // The web UI in a real browser (Debian's Chromium, headless) against a real `assay serve`.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
@@ -187,6 +187,65 @@ test('the demo eval sets show their runs and grids, a run starts from the UI, an
       assert.equal(await page.locator(`[data-testid="key-${provider}"]`).count(), 1, provider);
     }
     await page.screenshot({ path: join(screenshotDir, 'browser-settings.png') });
+    assert.deepEqual(problems, [], 'no console errors or CSP violations');
+  } finally {
+    server.stop();
+  }
+});
+
+test('prompts show their git history and diffs, edits save to disk, and base vs head diffs find the regression', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'assay-e2e-git-'));
+  const workspace = join(dir, 'demo');
+  assay(['demo', '--no-open', workspace], dir);
+  const server = await serve(workspace);
+  try {
+    const { page, problems } = await openPage(`${server.url}#/prompts`);
+    await page.locator('[data-testid="prompts-tree"]').waitFor({ timeout: 15_000 });
+    await page.locator('[data-testid="file-prompts_triage_yaml"]').click();
+    const content = page.locator('[data-testid="file-content"]');
+    await content.waitFor();
+    assert.match(await content.innerText(), /Triage this Acme Cloud support ticket/);
+
+    // History: four commits touched the prompt's folder... the prompt itself changed in three.
+    await page.locator('[data-testid="tab-history"]').click();
+    await page.locator('[data-testid="history-row-0"]').waitFor();
+    assert.equal(await page.locator('[data-testid^="history-row-"]').count(), 3, 'three versions of triage.yaml');
+    await page.locator('[data-testid="history-previous-0"]').click();
+    const fileDiff = page.locator('[data-testid="file-diff"]');
+    await fileDiff.waitFor();
+    assert.match(await fileDiff.innerText(), /needs_human/);
+    await page.screenshot({ path: join(screenshotDir, 'browser-prompt-history.png') });
+
+    // Edit and save: the file on disk changes.
+    await page.locator('[data-testid="tab-content"]').click();
+    await page.locator('[data-testid="file-edit"]').click();
+    const editor = page.locator('[data-testid="file-editor"]');
+    await editor.waitFor();
+    const edited = (await editor.inputValue()).replace('Triage this Acme Cloud support ticket.', 'Triage this ticket.');
+    await editor.fill(edited);
+    await page.locator('[data-testid="file-save"]').click();
+    await page.locator('[data-testid="file-content"]').waitFor();
+    const onDisk = readFileSync(join(workspace, 'prompts/triage.yaml'), 'utf8');
+    assert.match(onDisk, /Triage this ticket\./);
+
+    // The diff view: the last commit against its parent, offline.
+    await page.goto(`${server.url}#/evals/diff?evalset=support-triage&base=HEAD~2&head=HEAD~1`);
+    await page.locator('[data-testid="diff-run"]').click();
+    const verdict = page.locator('[data-testid="diff-verdict"]');
+    await verdict.waitFor({ timeout: 30_000 });
+    assert.equal(await verdict.getAttribute('data-passed'), 'true', 'adding a case regressed nothing');
+    await page.goto(`${server.url}#/evals/diff?evalset=support-triage&base=HEAD~1&head=HEAD`);
+    await page.locator('[data-testid="diff-run"]').click();
+    await page.locator('[data-testid="diff-row-regressed-double-charge"]').waitFor({ timeout: 30_000 });
+    assert.equal(await page.locator('[data-testid="diff-verdict"]').getAttribute('data-passed'), 'false');
+    assert.equal(await page.locator('[data-testid^="diff-row-regressed-"]').count(), 5);
+    await page.screenshot({ path: join(screenshotDir, 'browser-eval-diff.png') });
+
+    // The trend: one point per commit, with the chart.
+    await page.goto(`${server.url}#/evals/trend?evalset=support-triage`);
+    await page.locator('[data-testid="trend-chart"] svg').waitFor({ timeout: 15_000 });
+    assert.equal(await page.locator('[data-testid^="trend-row-"]').count(), 4);
+    await page.screenshot({ path: join(screenshotDir, 'browser-eval-trend.png') });
     assert.deepEqual(problems, [], 'no console errors or CSP violations');
   } finally {
     server.stop();
