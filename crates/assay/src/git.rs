@@ -378,14 +378,6 @@ impl Repo {
         index
             .update_all(["*"], None)
             .map_err(|e| git_err("staging deletions", e))?;
-        index.write().map_err(|e| git_err("writing the index", e))?;
-        let tree_id = index
-            .write_tree()
-            .map_err(|e| git_err("writing the tree", e))?;
-        let tree = self
-            .repo
-            .find_tree(tree_id)
-            .map_err(|e| git_err("reading the new tree", e))?;
         let sig =
             git2::Signature::new(author, email, &git2::Time::new(time_s, 0)).map_err(|e| {
                 Error::GitInput {
@@ -395,21 +387,7 @@ impl Repo {
                     ),
                 }
             })?;
-        let parent = match self.repo.head() {
-            Ok(h) => Some(h.peel_to_commit().map_err(|e| git_err("reading HEAD", e))?),
-            Err(e) if matches!(e.code(), GitCode::UnbornBranch | GitCode::NotFound) => None,
-            Err(e) => return Err(git_err("reading HEAD", e)),
-        };
-        let parents: Vec<&git2::Commit<'_>> = parent.iter().collect();
-        let oid = self
-            .repo
-            .commit(Some("HEAD"), &sig, &sig, message, &tree, &parents)
-            .map_err(|e| git_err("committing", e))?;
-        let commit = self
-            .repo
-            .find_commit(oid)
-            .map_err(|e| git_err("reading the new commit", e))?;
-        self.info(&commit)
+        self.commit_index(&mut index, &sig, message)
     }
 
     /// The checked-out branch's short name; None when HEAD is detached or unborn.
@@ -444,6 +422,21 @@ impl Repo {
                 let _ = index.remove_path(Path::new(&rel));
             }
         }
+        let sig = self
+            .repo
+            .signature()
+            .or_else(|_| git2::Signature::now("Assay", "assay@localhost"))
+            .map_err(|e| git_err("making the commit author", e))?;
+        self.commit_index(&mut index, &sig, message)
+    }
+
+    /// Writes `index` as a tree and commits it on HEAD (its first commit when HEAD is unborn).
+    fn commit_index(
+        &self,
+        index: &mut git2::Index,
+        sig: &git2::Signature<'_>,
+        message: &str,
+    ) -> Result<CommitInfo> {
         index.write().map_err(|e| git_err("writing the index", e))?;
         let tree_id = index
             .write_tree()
@@ -452,11 +445,6 @@ impl Repo {
             .repo
             .find_tree(tree_id)
             .map_err(|e| git_err("reading the new tree", e))?;
-        let sig = self
-            .repo
-            .signature()
-            .or_else(|_| git2::Signature::now("Assay", "assay@localhost"))
-            .map_err(|e| git_err("making the commit author", e))?;
         let parent = match self.repo.head() {
             Ok(h) => Some(h.peel_to_commit().map_err(|e| git_err("reading HEAD", e))?),
             Err(e) if matches!(e.code(), GitCode::UnbornBranch | GitCode::NotFound) => None,
@@ -465,7 +453,7 @@ impl Repo {
         let parents: Vec<&git2::Commit<'_>> = parent.iter().collect();
         let oid = self
             .repo
-            .commit(Some("HEAD"), &sig, &sig, message, &tree, &parents)
+            .commit(Some("HEAD"), sig, sig, message, &tree, &parents)
             .map_err(|e| git_err("committing", e))?;
         let commit = self
             .repo

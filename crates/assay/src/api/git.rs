@@ -268,7 +268,7 @@ impl Api {
                 Some((c, d)) => (Some(c), d),
                 None => (None, true),
             };
-            return Ok((plan, side(git_ref, commit, dirty)));
+            return Ok((plan, DiffSide::new(git_ref, commit, dirty)));
         }
         let repo = self.repo("eval_diff")?;
         let commit = repo.resolve(git_ref)?;
@@ -289,7 +289,7 @@ impl Api {
             },
             other => other,
         })?;
-        Ok((plan, side(git_ref, Some(commit.sha), false)))
+        Ok((plan, DiffSide::new(git_ref, Some(commit.sha), false)))
     }
 
     fn tree_dir(&self, sha: &str) -> PathBuf {
@@ -420,24 +420,6 @@ impl Api {
             svg: crate::chart::render_svg(&spec)?,
             points,
         })
-    }
-}
-
-fn side(git_ref: &str, commit: Option<String>, dirty: bool) -> DiffSide {
-    DiffSide {
-        git_ref: git_ref.to_owned(),
-        commit,
-        dirty,
-        run_id: String::new(),
-        reused: false,
-        content_hash: String::new(),
-        pass_rate: None,
-        mean_score: None,
-        cost: 0.0,
-        latency_p50_ms: None,
-        pass: 0,
-        fail: 0,
-        error: 0,
     }
 }
 

@@ -697,3 +697,36 @@ mod tests {
         assert_eq!(order, expected);
     }
 }
+
+#[cfg(test)]
+mod command_list_tests {
+    use super::COMMANDS;
+
+    /// The desktop app's build script and capability file list the commands by hand (a build
+    /// script cannot use this crate); they must stay equal to `COMMANDS`.
+    #[test]
+    fn the_desktop_app_declares_and_grants_exactly_the_api_commands() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let build = std::fs::read_to_string(root.join("src-tauri/build.rs")).unwrap_or_default();
+        let caps = std::fs::read_to_string(root.join("src-tauri/capabilities/default.json"))
+            .unwrap_or_default();
+        let declared: Vec<&str> = build
+            .split(".commands(&[")
+            .nth(1)
+            .and_then(|rest| rest.split("])").next())
+            .unwrap_or("")
+            .split(',')
+            .map(|c| c.trim().trim_matches('"'))
+            .filter(|c| !c.is_empty())
+            .collect();
+        assert_eq!(declared, COMMANDS, "src-tauri/build.rs");
+        for command in COMMANDS {
+            let permission = format!("\"allow-{}\"", command.replace('_', "-"));
+            assert!(
+                caps.contains(&permission),
+                "capabilities/default.json lacks {permission}"
+            );
+        }
+        assert_eq!(caps.matches("\"allow-").count(), COMMANDS.len());
+    }
+}

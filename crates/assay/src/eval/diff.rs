@@ -61,6 +61,27 @@ pub struct DiffSide {
     pub error: i64,
 }
 
+impl DiffSide {
+    /// A side before it is evaluated: which ref, which commit, whether dirty.
+    pub fn new(git_ref: &str, commit: Option<String>, dirty: bool) -> DiffSide {
+        DiffSide {
+            git_ref: git_ref.to_owned(),
+            commit,
+            dirty,
+            run_id: String::new(),
+            reused: false,
+            content_hash: String::new(),
+            pass_rate: None,
+            mean_score: None,
+            cost: 0.0,
+            latency_p50_ms: None,
+            pass: 0,
+            fail: 0,
+            error: 0,
+        }
+    }
+}
+
 /// How a case changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -820,21 +841,7 @@ mod compare_tests {
     }
 
     fn side() -> DiffSide {
-        DiffSide {
-            git_ref: "x".into(),
-            commit: None,
-            dirty: false,
-            run_id: String::new(),
-            reused: false,
-            content_hash: String::new(),
-            pass_rate: None,
-            mean_score: None,
-            cost: 0.0,
-            latency_p50_ms: None,
-            pass: 0,
-            fail: 0,
-            error: 0,
-        }
+        DiffSide::new("x", None, false)
     }
 
     fn gates() -> DiffGates {
