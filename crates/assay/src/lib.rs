@@ -6,6 +6,7 @@
 #![deny(missing_docs)]
 
 pub mod api;
+pub mod chart;
 pub mod error;
 pub mod eval;
 pub mod generate;
