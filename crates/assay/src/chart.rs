@@ -19,9 +19,11 @@ use crate::{Error, Result};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ChartKind {
-    /// One line per series; `None` values leave a gap.
+    /// One line per series; `None` values leave a gap. All lines are drawn; the legend lists
+    /// the first nine and "+N more", and colours repeat after nine series.
     Line,
     /// One bar per x label, series stacked bottom to top in order; the y axis starts at 0.
+    /// More than ten series are reduced with [`top_n_with_other`] to nine and "other".
     StackedBar,
 }
 
