@@ -65,7 +65,10 @@ fn main() {
     let (s, t) = (stacked(), trend());
     println!("| chart | SVG | PNG |");
     println!("|---|---|---|");
-    for (name, spec) in [("30 days x 10 stacked series", &s), ("30-commit trend line", &t)] {
+    for (name, spec) in [
+        ("30 days x 10 stacked series", &s),
+        ("30-commit trend line", &t),
+    ] {
         let svg = median(|| {
             render_svg(spec).expect("svg");
         });

@@ -2,6 +2,10 @@
 //! (the current OpenTelemetry GenAI conventions put a call's messages there when they are not on
 //! the span). Each record with a span context becomes a partial span that the store merges into
 //! the span it belongs to, whether the traces are imported before or after the logs.
+//!
+//! The older conventions send one record per message (`gen_ai.system.message`,
+//! `gen_ai.user.message`, `gen_ai.choice`, ...): the records of one span in a document are
+//! gathered into one partial span, events in time order, so every message is kept.
 
 use std::io::BufRead;
 
@@ -78,6 +82,10 @@ pub(super) fn parse_document_reader(
     let resource_logs = doc.resource_logs.ok_or_else(|| {
         ParseError::Input("not an OTLP logs document (no \"resourceLogs\")".into())
     })?;
+    // Partial spans in first-seen order, one per (trace id, span id).
+    let mut spans: Vec<RawSpan> = Vec::new();
+    let mut index: std::collections::HashMap<(String, String), usize> =
+        std::collections::HashMap::new();
     for (ri, rl) in resource_logs.into_iter().enumerate() {
         let resource: Map<String, Value> = rl
             .resource
@@ -87,7 +95,16 @@ pub(super) fn parse_document_reader(
             for (li, record) in sl.log_records.into_iter().enumerate() {
                 let location = format!("resourceLogs[{ri}].scopeLogs[{si}].logRecords[{li}]");
                 match convert(record, &resource) {
-                    Ok(raw) => sink.span(normalize(raw))?,
+                    Ok(raw) => {
+                        let key = (raw.trace_id.clone(), raw.span_id.clone());
+                        match index.get(&key) {
+                            Some(&i) => merge_record(&mut spans[i], raw),
+                            None => {
+                                index.insert(key, spans.len());
+                                spans.push(raw);
+                            }
+                        }
+                    }
                     Err((field, message)) => sink.reject(Rejection {
                         location,
                         field: Some(field.to_owned()),
@@ -97,7 +114,18 @@ pub(super) fn parse_document_reader(
             }
         }
     }
+    for mut raw in spans {
+        raw.events.sort_by_key(|e| e.time_ns);
+        sink.span(normalize(raw))?;
+    }
     Ok(())
+}
+
+/// Adds a later record of the same span: its events, and its attributes over earlier ones.
+fn merge_record(into: &mut RawSpan, record: RawSpan) {
+    into.start_ns = into.start_ns.min(record.start_ns);
+    into.events.extend(record.events);
+    into.attributes.extend(record.attributes);
 }
 
 /// A log record as a partial span: no name (the store then keeps the span's own name and start),
@@ -149,4 +177,67 @@ fn convert(
         resource: resource.clone(),
         events,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Collect(Vec<crate::model::Span>);
+
+    impl Sink for Collect {
+        fn span(&mut self, span: crate::model::Span) -> crate::Result<()> {
+            self.0.push(span);
+            Ok(())
+        }
+        fn reject(&mut self, _rejection: Rejection) {}
+    }
+
+    #[test]
+    fn per_message_records_of_one_span_keep_every_message_in_order() {
+        let record = |name: &str, time: u64, body: &str| {
+            format!(
+                r#"{{"traceId": "0af7651916cd43dd8448eb211c80319c", "spanId": "b7ad6b7169203331",
+                   "timeUnixNano": "{time}", "eventName": "{name}", "body": {body}}}"#
+            )
+        };
+        // Out of order on purpose: records arrive as the exporter batches them.
+        let doc = format!(
+            r#"{{"resourceLogs": [{{"scopeLogs": [{{"logRecords": [{}, {}, {}]}}]}}]}}"#,
+            record(
+                "gen_ai.user.message",
+                2000,
+                r#"{"kvlistValue": {"values": [{"key": "content", "value": {"stringValue": "What is the weather in Paris?"}}]}}"#
+            ),
+            record(
+                "gen_ai.system.message",
+                1000,
+                r#"{"kvlistValue": {"values": [{"key": "content", "value": {"stringValue": "You are terse."}}]}}"#
+            ),
+            record(
+                "gen_ai.choice",
+                3000,
+                r#"{"kvlistValue": {"values": [{"key": "message", "value": {"kvlistValue": {"values": [{"key": "role", "value": {"stringValue": "assistant"}}, {"key": "content", "value": {"stringValue": "Sunny."}}]}}}, {"key": "index", "value": {"intValue": "0"}}]}}"#
+            ),
+        );
+        let mut sink = Collect(Vec::new());
+        parse_document_reader(&mut doc.as_bytes(), &mut sink).unwrap();
+        assert_eq!(sink.0.len(), 1, "one partial span for the three records");
+        let p = &sink.0[0].payload;
+        let inputs: Vec<(&str, Option<&str>)> = p
+            .input_messages
+            .iter()
+            .map(|m| (m.role.as_str(), m.content.as_deref()))
+            .collect();
+        assert_eq!(
+            inputs,
+            vec![
+                ("system", Some("You are terse.")),
+                ("user", Some("What is the weather in Paris?"))
+            ]
+        );
+        assert_eq!(p.output_messages.len(), 1);
+        assert_eq!(p.output_messages[0].content.as_deref(), Some("Sunny."));
+        assert_eq!(sink.0[0].start_ns, 1000);
+    }
 }
