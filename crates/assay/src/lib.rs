@@ -7,6 +7,7 @@
 
 pub mod api;
 pub mod chart;
+pub mod cost;
 pub mod error;
 pub mod eval;
 pub mod generate;
