@@ -193,16 +193,14 @@ impl Api {
         progress: &mut (dyn FnMut(&EvalProgress) + Send),
         cancel: &AtomicBool,
     ) -> Result<RunOutcome> {
-        let with_commit;
-        let options = if options.git.is_none() && options.resume.is_none() {
-            with_commit = RunOptions {
-                git: self.worktree_commit(),
-                ..options.clone()
-            };
-            &with_commit
-        } else {
-            options
-        };
+        let mut options = options.clone();
+        if options.git.is_none() && options.resume.is_none() {
+            options.git = self.worktree_commit();
+        }
+        if options.catalogue.is_none() {
+            options.catalogue = Some(std::sync::Arc::new(self.price_catalogue()?));
+        }
+        let options = &options;
         let outcome = runner::run(&self.workspace.db_path, plan, options, progress, cancel)?;
         self.index_search_text(usize::MAX)?;
         Ok(outcome)
@@ -294,6 +292,14 @@ impl Api {
             )));
         }
         self.eval_progress(args)
+    }
+
+    /// The price catalogue with the workspace's `prices.toml` overrides.
+    pub fn price_catalogue(&self) -> Result<crate::cost::Catalogue> {
+        match self.workspace.root.as_deref() {
+            Some(root) => crate::cost::Catalogue::load_workspace(root),
+            None => crate::cost::Catalogue::builtin(),
+        }
     }
 
     /// Where each provider's API key comes from (never the key itself).

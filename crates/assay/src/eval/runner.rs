@@ -94,6 +94,9 @@ pub struct RunOptions {
     pub git: Option<(String, bool)>,
     /// The id of a new run (default: a fresh UUID), so a caller can follow it before it starts.
     pub run_id: Option<String>,
+    /// Prices for calls whose provider sets no `prices` (the catalogue with the workspace's
+    /// overrides); None leaves such calls at their reported cost, if any.
+    pub catalogue: Option<std::sync::Arc<crate::cost::Catalogue>>,
 }
 
 /// What a finished (or interrupted) run produced.
@@ -944,11 +947,11 @@ impl Runner<'_> {
         row.ttft_ms = response.time_to_first_token_ms;
         row.input_tokens = response.usage.input;
         row.output_tokens = response.usage.output;
-        row.cost = spec
-            .prices
-            .as_ref()
-            .and_then(|p| cost_of(p, &response.usage))
-            .or(response.reported_cost);
+        row.cost = match &spec.prices {
+            Some(p) => cost_of(p, &response.usage),
+            None => self.catalogue_cost(spec, &request, response),
+        }
+        .or(response.reported_cost);
         let prompt_text = row
             .rendered
             .iter()
@@ -997,6 +1000,34 @@ impl Runner<'_> {
             spans: span_list,
             cache,
         }
+    }
+
+    /// The catalogue's price for a call: the answering model's, else the requested one's.
+    fn catalogue_cost(
+        &self,
+        spec: &ProviderSpec,
+        request: &ProviderRequest,
+        response: &ProviderResponse,
+    ) -> Option<f64> {
+        let catalogue = self.options.catalogue.as_ref()?;
+        let provider = match spec.kind {
+            crate::eval::plan::ProviderKind::AzureOpenAi => "azure",
+            crate::eval::plan::ProviderKind::OpenAiCompatible => "openai",
+            other => other.as_str(),
+        };
+        let now = now_ns();
+        let models = response
+            .response_model
+            .iter()
+            .chain(std::iter::once(&request.model));
+        for model in models {
+            if let crate::cost::Priced::Cost(c) =
+                catalogue.price(Some(provider), model, now, &response.usage)
+            {
+                return Some(c.total);
+            }
+        }
+        None
     }
 
     fn render(&self, prompt: usize, case: &PlanCase) -> std::result::Result<Vec<Message>, String> {

@@ -371,3 +371,32 @@ fn the_example_eval_sets_run_offline_in_the_demo() {
         assert!(run.pass > 0, "{run:?}");
     }
 }
+
+#[test]
+fn calls_without_configured_prices_are_costed_from_the_catalogue() {
+    let fake = FakeProvider::start_blocking(Options::default()).unwrap();
+    let (dir, api) = temp_workspace();
+    write_evalset(dir.path(), &fake, &echo_cases(2), "");
+    // The same eval set without `prices`: the catalogue prices gpt-4o-mini (answered as the
+    // dated version gpt-4o-mini-2025-01-01) at $0.15 in / $0.60 out per million tokens.
+    let path = dir.path().join("evalsets/echo/evalset.yaml");
+    let text = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("      prices: {input: 1.0, output: 2.0}\n", "");
+    std::fs::write(&path, text).unwrap();
+    let outcome = run(&api, &RunOptions::default());
+    let detail = api
+        .eval_run_get(&EvalRunRef {
+            run_id: outcome.run_id,
+        })
+        .unwrap();
+    for r in &detail.results {
+        let expected =
+            (r.input_tokens.unwrap() as f64 * 0.15 + r.output_tokens.unwrap() as f64 * 0.60) / 1e6;
+        assert!(
+            (r.cost.unwrap() - expected).abs() < 1e-12,
+            "{:?} vs {expected}",
+            r.cost
+        );
+    }
+}
