@@ -430,3 +430,53 @@ fn eval_diff_reports_the_demo_regression_with_ci_exit_codes() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("no-such-ref"), "{}", stderr(&out));
 }
+
+#[test]
+fn prices_resolve_dated_models_and_a_litellm_import_overrides_the_catalogue() {
+    let ws = TempWorkspace::new();
+    let shown = ws.assay_json(&[
+        "prices",
+        "show",
+        "gpt-4o-2024-05-13",
+        "--at",
+        "2024-09-01",
+        "--json",
+    ]);
+    assert_eq!(shown["entry"]["input"], 5.0);
+    let shown = ws.assay_json(&["prices", "show", "gpt-4o", "--at", "2024-11-01", "--json"]);
+    assert_eq!(
+        shown["entry"]["input"], 2.5,
+        "the price cut applies after its date"
+    );
+    let out = ws.assay(&["prices", "show", "house-model-7b"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "an unpriced model is not silently free"
+    );
+
+    let litellm = ws.path().join("litellm.json");
+    std::fs::write(
+        &litellm,
+        r#"{
+  "sample_spec": {"input_cost_per_token": 0, "litellm_provider": "openai"},
+  "house-model-7b": {"input_cost_per_token": 2e-07, "output_cost_per_token": 6e-07, "litellm_provider": "openai", "mode": "chat"},
+  "dall-e-3": {"output_cost_per_image": 0.04, "litellm_provider": "openai", "mode": "image_generation"}
+}"#,
+    )
+    .unwrap();
+    let report = ws.assay_json(&["prices", "import", litellm.to_str().unwrap(), "--json"]);
+    assert_eq!(report["imported"], 1);
+    assert_eq!(
+        report["skipped"].as_array().unwrap().len(),
+        1,
+        "the per-image model"
+    );
+    assert!(ws.path().join("prices.toml").exists());
+    let shown = ws.assay_json(&["prices", "show", "house-model-7b", "--json"]);
+    let input = shown["entry"]["input"].as_f64().unwrap();
+    assert!(
+        (input - 0.2).abs() < 1e-9,
+        "per-token prices become per-million: {input}"
+    );
+}

@@ -75,6 +75,9 @@ pub enum Command {
     /// Provider API keys, kept in the OS keyring (never in files or the database).
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// The price catalogue (shipped with Assay) and the workspace's overrides in prices.toml.
+    #[command(subcommand)]
+    Prices(PricesCommand),
     /// Serve the web UI and the HTTP API (loopback only unless --host says otherwise).
     Serve(ServeArgs),
     /// Set up a demo workspace with bundled sample traces, then open it in the desktop app,
@@ -323,4 +326,43 @@ pub struct EvalDiffArgs {
     /// Write Markdown for a pull-request comment.
     #[arg(long, value_name = "FILE")]
     pub markdown: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PricesCommand {
+    /// List price entries (USD per million tokens).
+    List {
+        /// Only this provider (openai, anthropic, google, mistral, ...).
+        #[arg(long)]
+        provider: Option<String>,
+        /// Only entries whose id or model contains this.
+        #[arg(long, short = 's')]
+        search: Option<String>,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Which entry prices a model on a date (dated versions, aliases and provider prefixes
+    /// resolve, e.g. `gpt-4o-mini-2024-07-18`, `bedrock/anthropic.claude-3-5-haiku-20241022-v1:0`).
+    Show {
+        /// The model name as a span or provider reports it.
+        model: String,
+        /// The provider, when the name alone is ambiguous.
+        #[arg(long)]
+        provider: Option<String>,
+        /// The date (YYYY-MM-DD; default today): prices change over time.
+        #[arg(long)]
+        at: Option<String>,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Import LiteLLM's model_prices_and_context_window.json into the workspace's prices.toml.
+    Import {
+        /// The LiteLLM price file.
+        file: PathBuf,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }

@@ -16,7 +16,7 @@ use assay::import::{Format, ImportOptions};
 use assay::workspace::Locate;
 use clap::Parser;
 
-use args::{Cli, Command, DemoCommand, EvalCommand, Global, TracesCommand};
+use args::{Cli, Command, DemoCommand, EvalCommand, Global, PricesCommand, TracesCommand};
 
 /// Exit code for failures of the work itself (a bad file, a missing trace).
 const EXIT_FAILURE: u8 = 1;
@@ -106,6 +106,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             return eval::show(&open(&cli.global)?, &run_id, json)
         }
         Command::Keys(command) => return eval::keys(&open(&cli.global)?, command),
+        Command::Prices(command) => return prices(&open(&cli.global)?, command),
         Command::Serve(args) => {
             let api = open(&cli.global)?;
             serve::run(api, &args)?;
@@ -346,4 +347,97 @@ pub(crate) fn print_json<T: serde::Serialize>(value: &T) -> Result<()> {
     }
     writeln!(out)?;
     Ok(())
+}
+
+fn prices(api: &Api, command: PricesCommand) -> Result<ExitCode> {
+    let per_m = |v: Option<f64>| v.map(|v| format!("{v}")).unwrap_or_else(|| "-".into());
+    match command {
+        PricesCommand::List {
+            provider,
+            search,
+            json,
+        } => {
+            let entries = api.prices_list(provider.as_deref(), search.as_deref())?;
+            if json {
+                return print_json(&entries).map(|_| ExitCode::SUCCESS);
+            }
+            let mut out = std::io::stdout().lock();
+            writeln!(
+                out,
+                "{:<44} {:>9} {:>9} {:>10} {:>10}  {:<23} AS OF",
+                "ENTRY", "INPUT", "OUTPUT", "CACHE RD", "CACHE WR", "EFFECTIVE"
+            )?;
+            for e in entries {
+                let effective = match (e.effective_from, e.effective_until) {
+                    (None, None) => "always".to_owned(),
+                    (from, until) => format!(
+                        "{}..{}",
+                        from.map(|d| d.to_string()).unwrap_or_default(),
+                        until.map(|d| d.to_string()).unwrap_or_default()
+                    ),
+                };
+                writeln!(
+                    out,
+                    "{:<44} {:>9} {:>9} {:>10} {:>10}  {:<23} {}",
+                    e.id,
+                    e.input,
+                    e.output,
+                    per_m(e.cache_read),
+                    per_m(e.cache_write_5m),
+                    effective,
+                    e.as_of
+                )?;
+            }
+        }
+        PricesCommand::Show {
+            model,
+            provider,
+            at,
+            json,
+        } => {
+            let found = api.prices_show(&model, provider.as_deref(), at.as_deref())?;
+            if json {
+                print_json(&found)?;
+            } else {
+                match &found.entry {
+                    Some(e) => println!(
+                        "{model} on {}: {} (USD per 1M tokens: input {}, output {}, cache read {}, cache write {}, reasoning {}){}\nsource: {} (as of {})",
+                        found.at,
+                        e.id,
+                        e.input,
+                        e.output,
+                        per_m(e.cache_read),
+                        per_m(e.cache_write_5m),
+                        per_m(e.reasoning),
+                        if e.tiers.is_empty() {
+                            String::new()
+                        } else {
+                            format!(", {} long-context tier(s)", e.tiers.len())
+                        },
+                        e.source,
+                        e.as_of
+                    ),
+                    None => {
+                        println!("{model} on {}: no price (add one to prices.toml)", found.at);
+                        return Ok(ExitCode::from(EXIT_FAILURE));
+                    }
+                }
+            }
+        }
+        PricesCommand::Import { file, json } => {
+            let report = api.prices_import(&file)?;
+            if json {
+                print_json(&report)?;
+            } else {
+                println!(
+                    "{}: {} prices imported ({} entries in the file); {} keys skipped",
+                    report.file,
+                    report.imported,
+                    report.total,
+                    report.skipped.len()
+                );
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }

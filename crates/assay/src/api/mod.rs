@@ -11,9 +11,11 @@ mod demo;
 mod evals;
 mod git;
 pub mod json;
+mod prices;
 
 pub use demo::{demo, DemoReport};
 pub use evals::{CassetteChoice, KEY_PROVIDERS};
+pub use prices::{PriceMatch, PricesImport};
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
