@@ -43,10 +43,11 @@ lint: ui
 test-rust: build
 	$(CARGO) test --workspace --locked
 
-## test-keyring: API keys stored in and read back from a real Secret Service (private session)
+## test-keyring: API keys stored in and read back from a real Secret Service (private session);
+## --workspace keeps the feature set of test-rust's build, so nothing is compiled again
 test-keyring: build
-	./scripts/with-keyring.sh $(CARGO) test --locked -p assay --lib eval::secrets -- --ignored
-	./scripts/with-keyring.sh $(CARGO) test --locked -p assay-e2e --test evals keys_round_trip -- --ignored
+	./scripts/with-keyring.sh $(CARGO) test --workspace --locked --lib eval::secrets -- --ignored
+	./scripts/with-keyring.sh $(CARGO) test --workspace --locked --test evals keys_round_trip -- --ignored
 
 test-ui: ui
 	cd ui && npm test

@@ -149,7 +149,8 @@ test('the demo eval sets show their runs and grids, a run starts from the UI, an
       assert.equal(await page.locator(`[data-testid="evalset-${name}"]`).count(), 1, name);
     }
     await page.locator(`[data-testid="run-row-${triage.id}"]`).waitFor();
-    assert.equal(await page.locator('[data-testid^="run-row-"]').count(), 3, 'one demo run per eval set');
+    // One run per eval set, and one of the triage set at each of the history's four commits.
+    assert.equal(await page.locator('[data-testid^="run-row-"]').count(), 7);
 
     await page.locator(`[data-testid="run-row-${triage.id}"]`).click();
     await page.locator('[data-testid="result-grid"]').waitFor();
@@ -157,7 +158,7 @@ test('the demo eval sets show their runs and grids, a run starts from the UI, an
     const cell = page.locator('[data-testid="cell-6-triage-claude-3_5-haiku"]');
     assert.equal(await cell.getAttribute('data-outcome'), 'fail');
     assert.equal(
-      await page.locator('[data-testid="cell-0-triage-gpt-4o-mini"]').getAttribute('data-outcome'),
+      await page.locator('[data-testid="cell-1-triage-gpt-4o-mini"]').getAttribute('data-outcome'),
       'pass',
     );
     assert.equal(await page.locator('[data-testid="gate-metric_valid_json"]').getAttribute('data-passed'), 'false');
@@ -177,7 +178,7 @@ test('the demo eval sets show their runs and grids, a run starts from the UI, an
     await page.locator('[data-testid="result-grid"]').waitFor();
     assert.match(await page.locator('[data-testid="run-status"]').innerText(), /complete/i);
     const after = JSON.parse(assay(['eval', 'list', '--json'], workspace)).runs;
-    assert.equal(after.length, 4, 'the UI run is stored like any other');
+    assert.equal(after.length, 8, 'the UI run is stored like any other');
     assert.equal(after[0].evalset, 'release-notes');
     assert.equal(after[0].done, 4);
 
