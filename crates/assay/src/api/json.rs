@@ -881,3 +881,172 @@ pub struct EvalTrend {
     /// The plotters chart (SVG).
     pub svg: String,
 }
+
+// ---- Cost ----------------------------------------------------------------------------------
+
+/// The dimensions cost can be broken down by.
+pub const COST_DIMENSIONS: &[&str] = &[
+    "tenant",
+    "endpoint",
+    "model",
+    "prompt",
+    "prompt_version",
+    "feature",
+    "environment",
+    "user",
+];
+
+/// `cost_breakdown` arguments.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CostQuery {
+    /// Dimensions to group by (see [`COST_DIMENSIONS`]); empty = the total only. `user` cannot
+    /// be combined with other dimensions.
+    #[serde(default)]
+    pub by: Vec<String>,
+    /// `day`, `hour`, `month` or None (the whole range).
+    #[serde(default)]
+    pub per: Option<String>,
+    /// From (RFC 3339 or YYYY-MM-DD, inclusive); default: 30 days before `until`.
+    #[serde(default)]
+    pub since: Option<String>,
+    /// Until (exclusive); default: the end of the last day with data.
+    #[serde(default)]
+    pub until: Option<String>,
+    /// Filters: dimension -> value (exact; "" matches spans without the key).
+    #[serde(default)]
+    pub filters: std::collections::BTreeMap<String, String>,
+    /// Keep the top N groups by cost (the rest are summed into one "other" row).
+    #[serde(default)]
+    pub top: Option<u32>,
+}
+
+/// Token and money sums.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct CostTotals {
+    /// Model calls (llm spans; duplicates of one call counted once).
+    pub requests: i64,
+    /// Calls that failed.
+    pub errors: i64,
+    /// Computed cost (USD) of the priced calls.
+    pub cost: f64,
+    /// Cost the sources reported (USD), where they did.
+    pub reported_cost: f64,
+    /// Calls whose model has no price.
+    pub unpriced: i64,
+    /// Input tokens (cached included).
+    pub input_tokens: i64,
+    /// Output tokens (reasoning included).
+    pub output_tokens: i64,
+    /// Input tokens read from a prompt cache.
+    pub cache_read_tokens: i64,
+    /// Input tokens written to a prompt cache.
+    pub cache_write_tokens: i64,
+    /// Reasoning tokens.
+    pub reasoning_tokens: i64,
+    /// Cost per 1,000 requests (USD).
+    pub cost_per_1k_requests: Option<f64>,
+}
+
+/// One row of a breakdown.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct CostRow {
+    /// The group's values, one per `by` dimension ("(none)" for spans without it, "other" for
+    /// the rest after `top`).
+    pub keys: Vec<String>,
+    /// The period (`2026-10-03`, `2026-10-03T14`, `2026-10`), when `per` is set.
+    pub period: Option<String>,
+    /// Sums.
+    pub totals: CostTotals,
+    /// Share of the total cost (0..1).
+    pub share: f64,
+    /// Change of cost against the previous period of the same length (for `per` = None: the
+    /// range before `since`), in percent; None when there was nothing to compare.
+    pub change_pct: Option<f64>,
+}
+
+/// A model without a price, and how many calls used it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct UnpricedModel {
+    /// The model.
+    pub model: String,
+    /// Calls.
+    pub requests: i64,
+}
+
+/// `cost_breakdown` result.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct CostReport {
+    /// The range (RFC 3339), as resolved.
+    pub since: String,
+    /// End of the range (exclusive).
+    pub until: String,
+    /// The dimensions grouped by.
+    pub by: Vec<String>,
+    /// The period size.
+    pub per: Option<String>,
+    /// Totals over the range (the rows sum to it).
+    pub total: CostTotals,
+    /// Totals over the range of the same length just before.
+    pub previous: CostTotals,
+    /// Change of total cost against the previous range, in percent.
+    pub change_pct: Option<f64>,
+    /// Rows, by period then cost (largest first).
+    pub rows: Vec<CostRow>,
+    /// Models without a price in the range.
+    pub unpriced_models: Vec<UnpricedModel>,
+    /// Computed and reported cost disagree by more than 5% on these groups (model) in range.
+    pub disagreements: Vec<CostDisagreement>,
+}
+
+/// Where a source's reported cost and Assay's computed cost differ.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct CostDisagreement {
+    /// The model.
+    pub model: String,
+    /// Computed (USD) over the calls that reported a cost.
+    pub computed: f64,
+    /// Reported (USD).
+    pub reported: f64,
+}
+
+/// `cost_chart` arguments: a stacked cost chart.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CostChartArgs {
+    /// The dimension to stack by (default: none, one series).
+    #[serde(default)]
+    pub by: Option<String>,
+    /// `day` (default), `hour` or `month`.
+    #[serde(default)]
+    pub per: Option<String>,
+    /// Range start.
+    #[serde(default)]
+    pub since: Option<String>,
+    /// Range end.
+    #[serde(default)]
+    pub until: Option<String>,
+    /// Filters, as in [`CostQuery`].
+    #[serde(default)]
+    pub filters: std::collections::BTreeMap<String, String>,
+    /// `light` (default) or `dark`.
+    #[serde(default)]
+    pub theme: Option<String>,
+    /// Width in pixels (default 960).
+    #[serde(default)]
+    pub width: Option<u32>,
+    /// Height in pixels (default 360).
+    #[serde(default)]
+    pub height: Option<u32>,
+}
+
+/// `cost_chart` result.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct CostChart {
+    /// The chart as SVG (with `<title>` tooltips).
+    pub svg: String,
+    /// The x labels (periods), for click-through.
+    pub periods: Vec<String>,
+    /// The series names (groups), in stacking order.
+    pub series: Vec<String>,
+}
