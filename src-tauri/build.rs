@@ -33,6 +33,8 @@ fn main() {
         "git_refs",
         "eval_diff",
         "eval_trend",
+        "cost_breakdown",
+        "cost_chart",
     ]);
     if let Err(e) = tauri_build::try_build(tauri_build::Attributes::new().app_manifest(manifest)) {
         panic!("tauri build step failed: {e:#}");

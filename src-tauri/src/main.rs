@@ -9,11 +9,12 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use assay::api::json::{
-    ApiError, EvalDiff, EvalDiffArgs, EvalProgress, EvalRunBrief, EvalRunDetail, EvalRunRef,
-    EvalRunsQuery, EvalSetInfo, EvalStart, EvalTrend, EvalTrendArgs, FacetQuery, FileContent,
-    FileDiff, FileDiffArgs, FileRef, FileSave, FileVersionView, GitRefs, ImportArgs, ImportOutcome,
-    ImportUpload, KeyRef, KeySet, KeyStatus, PromptRender, RenderedPrompt, TraceDetail,
-    TraceFacets, TraceGet, TraceList, TraceQuery, WorkspaceFile, WorkspaceFiles, WorkspaceInfo,
+    ApiError, CostChart, CostChartArgs, CostQuery, CostReport, EvalDiff, EvalDiffArgs,
+    EvalProgress, EvalRunBrief, EvalRunDetail, EvalRunRef, EvalRunsQuery, EvalSetInfo, EvalStart,
+    EvalTrend, EvalTrendArgs, FacetQuery, FileContent, FileDiff, FileDiffArgs, FileRef, FileSave,
+    FileVersionView, GitRefs, ImportArgs, ImportOutcome, ImportUpload, KeyRef, KeySet, KeyStatus,
+    PromptRender, RenderedPrompt, TraceDetail, TraceFacets, TraceGet, TraceList, TraceQuery,
+    WorkspaceFile, WorkspaceFiles, WorkspaceInfo,
 };
 use assay::api::Api;
 use assay::workspace::Locate;
@@ -171,6 +172,16 @@ async fn eval_trend(api: Shared<'_>, args: EvalTrendArgs) -> Result<EvalTrend, A
     blocking(&api, move |a| a.eval_trend(&args)).await
 }
 
+#[tauri::command]
+async fn cost_breakdown(api: Shared<'_>, args: CostQuery) -> Result<CostReport, ApiError> {
+    blocking(&api, move |a| a.cost_breakdown(&args)).await
+}
+
+#[tauri::command]
+async fn cost_chart(api: Shared<'_>, args: CostChartArgs) -> Result<CostChart, ApiError> {
+    blocking(&api, move |a| a.cost_chart(&args)).await
+}
+
 fn locate(app: &tauri::App) -> Locate {
     let mut args = std::env::args().skip(1);
     let mut workspace = std::env::var_os("ASSAY_WORKSPACE").map(PathBuf::from);
@@ -223,7 +234,9 @@ fn main() {
             prompt_render,
             git_refs,
             eval_diff,
-            eval_trend
+            eval_trend,
+            cost_breakdown,
+            cost_chart
         ])
         .build(tauri::generate_context!());
     match app {

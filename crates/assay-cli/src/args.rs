@@ -78,6 +78,18 @@ pub enum Command {
     /// The price catalogue (shipped with Assay) and the workspace's overrides in prices.toml.
     #[command(subcommand)]
     Prices(PricesCommand),
+    /// Cost and usage of model calls by tenant, endpoint, model, prompt, feature, user or
+    /// environment, per day, hour or month (from rollups kept at import).
+    #[command(args_conflicts_with_subcommands = true)]
+    Cost {
+        #[command(subcommand)]
+        action: Option<CostCommand>,
+        #[command(flatten)]
+        query: CostArgs,
+    },
+    /// Charts rendered to files (SVG or PNG, by the file's extension).
+    #[command(subcommand)]
+    Chart(ChartCommand),
     /// Serve the web UI and the HTTP API (loopback only unless --host says otherwise).
     Serve(ServeArgs),
     /// Set up a demo workspace with bundled sample traces, then open it in the desktop app,
@@ -364,5 +376,82 @@ pub enum PricesCommand {
         /// Print the result as JSON.
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct CostArgs {
+    /// Group by these (comma-separated): tenant, endpoint, model, prompt, prompt_version,
+    /// feature, environment, user.
+    #[arg(long, value_delimiter = ',')]
+    pub by: Vec<String>,
+    /// One row per day, hour or month.
+    #[arg(long)]
+    pub per: Option<String>,
+    /// From (YYYY-MM-DD or RFC 3339); default: 30 days before --until.
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Until (exclusive); default: the end of the last day with data.
+    #[arg(long)]
+    pub until: Option<String>,
+    /// Only where KEY=VALUE (repeatable), e.g. --where tenant=acme.
+    #[arg(long = "where", value_name = "KEY=VALUE")]
+    pub filters: Vec<String>,
+    /// Keep the top N groups by cost (the rest summed as "other").
+    #[arg(long)]
+    pub top: Option<u32>,
+    /// Print the result as JSON.
+    #[arg(long, conflicts_with = "csv")]
+    pub json: bool,
+    /// Print the rows as CSV.
+    #[arg(long)]
+    pub csv: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CostCommand {
+    /// Price every stored model call again with the current prices (after a price change or a
+    /// new prices.toml), in place; rollups follow. Running it twice changes nothing.
+    Reprice {
+        /// Only calls from this time on.
+        #[arg(long)]
+        since: Option<String>,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ChartCommand {
+    /// Cost per period, stacked by a dimension.
+    Cost {
+        /// Stack by this dimension (tenant, endpoint, model, ...).
+        #[arg(long)]
+        by: Option<String>,
+        /// day (default), hour or month.
+        #[arg(long)]
+        per: Option<String>,
+        /// From.
+        #[arg(long)]
+        since: Option<String>,
+        /// Until.
+        #[arg(long)]
+        until: Option<String>,
+        /// Only where KEY=VALUE (repeatable).
+        #[arg(long = "where", value_name = "KEY=VALUE")]
+        filters: Vec<String>,
+        /// light or dark.
+        #[arg(long, default_value = "light")]
+        theme: String,
+        /// Width in pixels.
+        #[arg(long, default_value_t = 960)]
+        width: u32,
+        /// Height in pixels.
+        #[arg(long, default_value_t = 360)]
+        height: u32,
+        /// The file to write: .svg or .png.
+        #[arg(long, short = 'o')]
+        out: PathBuf,
     },
 }

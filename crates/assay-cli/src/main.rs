@@ -2,6 +2,7 @@
 //! renders results as text or JSON (`render`). `assay serve` is the HTTP adapter (`serve`).
 
 mod args;
+mod cost;
 mod eval;
 mod render;
 mod serve;
@@ -107,6 +108,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Keys(command) => return eval::keys(&open(&cli.global)?, command),
         Command::Prices(command) => return prices(&open(&cli.global)?, command),
+        Command::Cost { action, query } => return cost::run(&open(&cli.global)?, action, query),
+        Command::Chart(command) => return cost::chart(&open(&cli.global)?, command),
         Command::Serve(args) => {
             let api = open(&cli.global)?;
             serve::run(api, &args)?;
@@ -173,6 +176,7 @@ fn import(
             format,
             progress: Some(&mut on_batch),
             attribution: None,
+            catalogue: None,
         };
         match api.import_reader("-", std::io::stdin(), options) {
             Ok(report) => outcome.imported.push(report),

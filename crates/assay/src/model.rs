@@ -212,6 +212,13 @@ pub struct Span {
     pub usage: Usage,
     /// A cost the source reported (in USD), kept beside the one Assay computes.
     pub reported_cost: Option<f64>,
+    /// The cost Assay computed (USD) from the price catalogue and the workspace's overrides.
+    #[serde(default)]
+    pub cost: Option<f64>,
+    /// Set when the span used tokens but no price covers its model at its date: it is counted
+    /// and listed, never costed at zero.
+    #[serde(default)]
+    pub unpriced: bool,
     /// The prompt (template) this call rendered, when known.
     pub prompt_name: Option<String>,
     /// The prompt's version or label.
@@ -249,6 +256,8 @@ impl Span {
             time_to_first_token_ns: None,
             usage: Usage::default(),
             reported_cost: None,
+            cost: None,
+            unpriced: false,
             prompt_name: None,
             prompt_version: None,
             attribution: Attribution::default(),

@@ -233,6 +233,10 @@ pub struct SpanView {
     pub usage: Usage,
     /// Cost the source reported (USD).
     pub reported_cost: Option<f64>,
+    /// Cost computed from the price catalogue (USD).
+    pub cost: Option<f64>,
+    /// True when the call used tokens but no price covers its model.
+    pub unpriced: bool,
     /// Prompt name.
     pub prompt_name: Option<String>,
     /// Prompt version.

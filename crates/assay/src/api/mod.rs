@@ -7,6 +7,7 @@
 //! command: write the typed method, add it to [`COMMANDS`] and to `dispatch`, then add the
 //! one-line Tauri adapter in `src-tauri` and the wrapper in `ui/src/lib/api.ts`.
 
+mod cost;
 mod demo;
 mod evals;
 mod git;
@@ -57,6 +58,8 @@ pub const COMMANDS: &[&str] = &[
     "git_refs",
     "eval_diff",
     "eval_trend",
+    "cost_breakdown",
+    "cost_chart",
 ];
 
 /// Default page size of the trace list.
@@ -273,6 +276,7 @@ impl Api {
             failed: Vec::new(),
             skipped: Vec::new(),
         };
+        let catalogue = std::sync::Arc::new(self.price_catalogue()?);
         for (file, from_folder) in files {
             let name = file.display().to_string();
             let mut on_batch = |p: import::Progress| progress(&name, p);
@@ -280,6 +284,7 @@ impl Api {
                 format,
                 progress: Some(&mut on_batch),
                 attribution: Some(self.workspace.config.attribution.clone()),
+                catalogue: Some(std::sync::Arc::clone(&catalogue)),
             };
             match import::import_file(&mut self.store(), &file, options) {
                 Ok(report) => outcome.imported.push(report),
@@ -321,6 +326,7 @@ impl Api {
                 format,
                 progress: None,
                 attribution: Some(self.workspace.config.attribution.clone()),
+                catalogue: Some(std::sync::Arc::new(self.price_catalogue()?)),
             },
         );
         let outcome = match result {
@@ -351,6 +357,9 @@ impl Api {
     ) -> Result<ImportReport> {
         if options.attribution.is_none() {
             options.attribution = Some(self.workspace.config.attribution.clone());
+        }
+        if options.catalogue.is_none() {
+            options.catalogue = Some(std::sync::Arc::new(self.price_catalogue()?));
         }
         import::import_reader(&mut self.store(), source, reader, options)
     }
@@ -422,6 +431,8 @@ impl Api {
             "git_refs" => to_value(self.git_refs()?),
             "eval_diff" => to_value(self.eval_diff(&parse_args(command, args)?)?),
             "eval_trend" => to_value(self.eval_trend(&parse_args(command, args)?)?),
+            "cost_breakdown" => to_value(self.cost_breakdown(&parse_args(command, args)?)?),
+            "cost_chart" => to_value(self.cost_chart(&parse_args(command, args)?)?),
             other => Err(Error::UnknownCommand(other.to_owned())),
         }
     }
@@ -550,6 +561,8 @@ fn span_view(s: Span, depth: u32, trace_start: i64) -> SpanView {
         response_model: s.response_model,
         finish_reason: s.finish_reason,
         reported_cost: s.reported_cost,
+        cost: s.cost,
+        unpriced: s.unpriced,
         prompt_name: s.prompt_name,
         prompt_version: s.prompt_version,
         attribution: s.attribution,

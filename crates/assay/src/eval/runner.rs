@@ -952,6 +952,10 @@ impl Runner<'_> {
             None => self.catalogue_cost(spec, &request, response),
         }
         .or(response.reported_cost);
+        if let Some(llm) = span_list.get_mut(1) {
+            llm.cost = row.cost;
+            llm.unpriced = row.cost.is_none() && response.usage.input.is_some();
+        }
         let prompt_text = row
             .rendered
             .iter()

@@ -224,6 +224,8 @@ pub struct ImportOptions<'a> {
     pub progress: Option<&'a mut dyn FnMut(Progress)>,
     /// The workspace's `[attribution]` mapping.
     pub attribution: Option<crate::workspace::AttributionMap>,
+    /// Prices for model calls (default: the shipped catalogue).
+    pub catalogue: Option<std::sync::Arc<crate::cost::Catalogue>>,
 }
 
 /// Imports one file.
@@ -294,6 +296,11 @@ pub fn import_reader(
     let mut sink = StoreSink::new(store, source, format, Arc::clone(&tally));
     sink.progress = options.progress.take();
     let attribution = options.attribution.take().filter(|m| !m.is_empty());
+    let catalogue = options
+        .catalogue
+        .take()
+        .or_else(crate::cost::builtin_shared);
+    sink.catalogue = catalogue.clone();
     // Two stages on two threads: this one writes to the store while a parser thread reads,
     // parses and normalises the next batch.
     // Room for a whole write batch, so the parser keeps going while the writer commits.
@@ -304,6 +311,7 @@ pub fn import_reader(
                 sender,
                 batch: Vec::with_capacity(PIPE_BATCH),
                 attribution,
+                catalogue,
             };
             let result = parse(format, &mut input, &mut channel);
             let flushed = channel.flush();
@@ -500,6 +508,8 @@ struct StoreSink<'s, 'p> {
     traces_before: Option<i64>,
     /// Whether the trace list's filter indexes are dropped until this import ends.
     indexes_dropped: bool,
+    /// Prices merged spans again.
+    catalogue: Option<Arc<crate::cost::Catalogue>>,
 }
 
 impl Drop for StoreSink<'_, '_> {
@@ -531,6 +541,7 @@ impl<'s, 'p> StoreSink<'s, 'p> {
             committed_any: false,
             traces_before: None,
             indexes_dropped: false,
+            catalogue: None,
         }
     }
 
@@ -568,7 +579,12 @@ impl<'s, 'p> StoreSink<'s, 'p> {
             traces::drop_filter_indexes(&tx)?;
             self.indexes_dropped = true;
         }
-        let counts = spans::upsert(&tx, &self.batch, self.import_id)?;
+        let mut merged = Vec::new();
+        let counts = spans::upsert_collecting(&tx, &self.batch, self.import_id, &mut merged)?;
+        // A merged span's cost follows from its merged usage and model.
+        if let (false, Some(catalogue)) = (merged.is_empty(), &self.catalogue) {
+            spans::reprice_rows(&tx, &merged, catalogue)?;
+        }
         traces::refresh(&tx, self.batch.iter().map(|p| &p.span))?;
         self.spans_new += counts.new;
         self.spans_merged += counts.merged;
@@ -672,6 +688,7 @@ struct ChannelSink {
     sender: mpsc::SyncSender<Parsed>,
     batch: Vec<PreparedSpan>,
     attribution: Option<crate::workspace::AttributionMap>,
+    catalogue: Option<Arc<crate::cost::Catalogue>>,
 }
 
 impl ChannelSink {
@@ -695,6 +712,10 @@ impl Sink for ChannelSink {
     fn span(&mut self, mut span: Span) -> Result<()> {
         if let Some(map) = &self.attribution {
             normalize::apply_attribution_map(&mut span, map);
+        }
+        // Priced here, on the parser thread, so the writer only writes.
+        if let Some(catalogue) = &self.catalogue {
+            crate::cost::apply_price(&mut span, catalogue);
         }
         self.batch.push(PreparedSpan::new(span));
         if self.batch.len() >= PIPE_BATCH {

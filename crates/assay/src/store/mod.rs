@@ -7,6 +7,7 @@
 //! To change the schema, add `migrations/NNNN_name.sql` and append it to [`MIGRATIONS`]; never
 //! edit a migration that has shipped. Each table has its own module with its read and write paths.
 
+pub mod cost;
 pub mod evals;
 pub mod search;
 pub mod spans;
@@ -22,6 +23,7 @@ use crate::error::{Error, Result};
 const MIGRATIONS: &[(&str, &str)] = &[
     ("0001_spans", include_str!("migrations/0001_spans.sql")),
     ("0002_evals", include_str!("migrations/0002_evals.sql")),
+    ("0003_cost", include_str!("migrations/0003_cost.sql")),
 ];
 
 /// The schema version this build writes.

@@ -47,9 +47,9 @@ INSERT INTO spans (trace_id, span_id, parent_span_id, name, kind, start_ns, end_
     status_message, error_class, service, provider, request_model, response_model, finish_reason,
     ttft_ns, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens,
     reported_cost, prompt_name, prompt_version, tenant, endpoint, feature, user_id, session_id,
-    environment, release, tags, import_id)
+    environment, release, tags, import_id, cost, unpriced)
 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20,
-    ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33)
+    ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35)
 ON CONFLICT (trace_id, span_id) DO UPDATE SET
     parent_span_id = coalesce(excluded.parent_span_id, parent_span_id),
     name = CASE WHEN excluded.name = '' THEN name ELSE excluded.name END,
@@ -83,7 +83,10 @@ ON CONFLICT (trace_id, span_id) DO UPDATE SET
     environment = coalesce(excluded.environment, environment),
     release = coalesce(excluded.release, release),
     tags = coalesce(excluded.tags, tags),
-    import_id = excluded.import_id
+    import_id = excluded.import_id,
+    -- Provisional: the writer prices merged rows again from their merged usage and model.
+    cost = coalesce(excluded.cost, cost),
+    unpriced = CASE WHEN excluded.cost IS NOT NULL THEN 0 ELSE max(unpriced, excluded.unpriced) END
 RETURNING id";
 
 const UPSERT_PAYLOAD: &str = "
@@ -161,6 +164,17 @@ pub fn upsert(
     spans: &[PreparedSpan],
     import_id: i64,
 ) -> Result<UpsertCounts> {
+    upsert_collecting(tx, spans, import_id, &mut Vec::new())
+}
+
+/// [`upsert`], also collecting the row ids of the spans that merged into stored ones (their
+/// cost must be computed again from the merged row: see [`reprice_rows`]).
+pub fn upsert_collecting(
+    tx: &Transaction<'_>,
+    spans: &[PreparedSpan],
+    import_id: i64,
+    merged_ids: &mut Vec<i64>,
+) -> Result<UpsertCounts> {
     let mut insert_span = tx.prepare_cached(&insert_span_sql())?;
     let mut insert_payload = tx.prepare_cached(&insert_payload_sql())?;
     let mut span_stmt = tx.prepare_cached(UPSERT_SPAN)?;
@@ -206,11 +220,15 @@ pub fn upsert(
             a.release,
             tags,
             import_id,
+            s.cost,
+            s.unpriced,
         ];
         let known = insert_span.execute(values)? == 0;
         let id: i64 = if known {
             counts.merged += 1;
-            span_stmt.query_row(values, |r| r.get(0))?
+            let id = span_stmt.query_row(values, |r| r.get(0))?;
+            merged_ids.push(id);
+            id
         } else {
             counts.new += 1;
             tx.last_insert_rowid()
@@ -259,7 +277,7 @@ pub fn for_trace(store: &Store, trace_id: &str) -> Result<Vec<Span>> {
                 s.cache_read_tokens, s.cache_write_tokens, s.reasoning_tokens, s.reported_cost,
                 s.prompt_name, s.prompt_version, s.tenant, s.endpoint, s.feature, s.user_id,
                 s.session_id, s.environment, s.release, s.tags, s.duplicate_of,
-                p.input, p.output, p.detail, p.attributes
+                p.input, p.output, p.detail, p.attributes, s.cost, s.unpriced
          FROM spans s LEFT JOIN span_payloads p ON p.id = s.id
          WHERE s.trace_id = ?1
          ORDER BY s.start_ns, s.span_id",
@@ -299,6 +317,8 @@ pub fn for_trace(store: &Store, trace_id: &str) -> Result<Vec<Span>> {
                 reasoning: r.get(20)?,
             },
             reported_cost: r.get(21)?,
+            cost: r.get(37)?,
+            unpriced: r.get(38)?,
             prompt_name: r.get(22)?,
             prompt_version: r.get(23)?,
             attribution: Attribution {
@@ -330,6 +350,50 @@ pub fn for_trace(store: &Store, trace_id: &str) -> Result<Vec<Span>> {
         })
     })?;
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+/// Prices stored rows again from what they hold now (after a merge). The rollup triggers
+/// adjust the cost tables in the same transaction.
+pub fn reprice_rows(
+    tx: &Transaction<'_>,
+    ids: &[i64],
+    catalogue: &crate::cost::Catalogue,
+) -> Result<()> {
+    let mut read = tx.prepare_cached(
+        "SELECT id, kind, provider, request_model, response_model, start_ns, input_tokens,
+                output_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens
+         FROM spans WHERE id = ?1",
+    )?;
+    let mut write = tx.prepare_cached("UPDATE spans SET cost = ?2, unpriced = ?3 WHERE id = ?1")?;
+    for &id in ids {
+        let mut rows = read.query([id])?;
+        let Some(row) = rows.next()? else { continue };
+        let mut span = pricing_span(row, 1)?;
+        drop(rows);
+        crate::cost::apply_price(&mut span, catalogue);
+        write.execute(params![id, span.cost, span.unpriced])?;
+    }
+    Ok(())
+}
+
+/// The parts of a stored span that pricing reads, from `kind, provider, request_model,
+/// response_model, start_ns, input_tokens, output_tokens, cache_read_tokens,
+/// cache_write_tokens, reasoning_tokens` starting at column `at`.
+pub(crate) fn pricing_span(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Span> {
+    let mut span = Span::new(String::new(), String::new(), String::new(), r.get(at + 4)?);
+    let kind: String = r.get(at)?;
+    span.kind = SpanKind::parse(&kind);
+    span.provider = r.get(at + 1)?;
+    span.request_model = r.get(at + 2)?;
+    span.response_model = r.get(at + 3)?;
+    span.usage = Usage {
+        input: r.get(at + 5)?,
+        output: r.get(at + 6)?,
+        cache_read: r.get(at + 7)?,
+        cache_write: r.get(at + 8)?,
+        reasoning: r.get(at + 9)?,
+    };
+    Ok(span)
 }
 
 /// How many spans the store holds.

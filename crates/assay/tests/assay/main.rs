@@ -1,6 +1,7 @@
 //! Integration tests of the core library, one module per area.
 #![allow(clippy::unwrap_used)] // In a test, a panic is the failure report.
 
+mod cost;
 mod diff;
 mod evals;
 mod fixtures;

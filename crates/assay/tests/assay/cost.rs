@@ -1,0 +1,253 @@
+//! Cost: calls priced at import, rollups that stay exact under re-import, repricing and late
+//! data, and breakdowns that sum to the total.
+
+use std::collections::BTreeMap;
+
+use assay::api::json::{CostQuery, ImportArgs, TraceGet};
+use assay::api::Api;
+use assay::generate::{generate, GenerateOptions};
+
+use crate::temp_workspace;
+
+fn import(api: &Api, path: &std::path::Path) {
+    let outcome = api
+        .import_paths(&ImportArgs {
+            paths: vec![path.display().to_string()],
+        })
+        .unwrap();
+    assert!(outcome.failed.is_empty(), "{:?}", outcome.failed);
+}
+
+fn month(dir: &std::path::Path, spans: u64) -> std::path::PathBuf {
+    let path = dir.join("month.jsonl");
+    let mut file = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+    generate(
+        &GenerateOptions {
+            spans,
+            ..Default::default()
+        },
+        Some(&mut file),
+        None,
+    )
+    .unwrap();
+    drop(file);
+    path
+}
+
+fn by_tenant_day(api: &Api) -> BTreeMap<(String, String), (i64, f64)> {
+    let report = api
+        .cost_breakdown(&CostQuery {
+            by: vec!["tenant".into()],
+            per: Some("day".into()),
+            since: Some("2026-09-01".into()),
+            until: Some("2026-12-01".into()),
+            ..Default::default()
+        })
+        .unwrap();
+    let sum: f64 = report.rows.iter().map(|r| r.totals.cost).sum();
+    assert!(
+        (sum - report.total.cost).abs() < 1e-6,
+        "rows sum to the total"
+    );
+    report
+        .rows
+        .into_iter()
+        .map(|r| {
+            let tenant = if r.keys[0] == "(none)" {
+                String::new()
+            } else {
+                r.keys[0].clone()
+            };
+            (
+                (tenant, r.period.unwrap()),
+                (r.totals.requests, r.totals.cost),
+            )
+        })
+        .collect()
+}
+
+/// Per tenant and day, straight from the stored spans (what the rollups must equal).
+fn raw(dir: &std::path::Path) -> BTreeMap<(String, String), (i64, f64)> {
+    let store = assay::store::Store::open(&dir.join(".assay/assay.db")).unwrap();
+    assay::store::cost::raw_sums_by_tenant_day(&store)
+        .unwrap()
+        .into_iter()
+        .filter(|(_, (n, _))| *n > 0)
+        .collect()
+}
+
+fn assert_same(
+    rollup: &BTreeMap<(String, String), (i64, f64)>,
+    raw: &BTreeMap<(String, String), (i64, f64)>,
+) {
+    assert_eq!(rollup.len(), raw.len(), "the same tenant-days");
+    for (key, (n, cost)) in raw {
+        let (rn, rcost) = rollup.get(key).unwrap_or_else(|| panic!("{key:?} missing"));
+        assert_eq!(rn, n, "{key:?} calls");
+        assert!(
+            (rcost - cost).abs() < 0.005,
+            "{key:?}: {rcost} vs {cost} (to the cent)"
+        );
+    }
+}
+
+#[test]
+fn a_known_call_costs_what_the_price_list_says() {
+    let (dir, api) = temp_workspace();
+    import(
+        &api,
+        &std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../../tests/fixtures/otlp/openinference-python/traces.json"),
+    );
+    drop(dir);
+    let spans = api
+        .trace_get(&TraceGet {
+            trace_id: "e18dabc1874414570b9a86b06f1ed2dd".into(),
+        })
+        .unwrap()
+        .spans;
+    let chat = spans
+        .iter()
+        .find(|s| s.span_id == "fca2f8b03f5b1d68")
+        .unwrap();
+    // gpt-4o-mini-2024-07-18 -> gpt-4o-mini at $0.15 in / $0.60 out per million:
+    // 133 x 0.15 + 11 x 0.60 = 19.95 + 6.60 = 26.55 micro-dollars.
+    assert!(
+        (chat.cost.unwrap() - 26.55e-6).abs() < 1e-12,
+        "{:?}",
+        chat.cost
+    );
+    assert!(!chat.unpriced);
+    let chain = spans.iter().find(|s| s.kind == "chain").unwrap();
+    assert_eq!(chain.cost, None, "only model calls are priced");
+}
+
+#[test]
+fn rollups_equal_the_raw_spans_and_stay_exact_under_reimport_and_repricing() {
+    let (dir, api) = temp_workspace();
+    let file = month(dir.path(), 20_000);
+    import(&api, &file);
+    let first = by_tenant_day(&api);
+    assert!(first.len() > 30, "tenants x days: {}", first.len());
+    assert_same(&first, &raw(dir.path()));
+
+    // The same file again: nothing counted twice.
+    import(&api, &file);
+    assert_same(&by_tenant_day(&api), &first);
+
+    // A price change: gpt-4o doubled from 2026-10-15 (an override in prices.toml).
+    std::fs::write(
+        dir.path().join("prices.toml"),
+        r#"
+[[prices]]
+id = "team/gpt-4o"
+provider = "openai"
+model = "gpt-4o"
+effective_from = "2026-10-15"
+input = 5.0
+output = 20.0
+cache_read = 2.5
+source = "our contract"
+as_of = "2026-10-15"
+"#,
+    )
+    .unwrap();
+    let report = api.cost_reprice(None).unwrap();
+    assert!(report.changed > 0);
+    let repriced = by_tenant_day(&api);
+    assert_same(&repriced, &raw(dir.path()));
+    let before: f64 = first.values().map(|v| v.1).sum();
+    let after: f64 = repriced.values().map(|v| v.1).sum();
+    assert!(after > before, "{after} > {before}");
+    // Days before the change cost the same as before.
+    for ((tenant, day), (_, cost)) in &repriced {
+        if day.as_str() < "2026-10-15" {
+            let old = first[&(tenant.clone(), day.clone())].1;
+            assert!((cost - old).abs() < 1e-9, "{tenant} {day}");
+        }
+    }
+    // Idempotent.
+    assert_eq!(api.cost_reprice(None).unwrap().changed, 0);
+    assert_same(&by_tenant_day(&api), &repriced);
+}
+
+#[test]
+fn a_call_whose_usage_arrives_later_is_costed_when_it_does() {
+    let (dir, api) = temp_workspace();
+    let doc = |attrs: &str| {
+        format!(
+            r#"{{"resourceSpans": [{{"resource": {{"attributes": []}}, "scopeSpans": [{{"spans": [{{
+                "traceId": "5b8efff798038103d269b633813fc60c", "spanId": "eee19b7ec3c1b174",
+                "name": "chat gpt-4o-mini", "startTimeUnixNano": "1790900000000000000",
+                "endTimeUnixNano": "1790900001000000000",
+                "attributes": [{{"key": "gen_ai.operation.name", "value": {{"stringValue": "chat"}}}},
+                               {{"key": "gen_ai.request.model", "value": {{"stringValue": "gpt-4o-mini"}}}},
+                               {{"key": "tenant.id", "value": {{"stringValue": "acme"}}}}{attrs}]}}]}}]}}]}}"#
+        )
+    };
+    let early = dir.path().join("early.json");
+    std::fs::write(&early, doc("")).unwrap();
+    import(&api, &early);
+    let totals = |api: &Api| {
+        api.cost_breakdown(&CostQuery {
+            since: Some("2026-09-01".into()),
+            until: Some("2026-12-01".into()),
+            ..Default::default()
+        })
+        .unwrap()
+        .total
+    };
+    let t = totals(&api);
+    assert_eq!((t.requests, t.cost), (1, 0.0));
+    let late = dir.path().join("late.json");
+    std::fs::write(
+        &late,
+        doc(
+            r#", {"key": "gen_ai.usage.input_tokens", "value": {"intValue": "1000000"}},
+               {"key": "gen_ai.usage.output_tokens", "value": {"intValue": "1000000"}}"#,
+        ),
+    )
+    .unwrap();
+    import(&api, &late);
+    let t = totals(&api);
+    assert_eq!(t.requests, 1, "the same call, completed");
+    // One million tokens each way: $0.15 + $0.60.
+    assert!((t.cost - 0.75).abs() < 1e-9, "{}", t.cost);
+    assert_eq!(t.input_tokens, 1_000_000);
+}
+
+#[test]
+fn unpriced_models_are_listed_not_costed_at_zero_and_top_sums_the_rest() {
+    let (dir, api) = temp_workspace();
+    let file = month(dir.path(), 5_000);
+    import(&api, &file);
+    let report = api
+        .cost_breakdown(&CostQuery {
+            by: vec!["tenant".into()],
+            top: Some(3),
+            since: Some("2026-09-01".into()),
+            until: Some("2026-12-01".into()),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(report.rows.len(), 4, "three tenants and other");
+    assert!(report.rows.iter().any(|r| r.keys == ["other"]));
+    let shares: f64 = report.rows.iter().map(|r| r.share).sum();
+    assert!((shares - 1.0).abs() < 1e-9);
+    assert!(
+        report.unpriced_models.is_empty(),
+        "{:?}",
+        report.unpriced_models
+    );
+    assert!(report.total.cost_per_1k_requests.unwrap() > 0.0);
+    let chart = api
+        .cost_chart(&assay::api::json::CostChartArgs {
+            by: Some("model".into()),
+            since: Some("2026-10-01".into()),
+            until: Some("2026-10-31".into()),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(chart.periods.len(), 30);
+    assert!(chart.svg.contains("<title>"));
+}
