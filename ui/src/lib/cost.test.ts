@@ -9,6 +9,7 @@ import {
   costRangeArgs,
   defaultCostFilters,
   formatChange,
+  formatUsd,
   parseCostFilters,
   parseSegmentTitle,
   periodDays,
@@ -96,6 +97,15 @@ describe('cost formatting', () => {
     expect(changeDirection(-3)).toBe('down');
     expect(changeDirection(0.01)).toBe('flat');
     expect(changeDirection(null)).toBe('none');
+  });
+
+  it('keeps cents and groups thousands, and stays precise below a dollar', () => {
+    expect(formatUsd(1234.5)).toBe('$1,234.50');
+    expect(formatUsd(118.2)).toBe('$118.20');
+    expect(formatUsd(-2)).toBe('-$2.00');
+    expect(formatUsd(0.0123)).toBe('$0.0123');
+    expect(formatUsd(0)).toBe('$0');
+    expect(formatUsd(null)).toBe('—');
   });
 
   it('labels a resolved range by its days, the exclusive end excluded', () => {

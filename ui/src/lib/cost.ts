@@ -3,6 +3,7 @@
 // the way from a chart segment to the trace list.
 
 import { defaultFilters, traceListHref } from './filters';
+import { formatCost } from './format';
 import type { CostChartArgs, CostDimension, CostPer, CostQuery } from './types';
 
 export type CostRangePreset = '7d' | '30d' | '90d';
@@ -229,6 +230,13 @@ export function rangeLabel(since: string, until: string): string {
   if (isDay(last) && /^T00:00(:00(\.0+)?)?(Z|[+-]00:?00)?$/.test(until.slice(10))) last = addDays(last, -1);
   if (!isDay(first) || !isDay(last)) return `${since} – ${until}`;
   return first === last ? first : `${first} – ${last}`;
+}
+
+/** Money in cost reports: "$1,234.50" (cents kept); small amounts as precise as formatCost. */
+export function formatUsd(usd: number | null | undefined): string {
+  if (usd === null || usd === undefined || !Number.isFinite(usd) || Math.abs(usd) < 1) return formatCost(usd);
+  const text = Math.abs(usd).toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+  return `${usd < 0 ? '-' : ''}$${text}`;
 }
 
 /** "+12.5%", "−8%" (a real minus sign), "0%"; "—" when there is nothing to compare. */
