@@ -14,9 +14,13 @@ vi.mock('./lib/api', async (importOriginal) => ({
   workspaceFiles: vi.fn(),
   fileGet: vi.fn(),
   promptRender: vi.fn(),
+  costBreakdown: vi.fn(),
+  costChart: vi.fn(),
 }));
 
 import {
+  costBreakdown,
+  costChart,
   evalRunGet,
   evalRuns,
   evalSets,
@@ -101,12 +105,25 @@ describe('App shell', () => {
   it('shows an honest placeholder for sections that do not exist yet', async () => {
     const view = await render();
 
-    await navigate('#/cost');
+    await navigate('#/alerts');
 
     const panel = view.querySelector('[data-testid="not-yet"]');
     expect(panel?.textContent).toContain('Not available yet');
-    expect(panel?.textContent).toContain('tenant');
+    expect(panel?.textContent).toContain('latency');
     expect(view.querySelector('[data-testid="trace-row"]')).toBeNull();
+    expect(view.querySelector('[data-testid="nav-alerts"]')?.getAttribute('aria-current')).toBe('page');
+  });
+
+  it('opens the cost section in place of its placeholder', async () => {
+    vi.mocked(costBreakdown).mockRejectedValue({ code: 'internal', message: 'no cost here' });
+    vi.mocked(costChart).mockRejectedValue({ code: 'internal', message: 'no chart here' });
+    const view = await render();
+
+    await navigate('#/cost');
+
+    expect(view.querySelector('[data-testid="cost-view"]')).not.toBeNull();
+    expect(view.querySelector('[data-testid="not-yet"]')).toBeNull();
+    expect(view.querySelector('[data-testid="error-banner"]')?.textContent).toContain('no cost here');
     expect(view.querySelector('[data-testid="nav-cost"]')?.getAttribute('aria-current')).toBe('page');
   });
 

@@ -8,6 +8,8 @@ import {
   call,
   captureTokenFromUrl,
   clearToken,
+  costBreakdown,
+  costChart,
   evalCancel,
   evalDiff,
   evalProgress,
@@ -284,6 +286,8 @@ describe('evaluation and key commands', () => {
     await gitRefs();
     await evalDiff({ evalset: 'support', base: 'HEAD~1', head: 'WORKTREE', replay: true, gates: { no_regressions: true } });
     await evalTrend({ evalset: 'support', theme: 'dark' });
+    await costBreakdown({ by: ['tenant'], top: 8, filters: { model: 'gpt-4o' } });
+    await costChart({ by: 'tenant', per: 'day', theme: 'light', width: 900 });
 
     const sent = fetchMock.mock.calls.map((_, index) => {
       const { url, init } = requestOf(fetchMock, index);
@@ -303,6 +307,8 @@ describe('evaluation and key commands', () => {
         { evalset: 'support', base: 'HEAD~1', head: 'WORKTREE', replay: true, gates: { no_regressions: true } },
       ],
       ['/api/eval_trend', { evalset: 'support', theme: 'dark' }],
+      ['/api/cost_breakdown', { by: ['tenant'], top: 8, filters: { model: 'gpt-4o' } }],
+      ['/api/cost_chart', { by: 'tenant', per: 'day', theme: 'light', width: 900 }],
     ]);
   });
 

@@ -5,6 +5,10 @@
 import { invoke } from '@tauri-apps/api/core';
 import type {
   ApiErrorBody,
+  CostChart,
+  CostChartArgs,
+  CostQuery,
+  CostReport,
   EvalDiff,
   EvalDiffArgs,
   EvalProgress,
@@ -339,6 +343,16 @@ export function evalDiff(args: EvalDiffArgs): Promise<EvalDiff> {
 /** Pass rate and score along a branch's commits, with a chart. */
 export function evalTrend(args: EvalTrendArgs): Promise<EvalTrend> {
   return call<EvalTrend>('eval_trend', args);
+}
+
+/** Cost over a range: totals, the change against the range before, and a breakdown. */
+export function costBreakdown(query: CostQuery): Promise<CostReport> {
+  return call<CostReport>('cost_breakdown', query);
+}
+
+/** A stacked cost chart over periods, rendered by the backend. */
+export function costChart(args: CostChartArgs): Promise<CostChart> {
+  return call<CostChart>('cost_chart', args);
 }
 
 /** Imports files or folders the backend can read (desktop app and CLI parity). */

@@ -831,3 +831,127 @@ export interface EvalTrend {
   /** The chart, rendered by the backend. */
   svg: string;
 }
+
+// ---- Cost --------------------------------------------------------------------------------------
+
+/** The dimensions cost can be broken down by (`COST_DIMENSIONS`). */
+export type CostDimension =
+  | 'tenant'
+  | 'endpoint'
+  | 'model'
+  | 'prompt'
+  | 'prompt_version'
+  | 'feature'
+  | 'environment'
+  | 'user';
+
+/** The size of a chart bar or breakdown period. */
+export type CostPer = 'day' | 'hour' | 'month';
+
+/** `cost_breakdown` arguments; unset keys are left out. */
+export interface CostQuery {
+  /** Dimensions to group by; empty = the total only. `user` cannot be combined with others. */
+  by?: CostDimension[];
+  /** Period size; unset = the whole range. */
+  per?: CostPer;
+  /** From (RFC 3339 or YYYY-MM-DD, inclusive); default: 30 days before `until`. */
+  since?: string;
+  /** Until (exclusive); default: the end of the last day with data. */
+  until?: string;
+  /** Dimension -> exact value ("" matches spans without the key). */
+  filters?: Partial<Record<CostDimension, string>>;
+  /** Keep the top N groups by cost (the rest summed into one "other" row). */
+  top?: number;
+}
+
+/** Token and money sums. */
+export interface CostTotals {
+  /** Model calls (llm spans). */
+  requests: number;
+  errors: number;
+  /** Computed cost (USD) of the priced calls. */
+  cost: number;
+  /** Cost the sources reported (USD), where they did. */
+  reported_cost: number;
+  /** Calls whose model has no price. */
+  unpriced: number;
+  /** Cached included. */
+  input_tokens: number;
+  /** Reasoning included. */
+  output_tokens: number;
+  cache_read_tokens: number;
+  cache_write_tokens: number;
+  reasoning_tokens: number;
+  cost_per_1k_requests: number | null;
+}
+
+/** One row of a breakdown. */
+export interface CostRow {
+  /** One value per `by` dimension ("(none)" without it, "other" for the rest after `top`). */
+  keys: string[];
+  /** `2026-10-03`, `2026-10-03T14`, `2026-10` when `per` is set. */
+  period: string | null;
+  totals: CostTotals;
+  /** Share of the total cost (0..1). */
+  share: number;
+  /** Change of cost against the previous period or range, in percent. */
+  change_pct: number | null;
+}
+
+/** A model without a price, and how many calls used it. */
+export interface UnpricedModel {
+  model: string;
+  requests: number;
+}
+
+/** Where a source's reported cost and the computed cost differ (by more than 5%). */
+export interface CostDisagreement {
+  model: string;
+  /** USD over the calls that reported a cost. */
+  computed: number;
+  reported: number;
+}
+
+/** `cost_breakdown` result. */
+export interface CostReport {
+  /** The range as resolved (RFC 3339). */
+  since: string;
+  /** End of the range (exclusive). */
+  until: string;
+  by: CostDimension[];
+  per: CostPer | null;
+  total: CostTotals;
+  /** The range of the same length just before. */
+  previous: CostTotals;
+  /** Change of total cost against the previous range, in percent. */
+  change_pct: number | null;
+  /** By period, then cost (largest first). */
+  rows: CostRow[];
+  unpriced_models: UnpricedModel[];
+  disagreements: CostDisagreement[];
+}
+
+/** `cost_chart` arguments: a stacked cost chart. */
+export interface CostChartArgs {
+  /** The dimension to stack by (unset: one series). */
+  by?: CostDimension;
+  per?: CostPer;
+  since?: string;
+  until?: string;
+  filters?: Partial<Record<CostDimension, string>>;
+  theme?: 'light' | 'dark';
+  /** Pixels (default 960). */
+  width?: number;
+  /** Pixels (default 360). */
+  height?: number;
+}
+
+/** `cost_chart` result. */
+export interface CostChart {
+  /** The chart as SVG, a `<title>` tooltip on every bar segment (`acme · 2026-10-03 · $12.34`). */
+  svg: string;
+  /** The x labels, in order. */
+  periods: string[];
+  /** The stacked groups, in stacking order. */
+  series: string[];
+}
