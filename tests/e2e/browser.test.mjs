@@ -252,3 +252,28 @@ test('prompts show their git history and diffs, edits save to disk, and base vs 
     server.stop();
   }
 });
+
+test('the Cost section shows the priced calls of imported traces, charted and broken down', async () => {
+  const dir = makeWorkspace({ imported: true });
+  const server = await serve(dir);
+  try {
+    const { page, problems } = await openPage(`${server.url}#/cost`);
+    const total = page.locator('[data-testid="cost-total"]');
+    await total.waitFor({ timeout: 15_000 });
+    assert.match(await total.innerText(), /\$0\.\d+/, 'the sample calls cost something');
+    await page.locator('[data-testid="cost-chart"] svg').waitFor();
+    assert.ok((await page.locator('[data-testid="cost-chart"] svg title').count()) > 0, 'tooltips on the bars');
+    const models = page.locator('[data-testid="cost-top-model"]');
+    await models.waitFor();
+    assert.match(await models.innerText(), /gpt-4o-mini/);
+    // The same numbers as the CLI.
+    const report = JSON.parse(assay(['cost', '--json'], dir));
+    assert.ok(report.total.cost > 0);
+    assert.ok(report.total.requests > 0);
+    assert.match(await page.locator('[data-testid="cost-requests"]').innerText(), new RegExp(String(report.total.requests)));
+    await page.screenshot({ path: join(screenshotDir, 'browser-cost.png') });
+    assert.deepEqual(problems, [], 'no console errors or CSP violations');
+  } finally {
+    server.stop();
+  }
+});

@@ -78,6 +78,8 @@ export function span(id: string, depth: number, overrides: Partial<SpanView> = {
     output_tokens: null,
     usage: { input: null, output: null, cache_read: null, cache_write: null, reasoning: null },
     reported_cost: null,
+    cost: null,
+    unpriced: false,
     prompt_name: null,
     prompt_version: null,
     attribution: {

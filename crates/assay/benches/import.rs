@@ -48,8 +48,16 @@ fn peak_rss_mb() -> f64 {
 }
 
 /// Child mode: import one file into a fresh workspace, print seconds, spans and peak RSS.
-fn child_import(file: &Path, dir: &Path) {
+fn child_import(file: &Path, dir: &Path, rollups: bool) {
     let api = open_workspace(dir);
+    if !rollups {
+        // Measures what keeping the cost rollups costs: the same import without their triggers.
+        let conn = rusqlite::Connection::open(dir.join(".assay/assay.db")).expect("open db");
+        conn.execute_batch(
+            "DROP TRIGGER spans_cost_insert; DROP TRIGGER spans_cost_update; DROP TRIGGER spans_cost_delete;",
+        )
+        .expect("drop triggers");
+    }
     let started = Instant::now();
     let report = api
         .import_reader(
@@ -89,7 +97,11 @@ fn time_query(api: &Api, query: &TraceQuery) -> (Duration, i64) {
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if let Some(i) = args.iter().position(|a| a == "--child-import") {
-        child_import(Path::new(&args[i + 1]), Path::new(&args[i + 2]));
+        child_import(
+            Path::new(&args[i + 1]),
+            Path::new(&args[i + 2]),
+            !args.iter().any(|a| a == "--no-rollups"),
+        );
         return;
     }
     let spans: u64 = args
@@ -208,6 +220,32 @@ fn main() {
         ));
         rows.push((format!("{label}: full-text index afterwards"), rate(index)));
         stores.push(dir);
+    }
+
+    // The same JSONL import without the cost rollups' triggers: what keeping them costs.
+    {
+        let dir = scratch.path().join("ws-no-rollups");
+        let out = std::process::Command::new(&exe)
+            .arg("--child-import")
+            .arg(&jsonl)
+            .arg(&dir)
+            .arg("--no-rollups")
+            .output()
+            .expect("child import");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8_lossy(&out.stdout);
+        let fields: Vec<f64> = text
+            .split_whitespace()
+            .filter_map(|f| f.parse().ok())
+            .collect();
+        rows.push((
+            "JSONL: full import without cost rollups (for comparison)".into(),
+            format!("{:.2} s, {:.0} spans/s", fields[0], fields[1] / fields[0]),
+        ));
     }
 
     // Explorer queries over the JSONL store.
@@ -337,4 +375,82 @@ fn main() {
     for (k, v) in query_rows {
         println!("| {k} | {v} |");
     }
+    cost_section(&api, &stores[0], report.spans);
+}
+
+/// Cost breakdowns and charts over the rollups, and repricing the month.
+fn cost_section(api: &Api, dir: &Path, spans: u64) {
+    use assay::api::json::{CostChartArgs, CostQuery};
+    let month = |by: &[&str], per: Option<&str>| CostQuery {
+        by: by.iter().map(|b| b.to_string()).collect(),
+        per: per.map(str::to_owned),
+        since: Some("2026-10-01".into()),
+        until: Some("2026-11-01".into()),
+        ..Default::default()
+    };
+    let mut queries: Vec<(&str, CostQuery)> = vec![
+        ("total for the month", month(&[], None)),
+        ("by tenant, per day", month(&["tenant"], Some("day"))),
+        ("by model", month(&["model"], None)),
+        (
+            "by endpoint and tenant",
+            month(&["endpoint", "tenant"], None),
+        ),
+        ("by tenant, per hour", month(&["tenant"], Some("hour"))),
+        (
+            "by user (top 10)",
+            CostQuery {
+                top: Some(10),
+                ..month(&["user"], None)
+            },
+        ),
+    ];
+    let mut filtered = month(&["model"], Some("day"));
+    filtered.filters.insert("tenant".into(), "globex".into());
+    queries.push(("by model per day, tenant = globex", filtered));
+    println!("\n## Cost over {spans} spans (median of 7)\n");
+    println!("| query | time |\n|---|---|");
+    for (label, q) in &queries {
+        let mut samples = Vec::new();
+        let mut rows = 0;
+        for _ in 0..7 {
+            let t = Instant::now();
+            rows = api.cost_breakdown(q).expect("breakdown").rows.len();
+            samples.push(t.elapsed());
+        }
+        println!(
+            "| {label} | {:.1} ms ({rows} rows) |",
+            median(samples).as_secs_f64() * 1e3
+        );
+    }
+    let mut samples = Vec::new();
+    for _ in 0..7 {
+        let t = Instant::now();
+        api.cost_chart(&CostChartArgs {
+            by: Some("tenant".into()),
+            since: Some("2026-10-01".into()),
+            until: Some("2026-11-01".into()),
+            ..Default::default()
+        })
+        .expect("chart");
+        samples.push(t.elapsed());
+    }
+    println!(
+        "| chart: cost per day by tenant (query + SVG) | {:.1} ms |",
+        median(samples).as_secs_f64() * 1e3
+    );
+    // A price change for one model, then the whole month priced again.
+    std::fs::write(
+        dir.join("prices.toml"),
+        "[[prices]]\nid = \"bench/gpt-4o\"\nprovider = \"openai\"\nmodel = \"gpt-4o\"\ninput = 3.0\noutput = 12.0\nsource = \"benchmark\"\nas_of = \"2026-10-01\"\n",
+    )
+    .expect("prices.toml");
+    let t = Instant::now();
+    let report = api.cost_reprice(None).expect("reprice");
+    println!(
+        "| reprice the month ({} calls, {} changed) | {:.2} s |",
+        report.calls,
+        report.changed,
+        t.elapsed().as_secs_f64()
+    );
 }

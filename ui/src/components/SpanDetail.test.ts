@@ -141,6 +141,18 @@ describe('SpanDetail', () => {
     expect(usage.textContent).not.toContain('cache write');
   });
 
+  it('shows the computed cost beside the reported one, and says when a model has no price', () => {
+    const priced = render({ span: { ...agentCall, cost: 0.0041 } });
+    const costRow = priced.querySelector<HTMLElement>('[data-testid="span-usage"] tr[data-key="cost"]')!;
+    expect(costRow.querySelector('td')?.textContent).toBe('$0.0041');
+    expect(priced.querySelector('tr[data-key="reported_cost"]')).not.toBeNull();
+    if (component) unmount(component);
+    document.body.innerHTML = '';
+    const unpriced = render({ span: { ...agentCall, cost: null, unpriced: true } });
+    const row = unpriced.querySelector<HTMLElement>('tr[data-key="cost"]')!;
+    expect(row.querySelector('td')?.textContent).toBe('not priced');
+  });
+
   it('shows documents with id, score and content, folding long ones', () => {
     const view = render({ span: agentCall });
 

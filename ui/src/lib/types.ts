@@ -199,6 +199,10 @@ export interface SpanView {
   usage: Usage;
   /** Cost the source reported, in USD. */
   reported_cost: number | null;
+  /** Cost computed from the price catalogue, in USD. */
+  cost: number | null;
+  /** The call used tokens but no price covers its model. */
+  unpriced: boolean;
   prompt_name: string | null;
   prompt_version: string | null;
   attribution: Attribution;

@@ -269,6 +269,33 @@ fn ser_opt_date<S: Serializer>(
     }
 }
 
+/// Sets a span's computed cost (or marks it unpriced) from the catalogue. Only model calls
+/// (llm and embedding spans) are priced: token counts on other spans are aggregates of their
+/// children and would be counted twice.
+pub fn apply_price(span: &mut crate::model::Span, catalogue: &Catalogue) {
+    use crate::model::SpanKind;
+    span.cost = None;
+    span.unpriced = false;
+    if !matches!(span.kind, SpanKind::Llm | SpanKind::Embedding) {
+        return;
+    }
+    match catalogue.price_span(span) {
+        Priced::Cost(c) => span.cost = Some(c.total),
+        Priced::Unpriced { .. } => span.unpriced = true,
+        Priced::NoUsage => {}
+    }
+}
+
+/// The shipped catalogue, built once per process (for imports that bring no catalogue of their
+/// own). None when the shipped data does not load, which a test rules out.
+pub fn builtin_shared() -> Option<std::sync::Arc<Catalogue>> {
+    static BUILTIN: std::sync::OnceLock<Option<std::sync::Arc<Catalogue>>> =
+        std::sync::OnceLock::new();
+    BUILTIN
+        .get_or_init(|| Catalogue::builtin().ok().map(std::sync::Arc::new))
+        .clone()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -816,31 +843,4 @@ mod tests {
         eprintln!("1,000,000 price_span calls: {best:?}");
         assert!(best < std::time::Duration::from_secs(1), "{best:?}");
     }
-}
-
-/// Sets a span's computed cost (or marks it unpriced) from the catalogue. Only model calls
-/// (llm and embedding spans) are priced: token counts on other spans are aggregates of their
-/// children and would be counted twice.
-pub fn apply_price(span: &mut crate::model::Span, catalogue: &Catalogue) {
-    use crate::model::SpanKind;
-    span.cost = None;
-    span.unpriced = false;
-    if !matches!(span.kind, SpanKind::Llm | SpanKind::Embedding) {
-        return;
-    }
-    match catalogue.price_span(span) {
-        Priced::Cost(c) => span.cost = Some(c.total),
-        Priced::Unpriced { .. } => span.unpriced = true,
-        Priced::NoUsage => {}
-    }
-}
-
-/// The shipped catalogue, built once per process (for imports that bring no catalogue of their
-/// own). None when the shipped data does not load, which a test rules out.
-pub fn builtin_shared() -> Option<std::sync::Arc<Catalogue>> {
-    static BUILTIN: std::sync::OnceLock<Option<std::sync::Arc<Catalogue>>> =
-        std::sync::OnceLock::new();
-    BUILTIN
-        .get_or_init(|| Catalogue::builtin().ok().map(std::sync::Arc::new))
-        .clone()
 }
