@@ -310,6 +310,17 @@ fn init_twice_changes_nothing() {
 fn demo_sets_up_a_workspace_with_the_bundled_samples_idempotently() {
     let dir = tempfile::tempdir().unwrap();
     let target = dir.path().join("demo");
+    let total = |filter: &[&str]| -> i64 {
+        let out = Command::new(assay_bin())
+            .args(["traces", "list", "--json", "-n", "1"])
+            .args(filter)
+            .current_dir(&target)
+            .output()
+            .unwrap();
+        let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        list["total"].as_i64().unwrap()
+    };
+    let mut totals = Vec::new();
     for _ in 0..2 {
         let out = Command::new(assay_bin())
             .args(["demo", "--no-open"])
@@ -321,16 +332,26 @@ fn demo_sets_up_a_workspace_with_the_bundled_samples_idempotently() {
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
+        totals.push(total(&[]));
     }
-    let out = Command::new(assay_bin())
-        .args(["traces", "list", "--json"])
-        .current_dir(&target)
-        .output()
-        .unwrap();
-    let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(
-        list["total"], 5,
-        "five sample traces, not ten after two runs"
+    assert_eq!(totals[0], totals[1], "nothing imported twice");
+    // The five real SDK exports and a generated month of production traffic.
+    assert!(
+        total(&["--environment", "production"]) > 1000,
+        "the generated month"
+    );
+    let cost: serde_json::Value = serde_json::from_slice(
+        &Command::new(assay_bin())
+            .args(["cost", "--json"])
+            .current_dir(&target)
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    assert!(
+        cost["total"]["cost"].as_f64().unwrap() > 1.0,
+        "the month is priced"
     );
 }
 

@@ -212,9 +212,9 @@ fn demo(dir: &Path, no_open: bool, browser: bool, port: u16) -> Result<ExitCode>
     let mut out = std::io::stdout().lock();
     writeln!(
         out,
-        "Demo workspace ready at {} ({traces} traces, {spans} spans from {} sample files).",
+        "Demo workspace ready at {} ({traces} traces, {spans} spans: {} real SDK exports and a generated month of production traffic, priced).",
         root.display(),
-        report.imported.len()
+        report.imported.len().saturating_sub(1)
     )?;
     if report.history_created {
         writeln!(

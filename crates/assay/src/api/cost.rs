@@ -287,13 +287,6 @@ impl Api {
         let (unpriced_models, disagreements) = if user_only {
             (Vec::new(), Vec::new())
         } else {
-            let unpriced = rollups::unpriced_models(&store, since, until, &model_filters)?
-                .into_iter()
-                .map(|(model, requests)| UnpricedModel {
-                    model: if model.is_empty() { NONE.into() } else { model },
-                    requests,
-                })
-                .collect();
             let by_model = rollups::breakdown(
                 &store,
                 &[Dim::Model],
@@ -302,6 +295,19 @@ impl Api {
                 until,
                 &model_filters,
             )?;
+            let mut unpriced: Vec<UnpricedModel> = by_model
+                .iter()
+                .filter(|g| g.sums.unpriced > 0)
+                .map(|g| UnpricedModel {
+                    model: if g.keys[0].is_empty() {
+                        NONE.into()
+                    } else {
+                        g.keys[0].clone()
+                    },
+                    requests: g.sums.unpriced,
+                })
+                .collect();
+            unpriced.sort_by(|a, b| b.requests.cmp(&a.requests).then(a.model.cmp(&b.model)));
             let disagreements = by_model
                 .into_iter()
                 .filter(|g| g.sums.reported_cost > 0.0)

@@ -18,7 +18,7 @@ pub struct DemoReport {
     pub workspace: InitReport,
     /// The database file.
     pub db_path: String,
-    /// One report per bundled sample file.
+    /// One report per bundled sample file, then the generated month.
     pub imported: Vec<ImportReport>,
     /// Whether the git history was created now (false when the workspace already had one).
     pub history_created: bool,
@@ -47,10 +47,11 @@ pub fn demo(dir: &Path) -> Result<DemoReport> {
         cwd: root.clone(),
         ..Default::default()
     })?;
-    let imported = crate::samples::TRACES
+    let mut imported = crate::samples::TRACES
         .iter()
         .map(|(name, doc)| api.import_bytes(&format!("sample:{name}"), doc.as_bytes()))
         .collect::<Result<Vec<_>>>()?;
+    imported.push(import_month(&api)?);
     // The demo's own repository, even when the folder sits inside another one.
     let history_created = !root.join(".git").exists();
     let mut history = Vec::new();
@@ -88,6 +89,30 @@ pub fn demo(dir: &Path) -> Result<DemoReport> {
         evals,
         history,
     })
+}
+
+/// Spans in the demo's generated month of production traffic.
+const MONTH_SPANS: u64 = 20_000;
+
+/// A month of realistic production traces ending yesterday (tenants, endpoints, models, errors,
+/// a cost spike), so the explorer and the Cost section have something to show. The generator is
+/// deterministic: running the demo again the same day imports nothing new.
+fn import_month(api: &Api) -> Result<ImportReport> {
+    let day = 86_400_000_000_000_i64;
+    let today = chrono::Utc::now()
+        .timestamp_nanos_opt()
+        .unwrap_or(0)
+        .div_euclid(day)
+        * day;
+    let options = crate::generate::GenerateOptions {
+        spans: MONTH_SPANS,
+        start_ns: today - 30 * day,
+        days: 30,
+        ..Default::default()
+    };
+    let mut lines = Vec::new();
+    crate::generate::generate(&options, Some(&mut lines), None)?;
+    api.import_bytes("sample:generated-month", &lines)
 }
 
 fn write(root: &Path, path: &str, content: &str) -> Result<()> {

@@ -1,8 +1,12 @@
 //! Cost breakdowns over the rollup tables `cost_hourly` and `cost_user_daily` (kept exact by
 //! the triggers of migration `0003_cost.sql`), and repricing.
 //!
-//! **Invariant:** no query here reads the `spans` table except [`reprice`]: breakdowns scan
-//! rollup rows only, so they stay fast however many spans are stored.
+//! **Invariants:** the rollups equal the sums over the stored model calls (llm and embedding
+//! spans that are not duplicates) after every transaction. Every new span enters through
+//! [`crate::store::spans::upsert`], which adds new calls with a [`RollupBatch`] (one upsert per
+//! group and batch, not per span); updates and deletes of stored spans (merges, duplicates
+//! found, repricing) move them through the triggers of migration `0003_cost.sql`. No query here
+//! reads the `spans` table except [`reprice`]: breakdowns scan rollup rows only.
 
 use std::collections::HashMap;
 
@@ -131,6 +135,139 @@ pub struct Group {
 }
 
 const NS_PER_HOUR: i64 = 3_600_000_000_000;
+const NS_PER_DAY: i64 = 24 * NS_PER_HOUR;
+
+/// A group of the hourly and daily rollups: the period and the attribution keys.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct GroupKey {
+    at: i64,
+    keys: [String; 7],
+}
+
+/// The new model calls of one write batch, summed per group, written with one upsert each.
+#[derive(Debug, Default)]
+pub struct RollupBatch {
+    hourly: HashMap<GroupKey, Sums>,
+    daily: HashMap<GroupKey, Sums>,
+    users: HashMap<(i64, String), Sums>,
+}
+
+impl RollupBatch {
+    /// Counts a newly inserted span (only model calls that are not duplicates count).
+    pub fn add(&mut self, span: &crate::model::Span) {
+        use crate::model::{SpanKind, SpanStatus};
+        if !matches!(span.kind, SpanKind::Llm | SpanKind::Embedding) || span.duplicate_of.is_some()
+        {
+            return;
+        }
+        let s = Sums {
+            requests: 1,
+            errors: i64::from(span.status == SpanStatus::Error),
+            unpriced: i64::from(span.unpriced),
+            input: span.usage.input.unwrap_or(0),
+            output: span.usage.output.unwrap_or(0),
+            cache_read: span.usage.cache_read.unwrap_or(0),
+            cache_write: span.usage.cache_write.unwrap_or(0),
+            reasoning: span.usage.reasoning.unwrap_or(0),
+            cost: span.cost.unwrap_or(0.0),
+            reported_cost: span.reported_cost.unwrap_or(0.0),
+            cost_reported: if span.reported_cost.is_some() {
+                span.cost.unwrap_or(0.0)
+            } else {
+                0.0
+            },
+        };
+        let a = &span.attribution;
+        let text = |v: &Option<String>| v.clone().unwrap_or_default();
+        let keys = [
+            text(&a.tenant),
+            text(&a.endpoint),
+            span.request_model
+                .clone()
+                .or_else(|| span.response_model.clone())
+                .unwrap_or_default(),
+            text(&span.prompt_name),
+            text(&span.prompt_version),
+            text(&a.feature),
+            text(&a.environment),
+        ];
+        let hour = span.start_ns.div_euclid(NS_PER_HOUR);
+        let day = span.start_ns.div_euclid(NS_PER_DAY);
+        self.daily
+            .entry(GroupKey {
+                at: day,
+                keys: keys.clone(),
+            })
+            .or_default()
+            .add(&s);
+        self.hourly
+            .entry(GroupKey { at: hour, keys })
+            .or_default()
+            .add(&s);
+        self.users.entry((day, text(&a.user))).or_default().add(&s);
+    }
+
+    /// Adds the batch to the rollup tables.
+    pub fn write(self, tx: &rusqlite::Transaction<'_>) -> Result<()> {
+        const SET: &str = "ON CONFLICT DO UPDATE SET requests = requests + excluded.requests,
+            errors = errors + excluded.errors, unpriced = unpriced + excluded.unpriced,
+            input_tokens = input_tokens + excluded.input_tokens,
+            output_tokens = output_tokens + excluded.output_tokens,
+            cache_read = cache_read + excluded.cache_read,
+            cache_write = cache_write + excluded.cache_write, reasoning = reasoning + excluded.reasoning,
+            cost = cost + excluded.cost, reported_cost = reported_cost + excluded.reported_cost,
+            cost_reported = cost_reported + excluded.cost_reported";
+        for (table, groups) in [("cost_hourly", &self.hourly), ("cost_daily", &self.daily)] {
+            if groups.is_empty() {
+                continue;
+            }
+            let mut stmt = tx.prepare_cached(&format!(
+                "INSERT INTO {table} VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,
+                 ?13, ?14, ?15, ?16, ?17, ?18, ?19) {SET}"
+            ))?;
+            for (g, s) in groups {
+                let k = &g.keys;
+                stmt.execute(rusqlite::params![
+                    g.at,
+                    k[0],
+                    k[1],
+                    k[2],
+                    k[3],
+                    k[4],
+                    k[5],
+                    k[6],
+                    s.requests,
+                    s.errors,
+                    s.unpriced,
+                    s.input,
+                    s.output,
+                    s.cache_read,
+                    s.cache_write,
+                    s.reasoning,
+                    s.cost,
+                    s.reported_cost,
+                    s.cost_reported
+                ])?;
+            }
+        }
+        if !self.users.is_empty() {
+            let mut stmt = tx.prepare_cached(
+                "INSERT INTO cost_user_daily VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                 ON CONFLICT DO UPDATE SET requests = requests + excluded.requests,
+                     errors = errors + excluded.errors, unpriced = unpriced + excluded.unpriced,
+                     input_tokens = input_tokens + excluded.input_tokens,
+                     output_tokens = output_tokens + excluded.output_tokens,
+                     cost = cost + excluded.cost",
+            )?;
+            for ((day, user), s) in &self.users {
+                stmt.execute(rusqlite::params![
+                    day, user, s.requests, s.errors, s.unpriced, s.input, s.output, s.cost
+                ])?;
+            }
+        }
+        Ok(())
+    }
+}
 
 /// Groups of model calls in `[since_ns, until_ns)` (hour-aligned: a partial hour counts whole),
 /// by `dims`, per period, with `filters` (dimension = value; '' = without the key).
@@ -157,14 +294,20 @@ pub fn breakdown(
             });
         }
     }
+    // Whole days read the daily table (24 times fewer rows); hours or a range that cuts a day
+    // read the hourly one.
+    let day_aligned = since_ns.rem_euclid(NS_PER_DAY) == 0 && until_ns.rem_euclid(NS_PER_DAY) == 0;
+    let daily = user || (per != Per::Hour && day_aligned);
     let (table, unit_ns, time_col) = if user {
-        ("cost_user_daily", 24 * NS_PER_HOUR, "day")
+        ("cost_user_daily", NS_PER_DAY, "day")
+    } else if daily {
+        ("cost_daily", NS_PER_DAY, "day")
     } else {
         ("cost_hourly", NS_PER_HOUR, "hour")
     };
     let from = since_ns.div_euclid(unit_ns);
     let to = (until_ns + unit_ns - 1).div_euclid(unit_ns);
-    let period_expr = match (per, user) {
+    let period_expr = match (per, daily) {
         (Per::Total, _) => "NULL".to_owned(),
         (Per::Hour, _) => "hour".to_owned(),
         (Per::Day, false) => "hour / 24".to_owned(),
@@ -257,34 +400,6 @@ pub fn data_range(store: &Store) -> Result<Option<(i64, i64)>> {
         (Some(a), Some(b)) => Some((a * NS_PER_HOUR, b * NS_PER_HOUR)),
         _ => None,
     })
-}
-
-/// Models with unpriced calls in a range (with filters), most calls first.
-pub fn unpriced_models(
-    store: &Store,
-    since_ns: i64,
-    until_ns: i64,
-    filters: &[(Dim, String)],
-) -> Result<Vec<(String, i64)>> {
-    let groups = breakdown(
-        store,
-        &[Dim::Model],
-        Per::Total,
-        since_ns,
-        until_ns,
-        &filters
-            .iter()
-            .filter(|(d, _)| *d != Dim::User)
-            .cloned()
-            .collect::<Vec<_>>(),
-    )?;
-    let mut out: Vec<(String, i64)> = groups
-        .into_iter()
-        .filter(|g| g.sums.unpriced > 0)
-        .map(|g| (g.keys[0].clone(), g.sums.unpriced))
-        .collect();
-    out.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-    Ok(out)
 }
 
 /// Prices every stored model call again (after a price change) in one transaction, batch by

@@ -182,6 +182,7 @@ pub fn upsert_collecting(
     let mut pending =
         tx.prepare_cached("INSERT OR IGNORE INTO fts_pending (payload_id) VALUES (?1)")?;
     let mut counts = UpsertCounts::default();
+    let mut rollup = crate::store::cost::RollupBatch::default();
     for prepared in spans {
         let s = &prepared.span;
         let a = &s.attribution;
@@ -224,6 +225,9 @@ pub fn upsert_collecting(
             s.unpriced,
         ];
         let known = insert_span.execute(values)? == 0;
+        if !known {
+            rollup.add(s);
+        }
         let id: i64 = if known {
             counts.merged += 1;
             let id = span_stmt.query_row(values, |r| r.get(0))?;
@@ -248,6 +252,9 @@ pub fn upsert_collecting(
             pending.execute([payload_id])?;
         }
     }
+    // New model calls enter the cost rollups here, one upsert per group; merges, duplicates
+    // and repricing are moved by the triggers of `0003_cost.sql`.
+    rollup.write(tx)?;
     Ok(counts)
 }
 

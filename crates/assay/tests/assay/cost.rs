@@ -130,6 +130,22 @@ fn rollups_equal_the_raw_spans_and_stay_exact_under_reimport_and_repricing() {
     let first = by_tenant_day(&api);
     assert!(first.len() > 30, "tenants x days: {}", first.len());
     assert_same(&first, &raw(dir.path()));
+    // The hourly rollup holds the same as the daily one.
+    let hourly = api
+        .cost_breakdown(&CostQuery {
+            by: vec!["tenant".into()],
+            per: Some("hour".into()),
+            since: Some("2026-09-01".into()),
+            until: Some("2026-12-01".into()),
+            ..Default::default()
+        })
+        .unwrap();
+    let daily_total: f64 = first.values().map(|v| v.1).sum();
+    assert!((hourly.total.cost - daily_total).abs() < 1e-6);
+    assert_eq!(
+        hourly.total.requests,
+        first.values().map(|v| v.0).sum::<i64>()
+    );
 
     // The same file again: nothing counted twice.
     import(&api, &file);
