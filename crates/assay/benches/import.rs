@@ -48,16 +48,8 @@ fn peak_rss_mb() -> f64 {
 }
 
 /// Child mode: import one file into a fresh workspace, print seconds, spans and peak RSS.
-fn child_import(file: &Path, dir: &Path, rollups: bool) {
+fn child_import(file: &Path, dir: &Path) {
     let api = open_workspace(dir);
-    if !rollups {
-        // Measures what keeping the cost rollups costs: the same import without their triggers.
-        let conn = rusqlite::Connection::open(dir.join(".assay/assay.db")).expect("open db");
-        conn.execute_batch(
-            "DROP TRIGGER spans_cost_insert; DROP TRIGGER spans_cost_update; DROP TRIGGER spans_cost_delete;",
-        )
-        .expect("drop triggers");
-    }
     let started = Instant::now();
     let report = api
         .import_reader(
@@ -97,11 +89,7 @@ fn time_query(api: &Api, query: &TraceQuery) -> (Duration, i64) {
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if let Some(i) = args.iter().position(|a| a == "--child-import") {
-        child_import(
-            Path::new(&args[i + 1]),
-            Path::new(&args[i + 2]),
-            !args.iter().any(|a| a == "--no-rollups"),
-        );
+        child_import(Path::new(&args[i + 1]), Path::new(&args[i + 2]));
         return;
     }
     let spans: u64 = args
@@ -190,6 +178,7 @@ fn main() {
 
     let exe = std::env::current_exe().expect("exe");
     let mut stores: Vec<PathBuf> = Vec::new();
+    let mut import_secs: Vec<f64> = Vec::new();
     for (label, file) in [("JSONL", &jsonl), ("protobuf", &proto)] {
         let dir = scratch.path().join(format!("ws-{label}"));
         let out = std::process::Command::new(&exe)
@@ -209,6 +198,7 @@ fn main() {
             .filter_map(|f| f.parse().ok())
             .collect();
         let (secs, count, peak, index) = (fields[0], fields[1], fields[2], fields[3]);
+        import_secs.push(secs);
         rows.push((
             format!("{label}: full import (parse, normalise, write, rollups)"),
             format!(
@@ -222,29 +212,74 @@ fn main() {
         stores.push(dir);
     }
 
-    // The same JSONL import without the cost rollups' triggers: what keeping them costs.
+    // What keeping the cost rollups costs the writer: the same spans summed per group and
+    // written per 20,000-span batch, timed alone (pricing runs on the parser thread).
     {
-        let dir = scratch.path().join("ws-no-rollups");
-        let out = std::process::Command::new(&exe)
-            .arg("--child-import")
-            .arg(&jsonl)
-            .arg(&dir)
-            .arg("--no-rollups")
-            .output()
-            .expect("child import");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let text = String::from_utf8_lossy(&out.stdout);
-        let fields: Vec<f64> = text
-            .split_whitespace()
-            .filter_map(|f| f.parse().ok())
-            .collect();
+        let dir = scratch.path().join("ws-rollups");
+        drop(open_workspace(&dir));
+        let mut conn = rusqlite::Connection::open(dir.join(".assay/assay.db")).expect("open db");
+        let catalogue = assay::cost::Catalogue::builtin().expect("catalogue");
+        struct Rollups<'c> {
+            conn: &'c mut rusqlite::Connection,
+            catalogue: &'c assay::cost::Catalogue,
+            batch: assay::store::cost::RollupBatch,
+            n: usize,
+            rollup: Duration,
+            pricing: Duration,
+        }
+        impl Rollups<'_> {
+            fn flush(&mut self) {
+                let t = Instant::now();
+                let tx = self.conn.transaction().expect("tx");
+                std::mem::take(&mut self.batch).write(&tx).expect("write");
+                tx.commit().expect("commit");
+                self.rollup += t.elapsed();
+            }
+        }
+        impl Sink for Rollups<'_> {
+            fn span(&mut self, mut span: Span) -> assay::Result<()> {
+                let t = Instant::now();
+                assay::cost::apply_price(&mut span, self.catalogue);
+                self.pricing += t.elapsed();
+                let t = Instant::now();
+                self.batch.add(&span);
+                self.rollup += t.elapsed();
+                self.n += 1;
+                if self.n % 20_000 == 0 {
+                    self.flush();
+                }
+                Ok(())
+            }
+            fn reject(&mut self, _rejection: Rejection) {}
+        }
+        let mut sink = Rollups {
+            conn: &mut conn,
+            catalogue: &catalogue,
+            batch: Default::default(),
+            n: 0,
+            rollup: Duration::ZERO,
+            pricing: Duration::ZERO,
+        };
+        let mut reader =
+            BufReader::with_capacity(256 * 1024, std::fs::File::open(&jsonl).expect("open"));
+        import::parse_into(Format::OtlpJsonl, &mut reader, &mut sink).expect("parse");
+        sink.flush();
+        let jsonl_import = import_secs[0];
         rows.push((
-            "JSONL: full import without cost rollups (for comparison)".into(),
-            format!("{:.2} s, {:.0} spans/s", fields[0], fields[1] / fields[0]),
+            "cost rollups: summing and writing them (writer thread)".into(),
+            format!(
+                "{:.2} s, {:.1}% of the JSONL import",
+                sink.rollup.as_secs_f64(),
+                sink.rollup.as_secs_f64() / jsonl_import * 100.0
+            ),
+        ));
+        rows.push((
+            "cost: pricing every span (parser thread)".into(),
+            format!(
+                "{:.2} s, {:.2} µs a span",
+                sink.pricing.as_secs_f64(),
+                sink.pricing.as_secs_f64() * 1e6 / report.spans as f64
+            ),
         ));
     }
 

@@ -579,6 +579,7 @@ impl<'s, 'p> StoreSink<'s, 'p> {
             traces::drop_filter_indexes(&tx)?;
             self.indexes_dropped = true;
         }
+        fill_trace_attribution(&mut self.batch);
         let mut merged = Vec::new();
         let counts = spans::upsert_collecting(&tx, &self.batch, self.import_id, &mut merged)?;
         // A merged span's cost follows from its merged usage and model.
@@ -668,6 +669,62 @@ impl StoreSink<'_, '_> {
         self.rejected_count += 1;
         if self.rejected.len() < 1000 {
             self.rejected.push(rejection);
+        }
+    }
+}
+
+/// Attribution is a property of the whole trace (instrumentations often set the user, session or
+/// feature on the root span only): each span of the batch gets the keys it lacks from the other
+/// spans of its trace in the batch, root first, so breakdowns by any key count every model call.
+/// Values a span has are never replaced.
+fn fill_trace_attribution(batch: &mut [PreparedSpan]) {
+    use std::collections::HashMap;
+    let mut by_trace: HashMap<&str, crate::model::Attribution> = HashMap::new();
+    // Roots first, so a root's value wins over a child's.
+    for pass_roots in [true, false] {
+        for p in batch.iter() {
+            let s = &p.span;
+            if s.parent_span_id.is_none() != pass_roots {
+                continue;
+            }
+            let a = &s.attribution;
+            let t = by_trace.entry(s.trace_id.as_str()).or_default();
+            for (slot, value) in [
+                (&mut t.tenant, &a.tenant),
+                (&mut t.endpoint, &a.endpoint),
+                (&mut t.feature, &a.feature),
+                (&mut t.user, &a.user),
+                (&mut t.session, &a.session),
+                (&mut t.environment, &a.environment),
+                (&mut t.release, &a.release),
+            ] {
+                if slot.is_none() && value.is_some() {
+                    slot.clone_from(value);
+                }
+            }
+        }
+    }
+    let filled: HashMap<String, crate::model::Attribution> = by_trace
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+    for p in batch.iter_mut() {
+        let Some(t) = filled.get(&p.span.trace_id) else {
+            continue;
+        };
+        let a = &mut p.span.attribution;
+        for (slot, value) in [
+            (&mut a.tenant, &t.tenant),
+            (&mut a.endpoint, &t.endpoint),
+            (&mut a.feature, &t.feature),
+            (&mut a.user, &t.user),
+            (&mut a.session, &t.session),
+            (&mut a.environment, &t.environment),
+            (&mut a.release, &t.release),
+        ] {
+            if slot.is_none() {
+                slot.clone_from(value);
+            }
         }
     }
 }
