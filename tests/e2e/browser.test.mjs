@@ -82,6 +82,10 @@ test('an empty workspace shows the empty state, not a blank page', async () => {
     assert.equal(await page.locator('[data-testid="trace-row"]').count(), 0);
     assert.match(await page.locator('[data-testid="empty-state"]').innerText(), /assay import/);
     await page.locator('[data-testid="nav-cost"]').click();
+    const costEmpty = page.locator('[data-testid="cost-empty"]');
+    await costEmpty.waitFor();
+    assert.match(await costEmpty.innerText(), /assay import/, 'the Cost section says where cost comes from');
+    await page.locator('[data-testid="nav-alerts"]').click();
     await page.locator('[data-testid="not-yet"]').waitFor();
     await page.screenshot({ path: join(screenshotDir, 'browser-empty.png') });
     assert.deepEqual(problems, []);
