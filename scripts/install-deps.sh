@@ -4,7 +4,8 @@
 # tauri-driver). Installs nothing that is already there.
 set -euo pipefail
 
-build_pkgs=(libwebkit2gtk-4.1-dev build-essential pkg-config libssl-dev file)
+# libdbus-1-dev: the OS keyring (Secret Service over D-Bus); libssl-dev: TLS to providers.
+build_pkgs=(libwebkit2gtk-4.1-dev build-essential pkg-config libssl-dev libdbus-1-dev file)
 test_pkgs=(xvfb xauth xdotool imagemagick webkit2gtk-driver dbus dbus-x11 gnome-keyring keyutils chromium)
 
 want=("${build_pkgs[@]}")
