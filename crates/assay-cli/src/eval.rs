@@ -220,12 +220,7 @@ pub fn summary_table(detail: &EvalRunDetail, out: &mut impl Write) -> std::io::R
         let why = if r.outcome == "error" {
             r.error.clone().unwrap_or_default()
         } else {
-            r.assertions
-                .iter()
-                .filter(|a| !a.pass && !a.unsupported)
-                .map(|a| format!("{}: {}", a.kind, a.reason))
-                .collect::<Vec<_>>()
-                .join("; ")
+            report::failed_assertions(r).join("; ")
         };
         writeln!(
             out,
@@ -248,18 +243,17 @@ pub fn summary_table(detail: &EvalRunDetail, out: &mut impl Write) -> std::io::R
         }
     }
     for g in &s.gates {
-        let actual = match g.actual {
-            Some(a) if g.name == "max_errors" => format!("{a:.0}"),
-            Some(a) => format!("{a:.3}"),
-            None => "nothing graded".into(),
-        };
         writeln!(
             out,
             "gate {:<20} {:<4} {} (needs {} {})",
             g.name,
             if g.passed { "ok" } else { "FAIL" },
-            actual,
-            if g.name == "max_errors" { "<=" } else { ">=" },
+            report::gate_actual(g),
+            if report::gate_is_ceiling(g) {
+                "<="
+            } else {
+                ">="
+            },
             g.threshold
         )?;
     }

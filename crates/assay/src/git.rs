@@ -149,6 +149,13 @@ impl Repo {
     /// workspace-relative paths (files or folders); an empty list means anywhere in the
     /// workspace.
     pub fn is_dirty(&self, paths: &[&str]) -> Result<bool> {
+        Ok(!self.dirty_paths(paths)?.is_empty())
+    }
+
+    /// The files with changes (staged, unstaged, untracked or deleted, not ignored) under these
+    /// workspace-relative paths (empty = anywhere in the workspace), workspace-relative, from
+    /// one status scan.
+    pub fn dirty_paths(&self, paths: &[&str]) -> Result<Vec<String>> {
         let mut filters = Vec::with_capacity(paths.len().max(1));
         if paths.is_empty() {
             filters.push(self.prefix.clone());
@@ -173,6 +180,7 @@ impl Repo {
             .repo
             .statuses(Some(&mut opts))
             .map_err(|e| git_err("reading the working tree status", e))?;
+        let mut dirty = Vec::new();
         for entry in statuses.iter() {
             if entry.status() == Status::CURRENT || entry.status().contains(Status::IGNORED) {
                 continue;
@@ -180,10 +188,17 @@ impl Repo {
             let path = String::from_utf8_lossy(entry.path_bytes());
             let path = path.trim_end_matches('/');
             if filters.iter().any(|f| under(path, f)) {
-                return Ok(true);
+                let rel = if self.prefix.is_empty() {
+                    path
+                } else {
+                    path.strip_prefix(self.prefix.as_str())
+                        .map(|r| r.trim_start_matches('/'))
+                        .unwrap_or(path)
+                };
+                dirty.push(rel.to_owned());
             }
         }
-        Ok(false)
+        Ok(dirty)
     }
 
     /// The commit a revision names: a sha (abbreviated is fine), a branch, a tag, `HEAD`,
@@ -408,7 +423,7 @@ impl Repo {
             .index()
             .map_err(|e| git_err("opening the index", e))?;
         for path in paths {
-            let rel = self.repo_path(path);
+            let rel = self.full(path)?;
             let on_disk = self
                 .repo
                 .workdir()
@@ -460,14 +475,6 @@ impl Repo {
             .find_commit(oid)
             .map_err(|e| git_err("reading the new commit", e))?;
         self.info(&commit)
-    }
-
-    fn repo_path(&self, path: &str) -> String {
-        if self.prefix.is_empty() {
-            path.to_owned()
-        } else {
-            format!("{}/{}", self.prefix, path)
-        }
     }
 
     fn commit(&self, rev: &str) -> Result<git2::Commit<'_>> {

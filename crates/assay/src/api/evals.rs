@@ -1,7 +1,7 @@
 //! Evaluation and provider-key commands of the [`Api`].
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 
@@ -60,16 +60,6 @@ impl CassetteChoice {
 pub const KEY_PROVIDERS: &[&str] = &["openai", "anthropic", "gemini", "azure", "openrouter"];
 
 impl Api {
-    fn workspace_root(&self, command: &str) -> Result<&Path> {
-        self.workspace
-            .root
-            .as_deref()
-            .ok_or_else(|| Error::InvalidArguments {
-                command: command.into(),
-                message: "eval sets live in a workspace folder; open one with --workspace (or run `assay init`)".into(),
-            })
-    }
-
     /// Reads an eval set (a name under `evalsets/`, a folder, an `evalset.yaml` or a
     /// `promptfooconfig.yaml`) into a plan, checking every file it uses.
     pub fn eval_plan(&self, target: &str) -> Result<EvalPlan> {
@@ -304,7 +294,10 @@ impl Api {
 
     /// Where each provider's API key comes from (never the key itself).
     pub fn keys_status(&self) -> Result<Vec<KeyStatus>> {
-        Ok(KEY_PROVIDERS.iter().map(|p| key_status(p)).collect())
+        Ok(KEY_PROVIDERS
+            .iter()
+            .map(|p| secrets::key_status(p))
+            .collect())
     }
 
     /// Stores a provider's API key in the OS keyring.
@@ -318,14 +311,14 @@ impl Api {
             });
         }
         secrets::set_key(&args.provider, key)?;
-        Ok(key_status(&args.provider))
+        Ok(secrets::key_status(&args.provider))
     }
 
     /// Removes a provider's API key from the OS keyring.
     pub fn keys_delete(&self, args: &KeyRef) -> Result<KeyStatus> {
         check_key_provider(&args.provider)?;
         secrets::delete_key(&args.provider)?;
-        Ok(key_status(&args.provider))
+        Ok(secrets::key_status(&args.provider))
     }
 }
 
@@ -340,14 +333,6 @@ fn check_key_provider(provider: &str) -> Result<()> {
                 KEY_PROVIDERS.join(", ")
             ),
         })
-    }
-}
-
-fn key_status(provider: &str) -> KeyStatus {
-    let s = secrets::key_status(provider);
-    KeyStatus {
-        provider: s.provider,
-        source: s.source,
     }
 }
 

@@ -33,20 +33,8 @@ fn commit_view(c: &CommitInfo) -> CommitView {
 pub type DiffProgress<'a> = &'a mut (dyn FnMut(&str, &EvalProgress) + Send);
 
 impl Api {
-    fn root(&self, command: &str) -> Result<&Path> {
-        self.workspace
-            .root
-            .as_deref()
-            .ok_or_else(|| Error::InvalidArguments {
-                command: command.into(),
-                message:
-                    "this needs a workspace folder; open one with --workspace (or run `assay init`)"
-                        .into(),
-            })
-    }
-
     fn repo(&self, command: &str) -> Result<Repo> {
-        git::open(self.root(command)?)?.ok_or_else(|| Error::InvalidArguments {
+        git::open(self.workspace_root(command)?)?.ok_or_else(|| Error::InvalidArguments {
             command: command.into(),
             message: "the workspace is not in a git repository (run `git init` to keep history)"
                 .into(),
@@ -65,20 +53,22 @@ impl Api {
 
     /// The prompt and eval-set files of the workspace, with their git status.
     pub fn workspace_files(&self) -> Result<WorkspaceFiles> {
-        let root = self.root("workspace_files")?;
+        let root = self.workspace_root("workspace_files")?;
         let repo = git::open(root)?;
         let mut paths = Vec::new();
         for top in AUTHORED {
             collect_relative(root, &root.join(top), &mut paths);
         }
         paths.sort();
+        // One status scan for every file.
+        let dirty: std::collections::HashSet<String> = match &repo {
+            Some(r) => r.dirty_paths(AUTHORED)?.into_iter().collect(),
+            None => Default::default(),
+        };
         let files = paths
             .into_iter()
             .map(|path| {
-                let modified = repo
-                    .as_ref()
-                    .map(|r| r.is_dirty(&[path.as_str()]).unwrap_or(false))
-                    .unwrap_or(false);
+                let modified = dirty.contains(&path);
                 WorkspaceFile {
                     kind: file_kind(&path).into(),
                     path,
@@ -95,7 +85,7 @@ impl Api {
 
     /// A file's content in the working tree or at a commit.
     pub fn file_get(&self, args: &FileRef) -> Result<FileContent> {
-        let root = self.root("file_get")?;
+        let root = self.workspace_root("file_get")?;
         let path = authored_path("file_get", &args.path)?;
         let content = match args.rev.as_deref() {
             None => read_worktree(root, &path)?,
@@ -159,7 +149,7 @@ impl Api {
     /// Writes a prompt or eval-set file (atomically), optionally committing it. Eval sets that
     /// no longer load are the user's to fix: the Evals section shows why.
     pub fn file_save(&self, args: &FileSave) -> Result<WorkspaceFile> {
-        let root = self.root("file_save")?;
+        let root = self.workspace_root("file_save")?;
         let path = authored_path("file_save", &args.path)?;
         let target = root.join(&path);
         if let Some(parent) = target.parent() {
@@ -234,7 +224,7 @@ impl Api {
 
     /// Branches, tags and recent commits, for choosing what to compare.
     pub fn git_refs(&self) -> Result<GitRefs> {
-        let root = self.root("git_refs")?;
+        let root = self.workspace_root("git_refs")?;
         let Some(repo) = git::open(root)? else {
             return Ok(GitRefs {
                 is_git: false,
@@ -261,7 +251,7 @@ impl Api {
     /// Loads an eval set as it is at `git_ref` (`WORKTREE` = the working tree), exporting the
     /// commit's prompts and eval sets into `.assay/trees/SHA` (never touching the working tree).
     pub fn eval_plan_at(&self, evalset: &str, git_ref: &str) -> Result<(EvalPlan, DiffSide)> {
-        let root = self.root("eval_diff")?;
+        let root = self.workspace_root("eval_diff")?;
         if git_ref == WORKTREE {
             let plan = files::load_plan(root, evalset)?;
             let (commit, dirty) = match self.worktree_commit() {

@@ -632,13 +632,7 @@ pub struct EvalProgress {
 }
 
 /// `keys_status` result item: where a provider's API key would come from. Never the key.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct KeyStatus {
-    /// Provider name (`openai`, `anthropic`, `gemini`, `azure`, `openrouter`).
-    pub provider: String,
-    /// `keyring`, `env:NAME`, or None when no key is configured.
-    pub source: Option<String>,
-}
+pub use crate::eval::secrets::KeyStatus;
 
 /// `keys_set` arguments.
 #[derive(Debug, Clone, Serialize, Deserialize)]

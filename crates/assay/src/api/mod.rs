@@ -107,6 +107,20 @@ impl Api {
         &self.workspace
     }
 
+    /// The workspace folder, for commands that read or write its files (eval sets, prompts,
+    /// `prices.toml`); an error naming `command` when only a database was opened.
+    fn workspace_root(&self, command: &str) -> Result<&Path> {
+        self.workspace
+            .root
+            .as_deref()
+            .ok_or_else(|| Error::InvalidArguments {
+                command: command.into(),
+                message:
+                    "this needs a workspace folder; open one with --workspace (or run `assay init`)"
+                        .into(),
+            })
+    }
+
     fn store(&self) -> MutexGuard<'_, Store> {
         // Anything that takes the store may write: forget cached filter values.
         self.facets_cache().clear();

@@ -89,15 +89,7 @@ impl Api {
     /// Converts LiteLLM's `model_prices_and_context_window.json` into the workspace's
     /// `prices.toml` (entries of the same id are replaced; the others kept).
     pub fn prices_import(&self, file: &Path) -> Result<PricesImport> {
-        let root = self
-            .workspace
-            .root
-            .as_deref()
-            .ok_or_else(|| Error::InvalidArguments {
-                command: "prices import".into(),
-                message: "prices.toml lives in a workspace folder; open one with --workspace"
-                    .into(),
-            })?;
+        let root = self.workspace_root("prices import")?;
         let text = std::fs::read_to_string(file).map_err(|e| Error::io(file, e))?;
         let conversion = cost::litellm::convert_report(&text, &file.display().to_string())?;
         let target = root.join(cost::OVERRIDES_FILE);

@@ -249,12 +249,7 @@ fn side_of(rows: &[&EvalResultRow]) -> CaseSide {
     let first_bad = rows.iter().find(|r| r.outcome != "pass");
     let reasons = match first_bad {
         Some(r) if r.outcome == "error" => r.error.iter().cloned().collect(),
-        Some(r) => r
-            .assertions
-            .iter()
-            .filter(|a| !a.pass && !a.unsupported)
-            .map(|a| format!("{}: {}", a.kind, a.reason))
-            .collect(),
+        Some(r) => crate::eval::report::failed_assertions(r),
         None => Vec::new(),
     };
     CaseSide {

@@ -115,6 +115,14 @@ impl ProviderKind {
             ProviderKind::OpenAiCompatible => "openai-compatible",
         }
     }
+
+    /// The kind named by [`ProviderKind::as_str`].
+    pub fn parse(name: &str) -> Option<ProviderKind> {
+        use ProviderKind::*;
+        [OpenAi, Anthropic, Gemini, AzureOpenAi, OpenAiCompatible]
+            .into_iter()
+            .find(|k| k.as_str() == name)
+    }
 }
 
 /// A provider as configured: which API, which model, with which settings. Never holds a secret

@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use crate::api::json::{EvalResultRow, EvalRunDetail, EvalSummary};
+use crate::api::json::{EvalGateResult, EvalResultRow, EvalRunDetail, EvalSummary};
 
 /// JUnit XML: a test suite per prompt x provider, a test case per result. Failed assertions
 /// are `<failure>`, errors `<error>`, unsupported assertions are named in `<system-out>`.
@@ -88,13 +88,17 @@ pub fn junit(detail: &EvalRunDetail) -> String {
     out
 }
 
-fn failed_reasons(r: &EvalResultRow) -> String {
+/// Each failed assertion of a result as `kind: reason` (unsupported ones are not failures).
+pub fn failed_assertions(r: &EvalResultRow) -> Vec<String> {
     r.assertions
         .iter()
         .filter(|a| !a.pass && !a.unsupported)
         .map(|a| format!("{}: {}", a.kind, a.reason))
-        .collect::<Vec<_>>()
-        .join("\n")
+        .collect()
+}
+
+fn failed_reasons(r: &EvalResultRow) -> String {
+    failed_assertions(r).join("\n")
 }
 
 fn first_line(s: &str) -> String {
@@ -194,16 +198,26 @@ pub fn markdown(detail: &EvalRunDetail) -> String {
     out
 }
 
+/// What a gate reached, as shown: a count for `max_errors`, a fraction otherwise.
+pub fn gate_actual(g: &EvalGateResult) -> String {
+    match g.actual {
+        Some(a) if g.name == "max_errors" => format!("{a:.0}"),
+        Some(a) => format!("{a:.3}"),
+        None => "nothing graded".into(),
+    }
+}
+
+/// Whether a gate is a ceiling (`max_errors`) rather than a floor.
+pub fn gate_is_ceiling(g: &EvalGateResult) -> bool {
+    g.name == "max_errors"
+}
+
 fn gates_markdown(s: &EvalSummary) -> String {
     let mut out = String::new();
     for g in &s.gates {
         let mark = if g.passed { "✅" } else { "❌" };
-        let actual = match g.actual {
-            Some(a) if g.name == "max_errors" => format!("{a:.0}"),
-            Some(a) => format!("{a:.3}"),
-            None => "nothing graded".into(),
-        };
-        let op = if g.name == "max_errors" { "≤" } else { "≥" };
+        let actual = gate_actual(g);
+        let op = if gate_is_ceiling(g) { "≤" } else { "≥" };
         let _ = writeln!(
             out,
             "- {mark} {}: {actual} (needs {op} {})",

@@ -29,8 +29,8 @@ use crate::api::json::{
 use crate::error::{Error, Result};
 use crate::eval::assertions::{self, AssertionContext, BoxFuture, ModelCalls};
 use crate::eval::plan::{
-    EvalPlan, PlanCase, PlanPrompt, Prices, PromptTemplate, ProviderError, ProviderRequest,
-    ProviderResponse, ProviderSpec,
+    EvalPlan, PlanCase, PlanPrompt, Prices, PromptTemplate, ProviderError, ProviderKind,
+    ProviderRequest, ProviderResponse, ProviderSpec,
 };
 use crate::eval::providers::{self, ProviderClient};
 use crate::eval::template::Template;
@@ -231,17 +231,35 @@ pub fn cassette_key(spec: &ProviderSpec, request: &ProviderRequest, repeat_index
 }
 
 fn key_of(
-    kind: crate::eval::plan::ProviderKind,
+    kind: ProviderKind,
     base_url: Option<&str>,
     request: &ProviderRequest,
+    repeat_index: u32,
+) -> String {
+    request_parts_key(
+        kind,
+        base_url,
+        &request.model,
+        &request.params,
+        &request.messages,
+        repeat_index,
+    )
+}
+
+fn request_parts_key(
+    kind: ProviderKind,
+    base_url: Option<&str>,
+    model: &str,
+    params: &Map<String, Value>,
+    messages: &[Message],
     repeat_index: u32,
 ) -> String {
     let mut key = serde_json::json!({
         "kind": kind.as_str(),
         "base_url": base_url,
-        "model": request.model,
-        "params": request.params,
-        "messages": request.messages,
+        "model": model,
+        "params": params,
+        "messages": messages,
     });
     // Repeats exist to sample a noisy model again: each repeat has its own entry.
     if repeat_index > 0 {
@@ -250,11 +268,11 @@ fn key_of(
     hex_sha256(&canonical_json(&key))
 }
 
-fn embed_key(spec: &ProviderSpec, texts: &[String]) -> String {
+fn embed_key(kind: ProviderKind, model: &str, texts: &[String]) -> String {
     let key = serde_json::json!({
         "embed": true,
-        "kind": spec.kind.as_str(),
-        "model": spec.model,
+        "kind": kind.as_str(),
+        "model": model,
         "texts": texts,
     });
     hex_sha256(&canonical_json(&key))
@@ -302,41 +320,20 @@ fn is_zero(n: &u32) -> bool {
 
 impl CassetteEntry {
     fn key(&self) -> Option<String> {
-        let kind = provider_kind_from_str(&self.provider)?;
-        let spec = ProviderSpec {
-            id: String::new(),
-            label: String::new(),
-            kind,
-            model: self.model.clone(),
-            base_url: None,
-            api_key_env: None,
-            inline_api_key: None,
-            params: Map::new(),
-            stream: false,
-            api_version: None,
-            headers: Vec::new(),
-            prices: None,
-        };
+        let kind = ProviderKind::parse(&self.provider)?;
         Some(match &self.embed_texts {
-            Some(texts) => embed_key(&spec, texts),
-            None => cassette_key(
-                &spec,
-                &ProviderRequest {
-                    model: self.model.clone(),
-                    messages: self.messages.clone(),
-                    params: self.params.clone(),
-                },
+            Some(texts) => embed_key(kind, &self.model, texts),
+            // As `cassette_key`: no base URL.
+            None => request_parts_key(
+                kind,
+                None,
+                &self.model,
+                &self.params,
+                &self.messages,
                 self.repeat,
             ),
         })
     }
-}
-
-fn provider_kind_from_str(s: &str) -> Option<crate::eval::plan::ProviderKind> {
-    use crate::eval::plan::ProviderKind::*;
-    [OpenAi, Anthropic, Gemini, AzureOpenAi, OpenAiCompatible]
-        .into_iter()
-        .find(|k| k.as_str() == s)
 }
 
 #[derive(Debug, Default)]
@@ -1015,8 +1012,8 @@ impl Runner<'_> {
     ) -> Option<f64> {
         let catalogue = self.options.catalogue.as_ref()?;
         let provider = match spec.kind {
-            crate::eval::plan::ProviderKind::AzureOpenAi => "azure",
-            crate::eval::plan::ProviderKind::OpenAiCompatible => "openai",
+            ProviderKind::AzureOpenAi => "azure",
+            ProviderKind::OpenAiCompatible => "openai",
             other => other.as_str(),
         };
         let now = now_ns();
@@ -1343,7 +1340,7 @@ impl ModelCalls for Runner<'_> {
     ) -> BoxFuture<'a, std::result::Result<Vec<Vec<f32>>, ProviderError>> {
         Box::pin(async move {
             let spec = self.resolve_spec(provider, false)?;
-            let key = embed_key(&spec, &texts);
+            let key = embed_key(spec.kind, &spec.model, &texts);
             if let Some(cassette) = &self.cassette {
                 return cassette.embeddings.get(&key).cloned().ok_or_else(|| {
                     ProviderError::NotRecorded {

@@ -22,7 +22,7 @@ pub const SERVICE: &str = "assay";
 pub const KNOWN_PROVIDERS: &[&str] = &["openai", "anthropic", "gemini", "azure", "openrouter"];
 
 /// Where a provider's key would come from.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct KeyStatus {
     /// The provider's name (`openai`).
     pub provider: String,

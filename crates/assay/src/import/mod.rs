@@ -679,52 +679,40 @@ impl StoreSink<'_, '_> {
 /// Values a span has are never replaced.
 fn fill_trace_attribution(batch: &mut [PreparedSpan]) {
     use std::collections::HashMap;
-    let mut by_trace: HashMap<&str, crate::model::Attribution> = HashMap::new();
+    let mut by_trace: HashMap<String, crate::model::Attribution> = HashMap::new();
     // Roots first, so a root's value wins over a child's.
-    for pass_roots in [true, false] {
-        for p in batch.iter() {
-            let s = &p.span;
-            if s.parent_span_id.is_none() != pass_roots {
-                continue;
-            }
-            let a = &s.attribution;
-            let t = by_trace.entry(s.trace_id.as_str()).or_default();
-            for (slot, value) in [
-                (&mut t.tenant, &a.tenant),
-                (&mut t.endpoint, &a.endpoint),
-                (&mut t.feature, &a.feature),
-                (&mut t.user, &a.user),
-                (&mut t.session, &a.session),
-                (&mut t.environment, &a.environment),
-                (&mut t.release, &a.release),
-            ] {
-                if slot.is_none() && value.is_some() {
-                    slot.clone_from(value);
-                }
-            }
+    for roots in [true, false] {
+        for p in batch
+            .iter()
+            .filter(|p| p.span.parent_span_id.is_none() == roots)
+        {
+            let trace = match by_trace.get_mut(&p.span.trace_id) {
+                Some(t) => t,
+                None => by_trace.entry(p.span.trace_id.clone()).or_default(),
+            };
+            fill_missing(trace, &p.span.attribution);
         }
     }
-    let filled: HashMap<String, crate::model::Attribution> = by_trace
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v))
-        .collect();
     for p in batch.iter_mut() {
-        let Some(t) = filled.get(&p.span.trace_id) else {
-            continue;
-        };
-        let a = &mut p.span.attribution;
-        for (slot, value) in [
-            (&mut a.tenant, &t.tenant),
-            (&mut a.endpoint, &t.endpoint),
-            (&mut a.feature, &t.feature),
-            (&mut a.user, &t.user),
-            (&mut a.session, &t.session),
-            (&mut a.environment, &t.environment),
-            (&mut a.release, &t.release),
-        ] {
-            if slot.is_none() {
-                slot.clone_from(value);
-            }
+        if let Some(trace) = by_trace.get(&p.span.trace_id) {
+            fill_missing(&mut p.span.attribution, trace);
+        }
+    }
+}
+
+/// Sets each key `into` lacks from `from`.
+fn fill_missing(into: &mut crate::model::Attribution, from: &crate::model::Attribution) {
+    for (slot, value) in [
+        (&mut into.tenant, &from.tenant),
+        (&mut into.endpoint, &from.endpoint),
+        (&mut into.feature, &from.feature),
+        (&mut into.user, &from.user),
+        (&mut into.session, &from.session),
+        (&mut into.environment, &from.environment),
+        (&mut into.release, &from.release),
+    ] {
+        if slot.is_none() {
+            slot.clone_from(value);
         }
     }
 }

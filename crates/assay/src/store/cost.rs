@@ -453,7 +453,8 @@ pub struct RepriceReport {
     pub changed: u64,
 }
 
-/// Sums of raw spans per (tenant, day), for checking the rollups (tests and `assay cost check`).
+/// Sums of the stored model calls per (tenant, day), read from the spans themselves: what the
+/// rollups must equal (the tests check it).
 pub fn raw_sums_by_tenant_day(store: &Store) -> Result<HashMap<(String, String), (i64, f64)>> {
     let mut stmt = store.conn().prepare(
         "SELECT coalesce(tenant, ''), start_ns / 86400000000000, count(*), sum(coalesce(cost, 0))

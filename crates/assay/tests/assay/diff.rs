@@ -118,6 +118,14 @@ fn a_diff_of_two_commits_finds_exactly_what_changed_and_reuses_unchanged_runs() 
         "prompts/echo.yaml",
         "text: \"ECHO: {{input}}\"\ndescription: edited\n",
     );
+    let files = api.workspace_files().unwrap();
+    let modified: Vec<&str> = files
+        .files
+        .iter()
+        .filter(|f| f.modified)
+        .map(|f| f.path.as_str())
+        .collect();
+    assert_eq!(modified, vec!["prompts/echo.yaml"]);
     let dirty = api.eval_diff(&args("HEAD", WORKTREE)).unwrap();
     assert!(dirty.head.dirty);
     assert_eq!(dirty.counts.regressed + dirty.counts.fixed, 0);
