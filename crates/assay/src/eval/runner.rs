@@ -730,13 +730,13 @@ pub fn run(
     } else {
         "completed"
     };
-    let mut summary = summarize(writer.conn(), &run_id)?;
-    summary.run.status = status.into();
+    // The status first, so the summary (computed once) reflects it; then the summary is kept.
     let finished = now_ns();
-    summary.run.finished_at = Some(format_time_ns(finished));
+    evals::set_run_status(writer.conn(), &run_id, status, Some(finished), None)?;
+    let mut summary = summarize(writer.conn(), &run_id)?;
+    summary.run.gates_passed = Some(summary.passed);
     let json = serde_json::to_string(&summary).unwrap_or_default();
     evals::set_run_status(writer.conn(), &run_id, status, Some(finished), Some(&json))?;
-    let summary = summarize(writer.conn(), &run_id)?;
     Ok(RunOutcome { run_id, summary })
 }
 
