@@ -443,6 +443,26 @@ fn cost_section(api: &Api, dir: &Path, spans: u64) {
     let mut filtered = month(&["model"], Some("day"));
     filtered.filters.insert("tenant".into(), "globex".into());
     queries.push(("by model per day, tenant = globex", filtered));
+    // Beyond what the narrower rollups answer: 30 days across two months (users), and hourly
+    // breakdowns with a filter or two dimensions (the full hourly table).
+    queries.push((
+        "by user (top 10), Oct 5 - Nov 4",
+        CostQuery {
+            top: Some(10),
+            since: Some("2026-10-05".into()),
+            until: Some("2026-11-04".into()),
+            ..month(&["user"], None)
+        },
+    ));
+    let mut hourly_filtered = month(&["model"], Some("hour"));
+    hourly_filtered
+        .filters
+        .insert("tenant".into(), "globex".into());
+    queries.push(("by model per hour, tenant = globex", hourly_filtered));
+    queries.push((
+        "by tenant and endpoint, per hour",
+        month(&["tenant", "endpoint"], Some("hour")),
+    ));
     println!("\n## Cost over {spans} spans (median of 7)\n");
     println!("| query | time |\n|---|---|");
     for (label, q) in &queries {

@@ -1,11 +1,12 @@
-//! Cost breakdowns over the rollup tables `cost_hourly` and `cost_user_daily` (kept exact by
-//! the triggers of migration `0003_cost.sql`), and repricing.
+//! Cost breakdowns over the rollup tables (`cost_hourly`, `cost_daily`, `cost_hourly_by`,
+//! `cost_user_daily`, `cost_user_monthly`; migrations `0003_cost.sql` and
+//! `0004_cost_narrow_rollups.sql`), and repricing.
 //!
 //! **Invariants:** the rollups equal the sums over the stored model calls (llm and embedding
 //! spans that are not duplicates) after every transaction. Every new span enters through
 //! [`crate::store::spans::upsert`], which adds new calls with a [`RollupBatch`] (one upsert per
 //! group and batch, not per span); updates and deletes of stored spans (merges, duplicates
-//! found, repricing) move them through the triggers of migration `0003_cost.sql`. No query here
+//! found, repricing) move them through the triggers of those migrations. No query here
 //! reads the `spans` table except [`reprice`]: breakdowns scan rollup rows only.
 
 use std::collections::HashMap;
@@ -50,6 +51,20 @@ impl Dim {
             "user" => Dim::User,
             _ => return None,
         })
+    }
+
+    /// The dimension's code in `cost_hourly_by` (0 is all calls).
+    fn code(self) -> i64 {
+        match self {
+            Dim::Tenant => 1,
+            Dim::Endpoint => 2,
+            Dim::Model => 3,
+            Dim::Prompt => 4,
+            Dim::PromptVersion => 5,
+            Dim::Feature => 6,
+            Dim::Environment => 7,
+            Dim::User => -1,
+        }
     }
 
     fn column(self) -> &'static str {
@@ -149,7 +164,11 @@ struct GroupKey {
 pub struct RollupBatch {
     hourly: HashMap<GroupKey, Sums>,
     daily: HashMap<GroupKey, Sums>,
+    /// (dimension code, hour, key) -> sums, for `cost_hourly_by`.
+    hourly_by: HashMap<(i64, i64, String), Sums>,
     users: HashMap<(i64, String), Sums>,
+    /// (month, user) -> sums, for `cost_user_monthly`.
+    users_monthly: HashMap<(i64, String), Sums>,
 }
 
 impl RollupBatch {
@@ -193,6 +212,16 @@ impl RollupBatch {
         ];
         let hour = span.start_ns.div_euclid(NS_PER_HOUR);
         let day = span.start_ns.div_euclid(NS_PER_DAY);
+        self.hourly_by
+            .entry((0, hour, String::new()))
+            .or_default()
+            .add(&s);
+        for (i, key) in keys.iter().enumerate() {
+            self.hourly_by
+                .entry((i as i64 + 1, hour, key.clone()))
+                .or_default()
+                .add(&s);
+        }
         self.daily
             .entry(GroupKey {
                 at: day,
@@ -204,7 +233,12 @@ impl RollupBatch {
             .entry(GroupKey { at: hour, keys })
             .or_default()
             .add(&s);
-        self.users.entry((day, text(&a.user))).or_default().add(&s);
+        let user = text(&a.user);
+        self.users_monthly
+            .entry((month_of_day(day), user.clone()))
+            .or_default()
+            .add(&s);
+        self.users.entry((day, user)).or_default().add(&s);
     }
 
     /// Adds the batch to the rollup tables.
@@ -250,18 +284,48 @@ impl RollupBatch {
                 ])?;
             }
         }
-        if !self.users.is_empty() {
-            let mut stmt = tx.prepare_cached(
-                "INSERT INTO cost_user_daily VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+        if !self.hourly_by.is_empty() {
+            let mut stmt = tx.prepare_cached(&format!(
+                "INSERT INTO cost_hourly_by VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11,
+                 ?12, ?13, ?14) {SET}"
+            ))?;
+            for ((dim, hour, key), s) in &self.hourly_by {
+                stmt.execute(rusqlite::params![
+                    dim,
+                    hour,
+                    key,
+                    s.requests,
+                    s.errors,
+                    s.unpriced,
+                    s.input,
+                    s.output,
+                    s.cache_read,
+                    s.cache_write,
+                    s.reasoning,
+                    s.cost,
+                    s.reported_cost,
+                    s.cost_reported
+                ])?;
+            }
+        }
+        for (table, groups) in [
+            ("cost_user_daily", &self.users),
+            ("cost_user_monthly", &self.users_monthly),
+        ] {
+            if groups.is_empty() {
+                continue;
+            }
+            let mut stmt = tx.prepare_cached(&format!(
+                "INSERT INTO {table} VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
                  ON CONFLICT DO UPDATE SET requests = requests + excluded.requests,
                      errors = errors + excluded.errors, unpriced = unpriced + excluded.unpriced,
                      input_tokens = input_tokens + excluded.input_tokens,
                      output_tokens = output_tokens + excluded.output_tokens,
-                     cost = cost + excluded.cost",
-            )?;
-            for ((day, user), s) in &self.users {
+                     cost = cost + excluded.cost"
+            ))?;
+            for ((at, user), s) in groups {
                 stmt.execute(rusqlite::params![
-                    day, user, s.requests, s.errors, s.unpriced, s.input, s.output, s.cost
+                    at, user, s.requests, s.errors, s.unpriced, s.input, s.output, s.cost
                 ])?;
             }
         }
@@ -295,27 +359,70 @@ pub fn breakdown(
         }
     }
     // Whole days read the daily table (24 times fewer rows); hours or a range that cuts a day
-    // read the hourly one.
+    // read an hourly one: `cost_hourly_by` (one key per row) when the breakdown has at most one
+    // dimension and no filter, else `cost_hourly` (every combination of keys). Users over
+    // whole months read `cost_user_monthly`, and only the days at the edges `cost_user_daily`.
     let day_aligned = since_ns.rem_euclid(NS_PER_DAY) == 0 && until_ns.rem_euclid(NS_PER_DAY) == 0;
     let daily = user || (per != Per::Hour && day_aligned);
-    let (table, unit_ns, time_col) = if user {
-        ("cost_user_daily", NS_PER_DAY, "day")
-    } else if daily {
-        ("cost_daily", NS_PER_DAY, "day")
-    } else {
-        ("cost_hourly", NS_PER_HOUR, "hour")
-    };
+    let narrow = !daily && dims.len() <= 1 && filters.is_empty();
+    let unit_ns = if daily { NS_PER_DAY } else { NS_PER_HOUR };
     let from = since_ns.div_euclid(unit_ns);
     let to = (until_ns + unit_ns - 1).div_euclid(unit_ns);
-    let period_expr = match (per, daily) {
+    // (month_from, month_to): the whole calendar months inside [from, to) days.
+    let whole_months = (user && per != Per::Day)
+        .then(|| {
+            let first = month_of_day(from - 1) + 1;
+            let last = month_of_day(to);
+            (first < last).then_some((first, last))
+        })
+        .flatten();
+    let (source, time_col) = if let Some((m_from, m_to)) = whole_months {
+        let (d_from, d_to) = (first_day_of_month(m_from), first_day_of_month(m_to));
+        (
+            format!(
+                "(SELECT user_id, month, requests, errors, unpriced, input_tokens, output_tokens, cost
+                  FROM cost_user_monthly WHERE month >= {m_from} AND month < {m_to}
+                  UNION ALL
+                  SELECT user_id, {MONTH_OF_DAY}, requests, errors, unpriced, input_tokens,
+                         output_tokens, cost
+                  FROM cost_user_daily
+                  WHERE (day >= ?1 AND day < {d_from}) OR (day >= {d_to} AND day < ?2))
+                 WHERE ?1 <= ?2"
+            ),
+            "month",
+        )
+    } else if user {
+        (
+            "cost_user_daily WHERE day >= ?1 AND day < ?2".to_owned(),
+            "day",
+        )
+    } else if daily {
+        ("cost_daily WHERE day >= ?1 AND day < ?2".to_owned(), "day")
+    } else if narrow {
+        let code = dims.first().map_or(0, |d| d.code());
+        (
+            format!("cost_hourly_by WHERE dim = {code} AND hour >= ?1 AND hour < ?2"),
+            "hour",
+        )
+    } else {
+        (
+            "cost_hourly WHERE hour >= ?1 AND hour < ?2".to_owned(),
+            "hour",
+        )
+    };
+    let period_expr = match (per, time_col) {
         (Per::Total, _) => "NULL".to_owned(),
         (Per::Hour, _) => "hour".to_owned(),
-        (Per::Day, false) => "hour / 24".to_owned(),
-        (Per::Day, true) => "day".to_owned(),
-        (Per::Month, false) => "strftime('%Y-%m', hour * 3600, 'unixepoch')".to_owned(),
-        (Per::Month, true) => "strftime('%Y-%m', day * 86400, 'unixepoch')".to_owned(),
+        (Per::Day, "hour") => "hour / 24".to_owned(),
+        (Per::Day, _) => "day".to_owned(),
+        (Per::Month, "month") => "month".to_owned(),
+        (Per::Month, "hour") => "strftime('%Y-%m', hour * 3600, 'unixepoch')".to_owned(),
+        (Per::Month, _) => "strftime('%Y-%m', day * 86400, 'unixepoch')".to_owned(),
     };
-    let key_cols: Vec<&str> = dims.iter().map(|d| d.column()).collect();
+    let key_cols: Vec<&str> = dims
+        .iter()
+        .map(|d| if narrow { "key" } else { d.column() })
+        .collect();
     let mut select = key_cols.join(", ");
     if !select.is_empty() {
         select.push_str(", ");
@@ -325,9 +432,7 @@ pub fn breakdown(
     } else {
         "sum(requests), sum(errors), sum(unpriced), sum(input_tokens), sum(output_tokens), sum(cache_read), sum(cache_write), sum(reasoning), sum(cost), sum(reported_cost), sum(cost_reported)"
     };
-    let mut sql = format!(
-        "SELECT {select}{period_expr}, {token_cols} FROM {table} WHERE {time_col} >= ?1 AND {time_col} < ?2"
-    );
+    let mut sql = format!("SELECT {select}{period_expr}, {token_cols} FROM {source}");
     let mut params: Vec<SqlValue> = vec![SqlValue::Integer(from), SqlValue::Integer(to)];
     for (dim, value) in filters {
         params.push(SqlValue::Text(value.clone()));
@@ -353,6 +458,7 @@ pub fn breakdown(
             (Per::Total, _) | (_, None) | (_, Some(SqlValue::Null)) => None,
             (Per::Hour, Some(SqlValue::Integer(h))) => Some(hour_label(h)),
             (Per::Day, Some(SqlValue::Integer(d))) => Some(day_label(d)),
+            (Per::Month, Some(SqlValue::Integer(m))) => Some(month_label(m)),
             (_, Some(SqlValue::Text(t))) => Some(t),
             (_, Some(other)) => Some(format!("{other:?}")),
         };
@@ -382,6 +488,36 @@ fn day_label(day: i64) -> String {
         .map(|t| t.format("%Y-%m-%d").to_string())
         .unwrap_or_else(|| day.to_string())
 }
+
+fn month_label(month: i64) -> String {
+    format!(
+        "{:04}-{:02}",
+        1970 + month.div_euclid(12),
+        month.rem_euclid(12) + 1
+    )
+}
+
+/// Months since January 1970 of a day (days since the Unix epoch, UTC).
+fn month_of_day(day: i64) -> i64 {
+    use chrono::Datelike;
+    chrono::DateTime::from_timestamp(day * 86_400, 0)
+        .map(|t| (i64::from(t.year()) - 1970) * 12 + i64::from(t.month0()))
+        .unwrap_or(0)
+}
+
+/// The first day (days since the Unix epoch) of a month (months since January 1970).
+fn first_day_of_month(month: i64) -> i64 {
+    let year = i32::try_from(1970 + month.div_euclid(12)).unwrap_or(1970);
+    chrono::NaiveDate::from_ymd_opt(year, month.rem_euclid(12) as u32 + 1, 1)
+        .map(|d| {
+            d.signed_duration_since(chrono::NaiveDate::default())
+                .num_days()
+        })
+        .unwrap_or(0)
+}
+
+/// SQL for the month of `day` (as [`month_of_day`]).
+const MONTH_OF_DAY: &str = "(CAST(strftime('%Y', day * 86400, 'unixepoch') AS INTEGER) - 1970) * 12 + CAST(strftime('%m', day * 86400, 'unixepoch') AS INTEGER) - 1";
 
 fn hour_label(hour: i64) -> String {
     chrono::DateTime::from_timestamp(hour * 3_600, 0)

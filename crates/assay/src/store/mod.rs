@@ -24,6 +24,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("0001_spans", include_str!("migrations/0001_spans.sql")),
     ("0002_evals", include_str!("migrations/0002_evals.sql")),
     ("0003_cost", include_str!("migrations/0003_cost.sql")),
+    (
+        "0004_cost_narrow_rollups",
+        include_str!("migrations/0004_cost_narrow_rollups.sql"),
+    ),
 ];
 
 /// The schema version this build writes.

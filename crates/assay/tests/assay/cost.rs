@@ -187,6 +187,130 @@ as_of = "2026-10-15"
     assert_same(&by_tenant_day(&api), &repriced);
 }
 
+/// Rows of a breakdown as (keys, period) -> (calls, cost).
+type Table = BTreeMap<(Vec<String>, Option<String>), (i64, f64)>;
+
+fn breakdown(api: &Api, by: &str, per: Option<&str>, since: &str, until: &str) -> Table {
+    let report = api
+        .cost_breakdown(&CostQuery {
+            by: vec![by.into()],
+            per: per.map(str::to_owned),
+            since: Some(since.into()),
+            until: Some(until.into()),
+            ..Default::default()
+        })
+        .unwrap();
+    report
+        .rows
+        .into_iter()
+        .map(|r| {
+            let keys = r
+                .keys
+                .into_iter()
+                .map(|k| if k == "(none)" { String::new() } else { k })
+                .collect();
+            ((keys, r.period), (r.totals.requests, r.totals.cost))
+        })
+        .collect()
+}
+
+/// The same straight from the stored spans: `key` and `period` are SQL over a span row.
+fn raw_table(dir: &std::path::Path, key: &str, period: &str, since: &str, until: &str) -> Table {
+    let conn = rusqlite::Connection::open(dir.join(".assay/assay.db")).unwrap();
+    let sql = format!(
+        "SELECT {key}, {period}, count(*), sum(coalesce(cost, 0)) FROM spans
+         WHERE kind IN ('llm', 'embedding') AND duplicate_of IS NULL
+           AND start_ns >= unixepoch(?1) * 1000000000 AND start_ns < unixepoch(?2) * 1000000000
+         GROUP BY 1, 2"
+    );
+    let mut stmt = conn.prepare(&sql).unwrap();
+    let rows = stmt
+        .query_map([since, until], |r| {
+            Ok((
+                (vec![r.get::<_, String>(0)?], r.get::<_, Option<String>>(1)?),
+                (r.get::<_, i64>(2)?, r.get::<_, f64>(3)?),
+            ))
+        })
+        .unwrap();
+    rows.collect::<rusqlite::Result<Table>>().unwrap()
+}
+
+fn assert_tables(what: &str, rollup: &Table, raw: &Table) {
+    assert_eq!(
+        rollup.keys().collect::<Vec<_>>(),
+        raw.keys().collect::<Vec<_>>(),
+        "{what}: the same groups"
+    );
+    for (key, (n, cost)) in raw {
+        let (rn, rcost) = rollup[key];
+        assert_eq!(rn, *n, "{what} {key:?}: calls");
+        assert!(
+            (rcost - cost).abs() < 1e-9,
+            "{what} {key:?}: {rcost} vs {cost}"
+        );
+    }
+}
+
+/// Every breakdown the narrower rollups answer (one key per hour; users per whole month plus
+/// the days at the edges) equals the raw spans, after import, re-import and repricing.
+fn assert_narrow_rollups_exact(dir: &std::path::Path, api: &Api) {
+    let hour = "strftime('%Y-%m-%dT%H', start_ns / 1000000000, 'unixepoch')";
+    let month = "strftime('%Y-%m', start_ns / 1000000000, 'unixepoch')";
+    let user = "coalesce(user_id, '')";
+    let model = "coalesce(request_model, response_model, '')";
+    let (since, until) = ("2026-10-20", "2026-12-01");
+    assert_tables(
+        "model per hour",
+        &breakdown(api, "model", Some("hour"), since, until),
+        &raw_table(dir, model, hour, since, until),
+    );
+    // A whole month (November) and twelve days of October.
+    let users = breakdown(api, "user", None, since, until);
+    assert!(users.len() > 1000, "{} users", users.len());
+    assert_tables("users", &users, &raw_table(dir, user, "NULL", since, until));
+    assert_tables(
+        "users per month",
+        &breakdown(api, "user", Some("month"), since, until),
+        &raw_table(dir, user, month, since, until),
+    );
+    // Within one month: no whole month, only days.
+    assert_tables(
+        "users within a month",
+        &breakdown(api, "user", None, "2026-11-03", "2026-11-09"),
+        &raw_table(dir, user, "NULL", "2026-11-03", "2026-11-09"),
+    );
+}
+
+#[test]
+fn narrower_rollups_stay_exact_across_months_reimport_and_repricing() {
+    let (dir, api) = temp_workspace();
+    let path = dir.path().join("straddle.jsonl");
+    let mut file = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+    generate(
+        &GenerateOptions {
+            spans: 12_000,
+            // 2026-10-15 for 30 days: half in October, half in November.
+            start_ns: 1_792_022_400_000_000_000,
+            ..Default::default()
+        },
+        Some(&mut file),
+        None,
+    )
+    .unwrap();
+    drop(file);
+    import(&api, &path);
+    assert_narrow_rollups_exact(dir.path(), &api);
+    import(&api, &path);
+    assert_narrow_rollups_exact(dir.path(), &api);
+    std::fs::write(
+        dir.path().join("prices.toml"),
+        "[[prices]]\nid = \"team/gpt-4o\"\nprovider = \"openai\"\nmodel = \"gpt-4o\"\neffective_from = \"2026-11-02\"\ninput = 5.0\noutput = 20.0\nsource = \"our contract\"\nas_of = \"2026-11-02\"\n",
+    )
+    .unwrap();
+    assert!(api.cost_reprice(None).unwrap().changed > 0);
+    assert_narrow_rollups_exact(dir.path(), &api);
+}
+
 #[test]
 fn a_call_whose_usage_arrives_later_is_costed_when_it_does() {
     let (dir, api) = temp_workspace();
