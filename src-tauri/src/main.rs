@@ -8,6 +8,10 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+// The same allocator as the CLI, so imports run as fast in the window.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use assay::api::json::{
     ApiError, CostChart, CostChartArgs, CostQuery, CostReport, EvalDiff, EvalDiffArgs,
     EvalProgress, EvalRunBrief, EvalRunDetail, EvalRunRef, EvalRunsQuery, EvalSetInfo, EvalStart,

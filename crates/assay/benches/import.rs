@@ -16,6 +16,10 @@ use assay::import::{self, Format, Rejection, Sink};
 use assay::model::Span;
 use assay::workspace::Locate;
 
+// The allocator the binaries use.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 struct Count(u64);
 
 impl Sink for Count {
@@ -222,18 +226,20 @@ fn main() {
         struct Rollups<'c> {
             conn: &'c mut rusqlite::Connection,
             catalogue: &'c assay::cost::Catalogue,
-            batch: assay::store::cost::RollupBatch,
-            n: usize,
+            spans: Vec<Span>,
             rollup: Duration,
             pricing: Duration,
         }
         impl Rollups<'_> {
             fn flush(&mut self) {
                 let t = Instant::now();
+                let mut batch = assay::store::cost::RollupBatch::default();
+                self.spans.iter().for_each(|s| batch.add(s));
                 let tx = self.conn.transaction().expect("tx");
-                std::mem::take(&mut self.batch).write(&tx).expect("write");
+                batch.write(&tx).expect("write");
                 tx.commit().expect("commit");
                 self.rollup += t.elapsed();
+                self.spans.clear();
             }
         }
         impl Sink for Rollups<'_> {
@@ -241,11 +247,8 @@ fn main() {
                 let t = Instant::now();
                 assay::cost::apply_price(&mut span, self.catalogue);
                 self.pricing += t.elapsed();
-                let t = Instant::now();
-                self.batch.add(&span);
-                self.rollup += t.elapsed();
-                self.n += 1;
-                if self.n % 20_000 == 0 {
+                self.spans.push(span);
+                if self.spans.len() == 20_000 {
                     self.flush();
                 }
                 Ok(())
@@ -255,8 +258,7 @@ fn main() {
         let mut sink = Rollups {
             conn: &mut conn,
             catalogue: &catalogue,
-            batch: Default::default(),
-            n: 0,
+            spans: Vec::with_capacity(20_000),
             rollup: Duration::ZERO,
             pricing: Duration::ZERO,
         };

@@ -190,6 +190,18 @@ pub(crate) struct Attrs<'a> {
     /// The span attributes that hold a JSON object as a string, parsed on first use. Few spans
     /// have more than two, so a missing key costs a handful of prefix checks, not a parse.
     objects: Vec<(&'a str, LazyObject)>,
+    /// One bit per first key segment present (`gen_ai` of `gen_ai.usage.input_tokens`), span
+    /// and resource. Most lookups ask for another dialect's key (`llm.*` on a GenAI span);
+    /// this answers them without touching the maps.
+    heads: u64,
+}
+
+/// The bit of a key's first segment in [`Attrs::heads`].
+fn head_bit(key: &str) -> u64 {
+    use std::hash::{BuildHasher, BuildHasherDefault};
+    let head = key.split('.').next().unwrap_or(key);
+    let hash = BuildHasherDefault::<rustc_hash::FxHasher>::default().hash_one(head);
+    1 << (hash >> 58)
 }
 
 impl<'a> Attrs<'a> {
@@ -199,16 +211,24 @@ impl<'a> Attrs<'a> {
             .filter(|(_, v)| v.as_str().is_some_and(|s| s.starts_with('{')))
             .map(|(k, _)| (k.as_str(), std::cell::OnceCell::new()))
             .collect();
+        let heads = span
+            .keys()
+            .chain(resource.keys())
+            .fold(0, |bits, k| bits | head_bit(k));
         Attrs {
             span,
             resource,
             objects,
+            heads,
         }
     }
 
-    fn raw(&self, key: &str) -> Option<Value> {
+    fn raw(&self, key: &str) -> Option<&Value> {
+        if self.heads & head_bit(key) == 0 {
+            return None;
+        }
         if let Some(v) = self.span.get(key).or_else(|| self.resource.get(key)) {
-            return Some(v.clone());
+            return Some(v);
         }
         for (head, parsed) in &self.objects {
             let Some(rest) = key.strip_prefix(head).and_then(|r| r.strip_prefix('.')) else {
@@ -226,7 +246,7 @@ impl<'a> Attrs<'a> {
                 }
             });
             if let Some(v) = object.as_ref().and_then(|m| m.get(rest)) {
-                return Some(v.clone());
+                return Some(v);
             }
         }
         None
@@ -236,9 +256,11 @@ impl<'a> Attrs<'a> {
     fn json(&self, keys: &[&str]) -> Option<Value> {
         keys.iter().find_map(|k| match self.raw(k)? {
             Value::String(s) if s.trim().is_empty() => None,
-            Value::String(s) => Some(serde_json::from_str(&s).unwrap_or(Value::String(s))),
+            Value::String(s) => {
+                Some(serde_json::from_str(s).unwrap_or_else(|_| Value::String(s.clone())))
+            }
             Value::Null => None,
-            other => Some(other),
+            other => Some(other.clone()),
         })
     }
 
@@ -247,17 +269,18 @@ impl<'a> Attrs<'a> {
     pub(crate) fn text(&self, keys: &[&str]) -> Option<String> {
         keys.iter().find_map(|k| match self.raw(k)? {
             Value::String(s) if s.is_empty() => None,
-            Value::String(s) => match serde_json::from_str::<Value>(&s) {
-                Ok(Value::String(inner)) if s.starts_with('"') => Some(inner),
-                _ => Some(s),
+            Value::String(s) if s.starts_with('"') => match serde_json::from_str::<Value>(s) {
+                Ok(Value::String(inner)) => Some(inner),
+                _ => Some(s.clone()),
             },
+            Value::String(s) => Some(s.clone()),
             Value::Null => None,
             other => Some(other.to_string()),
         })
     }
 
     fn int(&self, keys: &[&str]) -> Option<i64> {
-        keys.iter().find_map(|k| as_int(&self.raw(k)?))
+        keys.iter().find_map(|k| as_int(self.raw(k)?))
     }
 
     fn float(&self, keys: &[&str]) -> Option<f64> {

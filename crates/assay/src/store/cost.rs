@@ -11,6 +11,8 @@
 
 use std::collections::HashMap;
 
+use rustc_hash::FxHashMap;
+
 use rusqlite::types::Value as SqlValue;
 
 use crate::error::{Error, Result};
@@ -152,28 +154,28 @@ pub struct Group {
 const NS_PER_HOUR: i64 = 3_600_000_000_000;
 const NS_PER_DAY: i64 = 24 * NS_PER_HOUR;
 
-/// A group of the hourly and daily rollups: the period and the attribution keys.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-struct GroupKey {
-    at: i64,
-    keys: [String; 7],
-}
+/// The attribution keys of a rollup group: tenant, endpoint, model, prompt, prompt version,
+/// feature, environment ('' = none).
+type GroupKeys<'a> = [&'a str; 7];
 
 /// The new model calls of one write batch, summed per group, written with one upsert each.
+/// Keys borrow from the batch's spans, so summing allocates nothing per span.
 #[derive(Debug, Default)]
-pub struct RollupBatch {
-    hourly: HashMap<GroupKey, Sums>,
-    daily: HashMap<GroupKey, Sums>,
+pub struct RollupBatch<'a> {
+    hourly: FxHashMap<(i64, GroupKeys<'a>), Sums>,
+    daily: FxHashMap<(i64, GroupKeys<'a>), Sums>,
     /// (dimension code, hour, key) -> sums, for `cost_hourly_by`.
-    hourly_by: HashMap<(i64, i64, String), Sums>,
-    users: HashMap<(i64, String), Sums>,
+    hourly_by: FxHashMap<(i64, i64, &'a str), Sums>,
+    users: FxHashMap<(i64, &'a str), Sums>,
     /// (month, user) -> sums, for `cost_user_monthly`.
-    users_monthly: HashMap<(i64, String), Sums>,
+    users_monthly: FxHashMap<(i64, &'a str), Sums>,
+    /// The last (day, month) looked up: spans come in runs of the same day.
+    last_month: Option<(i64, i64)>,
 }
 
-impl RollupBatch {
+impl<'a> RollupBatch<'a> {
     /// Counts a newly inserted span (only model calls that are not duplicates count).
-    pub fn add(&mut self, span: &crate::model::Span) {
+    pub fn add(&mut self, span: &'a crate::model::Span) {
         use crate::model::{SpanKind, SpanStatus};
         if !matches!(span.kind, SpanKind::Llm | SpanKind::Embedding) || span.duplicate_of.is_some()
         {
@@ -197,14 +199,14 @@ impl RollupBatch {
             },
         };
         let a = &span.attribution;
-        let text = |v: &Option<String>| v.clone().unwrap_or_default();
-        let keys = [
+        let text = |v: &'a Option<String>| v.as_deref().unwrap_or("");
+        let keys: GroupKeys<'a> = [
             text(&a.tenant),
             text(&a.endpoint),
             span.request_model
-                .clone()
-                .or_else(|| span.response_model.clone())
-                .unwrap_or_default(),
+                .as_deref()
+                .or(span.response_model.as_deref())
+                .unwrap_or(""),
             text(&span.prompt_name),
             text(&span.prompt_version),
             text(&a.feature),
@@ -212,32 +214,25 @@ impl RollupBatch {
         ];
         let hour = span.start_ns.div_euclid(NS_PER_HOUR);
         let day = span.start_ns.div_euclid(NS_PER_DAY);
-        self.hourly_by
-            .entry((0, hour, String::new()))
-            .or_default()
-            .add(&s);
+        self.hourly_by.entry((0, hour, "")).or_default().add(&s);
         for (i, key) in keys.iter().enumerate() {
             self.hourly_by
-                .entry((i as i64 + 1, hour, key.clone()))
+                .entry((i as i64 + 1, hour, key))
                 .or_default()
                 .add(&s);
         }
-        self.daily
-            .entry(GroupKey {
-                at: day,
-                keys: keys.clone(),
-            })
-            .or_default()
-            .add(&s);
-        self.hourly
-            .entry(GroupKey { at: hour, keys })
-            .or_default()
-            .add(&s);
+        self.daily.entry((day, keys)).or_default().add(&s);
+        self.hourly.entry((hour, keys)).or_default().add(&s);
+        let month = match self.last_month {
+            Some((d, m)) if d == day => m,
+            _ => {
+                let m = month_of_day(day);
+                self.last_month = Some((day, m));
+                m
+            }
+        };
         let user = text(&a.user);
-        self.users_monthly
-            .entry((month_of_day(day), user.clone()))
-            .or_default()
-            .add(&s);
+        self.users_monthly.entry((month, user)).or_default().add(&s);
         self.users.entry((day, user)).or_default().add(&s);
     }
 
@@ -259,10 +254,9 @@ impl RollupBatch {
                 "INSERT INTO {table} VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,
                  ?13, ?14, ?15, ?16, ?17, ?18, ?19) {SET}"
             ))?;
-            for (g, s) in groups {
-                let k = &g.keys;
+            for ((at, k), s) in groups {
                 stmt.execute(rusqlite::params![
-                    g.at,
+                    at,
                     k[0],
                     k[1],
                     k[2],

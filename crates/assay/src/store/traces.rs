@@ -4,8 +4,6 @@
 //! touches spans calls [`refresh`] for the traces it touched, in the same transaction, so the
 //! trace list never has to aggregate raw spans.
 
-use std::collections::{HashMap, HashSet};
-
 use rusqlite::Transaction;
 
 use crate::error::Result;
@@ -118,7 +116,7 @@ pub fn refresh<'s>(tx: &Transaction<'_>, spans: impl IntoIterator<Item = &'s Spa
         "CREATE TEMP TABLE IF NOT EXISTS touched (trace_id TEXT PRIMARY KEY) WITHOUT ROWID;
          DELETE FROM touched;",
     )?;
-    let mut by_trace: HashMap<&str, Vec<&Span>> = HashMap::new();
+    let mut by_trace: rustc_hash::FxHashMap<&str, Vec<&Span>> = Default::default();
     for s in spans {
         by_trace.entry(s.trace_id.as_str()).or_default().push(s);
     }
@@ -128,8 +126,8 @@ pub fn refresh<'s>(tx: &Transaction<'_>, spans: impl IntoIterator<Item = &'s Spa
     let mut insert = tx.prepare_cached(INSERT_SUMMARY)?;
     let mut any_touched = false;
     for (trace, spans) in by_trace {
-        let mut keys = HashSet::new();
-        let mut ids = HashSet::new();
+        let mut keys = rustc_hash::FxHashSet::default();
+        let mut ids = rustc_hash::FxHashSet::default();
         let mut candidate = false;
         let mut model_calls = false;
         let mut repeated = false;
@@ -205,7 +203,7 @@ struct Summary {
     environment: Option<String>,
 }
 
-fn summarise(spans: &[&Span], ids: &HashSet<&str>) -> Summary {
+fn summarise(spans: &[&Span], ids: &rustc_hash::FxHashSet<&str>) -> Summary {
     let root = spans
         .iter()
         .filter(|s| s.parent_span_id.as_deref().is_none_or(|p| !ids.contains(p)))
