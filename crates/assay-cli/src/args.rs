@@ -149,7 +149,7 @@ pub enum TracesCommand {
         /// How many to skip.
         #[arg(long, default_value_t = 0)]
         offset: u32,
-        /// Free text: in the trace id, root name, service or models, or in any span's input or output.
+        /// Words found together in a trace (root name, service, models, any span's input or output), or the start of a trace id.
         #[arg(long, short = 's')]
         search: Option<String>,
         /// Traces that started at or after this time (RFC 3339, or YYYY-MM-DD).

@@ -61,8 +61,8 @@ pub struct TraceQuery {
     /// Rows to skip.
     #[serde(default)]
     pub offset: Option<u32>,
-    /// Free text: matched against the trace id, root name, service and models, and (full-text)
-    /// against every span's input and output.
+    /// Free text: words found together in a trace (root name, service, models, any span's input
+    /// or output; full-text), or the start of a trace id (4 to 32 hex digits).
     #[serde(default)]
     pub search: Option<String>,
     /// Traces that started at or after this time (RFC 3339, or a date `2026-11-01`).

@@ -28,6 +28,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0004_cost_narrow_rollups",
         include_str!("migrations/0004_cost_narrow_rollups.sql"),
     ),
+    (
+        "0005_trace_search",
+        include_str!("migrations/0005_trace_search.sql"),
+    ),
 ];
 
 /// The schema version this build writes.

@@ -48,7 +48,7 @@ pub struct TraceRow {
 const REFRESH: &str = "
 INSERT OR REPLACE INTO traces (trace_id, name, service, start_ns, end_ns, span_count, error_count,
     status, models, input_tokens, output_tokens, tenant, endpoint, feature, user_id, session_id,
-    environment)
+    environment, search_num)
 SELECT g.trace_id,
     coalesce(root.name, ''),
     coalesce(root.service, g.any_service),
@@ -58,7 +58,8 @@ SELECT g.trace_id,
         WHERE m.trace_id = g.trace_id AND coalesce(m.request_model, m.response_model) IS NOT NULL
         ORDER BY model)), ''),
     g.input_tokens, g.output_tokens, g.tenant, g.endpoint, g.feature, g.user_id, g.session_id,
-    g.environment
+    g.environment,
+    g.first_id
 FROM (
     SELECT s.trace_id,
         max(s.service) AS any_service,
@@ -72,7 +73,8 @@ FROM (
         coalesce(sum(s.output_tokens) FILTER (WHERE s.duplicate_of IS NULL), 0) AS output_tokens,
         max(s.tenant) AS tenant, max(s.endpoint) AS endpoint, max(s.feature) AS feature,
         max(s.user_id) AS user_id, max(s.session_id) AS session_id,
-        max(s.environment) AS environment
+        max(s.environment) AS environment,
+        min(s.id) AS first_id
     FROM touched t JOIN spans s ON s.trace_id = t.trace_id
     GROUP BY s.trace_id
 ) AS g
@@ -180,8 +182,9 @@ pub fn refresh<'s>(tx: &Transaction<'_>, spans: impl IntoIterator<Item = &'s Spa
 const INSERT_SUMMARY: &str = "
 INSERT OR REPLACE INTO traces (trace_id, name, service, start_ns, end_ns, span_count, error_count,
     status, models, input_tokens, output_tokens, tenant, endpoint, feature, user_id, session_id,
-    environment)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)";
+    environment, search_num)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
+    (SELECT min(id) FROM spans WHERE trace_id = ?1))";
 
 /// A trace's summary from all of its spans, with exactly the meaning of [`REFRESH`].
 struct Summary {
@@ -273,6 +276,10 @@ const FILTER_INDEXES: &[(&str, &str)] = &[
     ("traces_endpoint", "traces(endpoint, start_ns)"),
     ("traces_status", "traces(status, start_ns)"),
     ("traces_environment", "traces(environment, start_ns)"),
+    // Covers the models facet (a GROUP BY over the model lists).
+    ("traces_models", "traces(models, start_ns)"),
+    // Full-text matches looked up by their document number (see `store::search`).
+    ("traces_search", "traces(search_num)"),
 ];
 
 /// Drops the filter indexes (see [`FILTER_INDEXES`]).
@@ -332,10 +339,11 @@ impl TraceSort {
 }
 
 /// A filter over the trace list. Every field is optional; they combine with AND.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TraceFilter {
-    /// Free text: a case-insensitive substring of the trace id, root name, service or a model,
-    /// or words found (full-text) in any span's input or output.
+    /// Free text: words (case-insensitive) found together in a trace's root name, service,
+    /// models and its spans' inputs and outputs (the full-text index), or the start of a trace
+    /// id (4 to 32 hex digits).
     pub search: Option<String>,
     /// Start at or after (ns since epoch).
     pub since_ns: Option<i64>,
@@ -359,8 +367,14 @@ pub struct TraceFilter {
     pub offset: i64,
 }
 
-/// Builds the WHERE clause and its parameters for a filter.
-fn where_clause(filter: &TraceFilter) -> (String, Vec<rusqlite::types::Value>) {
+/// Builds the WHERE clause and its parameters for a filter. With `search_by_scan`, the
+/// full-text matches are checked row by row along the time order (`+search_num` keeps the
+/// planner off `traces_search`): the fast way to the first page when a search matches many
+/// traces. Without it, the planner may look each match up.
+fn where_clause(
+    filter: &TraceFilter,
+    search_by_scan: bool,
+) -> (String, Vec<rusqlite::types::Value>) {
     use rusqlite::types::Value as V;
     let mut clauses: Vec<String> = Vec::new();
     let mut params: Vec<V> = Vec::new();
@@ -398,24 +412,29 @@ fn where_clause(filter: &TraceFilter) -> (String, Vec<rusqlite::types::Value>) {
         .map(str::trim)
         .filter(|s| !s.is_empty())
     {
-        let like = format!(
-            "%{}%",
-            text.replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_")
-        );
-        params.push(V::Text(like));
-        let n = params.len();
-        let mut clause = format!(
-            "(trace_id LIKE ?{n} ESCAPE '\\' OR name LIKE ?{n} ESCAPE '\\' OR service LIKE ?{n} ESCAPE '\\' \
-             OR models LIKE ?{n} ESCAPE '\\'"
-        );
-        if fts_query(text).is_some() {
-            // Filled by `list` before the query runs: the full-text matches, once.
-            clause.push_str(" OR trace_id IN (SELECT trace_id FROM temp.search_hits)");
+        // Words through the full-text index (by trace: see `store::search`), and a hex prefix
+        // also as the start of a trace id (a range of the primary key).
+        let mut alternatives = Vec::new();
+        if let Some(fts) = fts_query(text) {
+            params.push(V::Text(fts));
+            alternatives.push(format!(
+                "{}search_num IN (SELECT rowid FROM trace_text WHERE trace_text MATCH ?{})",
+                if search_by_scan { "+" } else { "" },
+                params.len()
+            ));
         }
-        clause.push(')');
-        clauses.push(clause);
+        if looks_like_trace_id(text) {
+            let id = text.to_ascii_lowercase();
+            params.push(V::Text(format!("{id}~")));
+            params.push(V::Text(id));
+            let n = params.len();
+            alternatives.push(format!("(trace_id >= ?{n} AND trace_id < ?{})", n - 1));
+        }
+        clauses.push(if alternatives.is_empty() {
+            "0".to_owned()
+        } else {
+            format!("({})", alternatives.join(" OR "))
+        });
     }
     let sql = if clauses.is_empty() {
         String::new()
@@ -423,6 +442,11 @@ fn where_clause(filter: &TraceFilter) -> (String, Vec<rusqlite::types::Value>) {
         format!("WHERE {}", clauses.join(" AND "))
     };
     (sql, params)
+}
+
+/// Whether a search could be the start of a trace id (4 to 32 hex digits).
+fn looks_like_trace_id(text: &str) -> bool {
+    (4..=32).contains(&text.len()) && text.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 /// Turns free text into an FTS5 query that matches documents holding every word (each word
@@ -438,26 +462,41 @@ fn fts_query(text: &str) -> Option<String> {
 
 /// One page of traces and the number of traces matching the filter.
 pub fn list(store: &Store, filter: &TraceFilter) -> Result<(Vec<TraceRow>, i64)> {
-    let (where_sql, mut params) = where_clause(filter);
     let conn = store.conn();
-    if let Some(fts) = filter.search.as_deref().and_then(fts_query) {
-        // The traces whose spans match, computed once for the count and the page.
-        conn.execute_batch(
-            "CREATE TEMP TABLE IF NOT EXISTS search_hits (trace_id TEXT PRIMARY KEY) WITHOUT ROWID;
-             DELETE FROM temp.search_hits;",
-        )?;
-        conn.execute(
-            "INSERT OR IGNORE INTO temp.search_hits (trace_id)
-             SELECT s.trace_id FROM span_text JOIN spans s ON s.id = span_text.rowid
-             WHERE span_text MATCH ?1",
-            [fts],
-        )?;
-    }
-    let total: i64 = conn.query_row(
-        &format!("SELECT count(*) FROM traces {where_sql}"),
-        rusqlite::params_from_iter(params.iter()),
-        |r| r.get(0),
-    )?;
+    let search = filter
+        .search
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty());
+    let words = search.and_then(fts_query);
+    let only_words = TraceFilter {
+        search: None,
+        sort: TraceSort::default(),
+        limit: 0,
+        offset: 0,
+        ..filter.clone()
+    } == TraceFilter::default()
+        && words.is_some()
+        && !search.is_some_and(looks_like_trace_id);
+    let total: i64 = if let (true, Some(words)) = (only_words, &words) {
+        // Every document is one trace's: the index counts them alone.
+        conn.prepare_cached("SELECT count(*) FROM trace_text WHERE trace_text MATCH ?1")?
+            .query_row([words], |r| r.get(0))?
+    } else {
+        let (where_sql, params) = where_clause(filter, false);
+        conn.query_row(
+            &format!("SELECT count(*) FROM traces {where_sql}"),
+            rusqlite::params_from_iter(params.iter()),
+            |r| r.get(0),
+        )?
+    };
+    // Many matches and a time order: walk the time index and check each trace (50 hits come
+    // within a few hundred rows). Few matches, or another order: look the matches up.
+    let time_ordered = matches!(filter.sort, TraceSort::Newest | TraceSort::Oldest);
+    let by_scan = words.is_some()
+        && time_ordered
+        && total > 2_000 * (filter.offset + filter.limit).max(50) / 50;
+    let (where_sql, mut params) = where_clause(filter, by_scan);
     params.push(rusqlite::types::Value::Integer(filter.limit));
     params.push(rusqlite::types::Value::Integer(filter.offset));
     let n = params.len();
@@ -523,7 +562,7 @@ pub fn facets(store: &Store, since_ns: Option<i64>, until_ns: Option<i64>) -> Re
         until_ns,
         ..TraceFilter::default()
     };
-    let (where_sql, params) = where_clause(&filter);
+    let (where_sql, params) = where_clause(&filter, false);
     let conn = store.conn();
     let mut out = Facets::default();
     for column in ["tenant", "endpoint", "environment"] {
@@ -547,9 +586,11 @@ pub fn facets(store: &Store, since_ns: Option<i64>, until_ns: Option<i64>) -> Re
             _ => out.environments = values,
         }
     }
-    // Model lists are few distinct combinations: split and sum them here.
+    // Model lists are few distinct combinations: split and sum them here. `+start_ns` keeps the
+    // planner on `traces_models` (read in order, nothing to sort) instead of the time index.
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT models, count(*) FROM traces {where_sql} GROUP BY models"
+        "SELECT models, count(*) FROM traces {} GROUP BY models",
+        where_sql.replace("start_ns", "+start_ns")
     ))?;
     let mut models: std::collections::HashMap<String, i64> = std::collections::HashMap::new();
     for row in stmt.query_map(rusqlite::params_from_iter(params.iter()), |r| {

@@ -212,6 +212,124 @@ fn a_reimported_payload_is_searched_by_its_new_text() {
 }
 
 #[test]
+fn search_finds_a_trace_by_words_across_its_spans_its_name_model_and_id_prefix() {
+    let (_d, api) = open();
+    let other = "1af7651916cd43dd8448eb211c80319c";
+    let input =
+        |text: &str| format!(r#"{{"key":"input.value","value":{{"stringValue":"{text}"}}}}"#);
+    let lines = [
+        span_line(
+            T,
+            "b7ad6b7169203331",
+            None,
+            1_000,
+            Some(9_000),
+            &input("where is the invoice"),
+        ),
+        span_line(
+            T,
+            "c7ad6b7169203331",
+            Some("b7ad6b7169203331"),
+            2_000,
+            Some(3_000),
+            concat!(
+                r#"{"key":"gen_ai.request.model","value":{"stringValue":"gpt-4o-mini"}},"#,
+                r#"{"key":"gen_ai.operation.name","value":{"stringValue":"chat"}},"#,
+                r#"{"key":"output.value","value":{"stringValue":"it was emailed yesterday"}}"#
+            ),
+        ),
+        span_line(
+            other,
+            "d7ad6b7169203331",
+            None,
+            5_000,
+            Some(6_000),
+            &input("emailed receipts"),
+        ),
+    ]
+    .join("\n");
+    api.import_bytes("two traces", lines.as_bytes()).unwrap();
+    api.index_search_text(usize::MAX).unwrap();
+    let search = |text: &str| {
+        let list = api
+            .traces_list(&TraceQuery {
+                search: Some(text.into()),
+                ..Default::default()
+            })
+            .unwrap();
+        assert_eq!(list.total as usize, list.traces.len(), "{text}: one page");
+        let mut ids: Vec<String> = list.traces.into_iter().map(|t| t.trace_id).collect();
+        ids.sort();
+        ids
+    };
+    // Words from two spans of one trace: the trace matches.
+    assert_eq!(search("invoice emailed"), [T]);
+    assert_eq!(search("emailed"), [T, other]);
+    // The root's name and a model of the trace.
+    assert_eq!(search("s-b7ad6b7169203331"), [T]);
+    assert_eq!(search("gpt-4o-mini"), [T]);
+    // The start of a trace id.
+    assert_eq!(search("1AF76519"), [other]);
+    assert!(search("nowhere").is_empty());
+
+    // The same spans again, now without text: the traces are refreshed and stay searchable.
+    let bare = [
+        span_line(T, "b7ad6b7169203331", None, 1_000, Some(9_000), ""),
+        span_line(other, "d7ad6b7169203331", None, 5_000, Some(6_000), ""),
+    ]
+    .join("\n");
+    api.import_bytes("again", bare.as_bytes()).unwrap();
+    api.index_search_text(usize::MAX).unwrap();
+    assert_eq!(search("invoice"), [T]);
+    assert_eq!(search("receipts"), [other]);
+}
+
+#[test]
+fn a_trace_whose_spans_arrive_in_two_imports_is_found_by_words_of_both() {
+    let (_d, api) = open();
+    let input =
+        |text: &str| format!(r#"{{"key":"input.value","value":{{"stringValue":"{text}"}}}}"#);
+    let search = |text: &str| {
+        api.traces_list(&TraceQuery {
+            search: Some(text.into()),
+            ..Default::default()
+        })
+        .unwrap()
+        .total
+    };
+    api.import_bytes(
+        "root",
+        span_line(
+            T,
+            "b7ad6b7169203331",
+            None,
+            1_000,
+            Some(9_000),
+            &input("alpha"),
+        )
+        .as_bytes(),
+    )
+    .unwrap();
+    api.index_search_text(usize::MAX).unwrap();
+    assert_eq!((search("alpha"), search("bravo")), (1, 0));
+    let child = span_line(
+        T,
+        "c7ad6b7169203331",
+        Some("b7ad6b7169203331"),
+        2_000,
+        Some(3_000),
+        &input("bravo"),
+    );
+    api.import_bytes("child", child.as_bytes()).unwrap();
+    assert_eq!(search("bravo"), 0, "not indexed yet");
+    api.index_search_text(usize::MAX).unwrap();
+    assert_eq!(
+        (search("alpha bravo"), search("alpha"), search("bravo")),
+        (1, 1, 1)
+    );
+}
+
+#[test]
 fn the_workspace_attribution_map_wins_over_well_known_attributes() {
     let dir = tempfile::tempdir().unwrap();
     api::init(dir.path()).unwrap();
@@ -310,7 +428,7 @@ fn a_large_import_leaves_every_filter_index_in_place() {
     assay::generate::generate(&options, Some(&mut data), None).unwrap();
     let db = dir.path().join(".assay/assay.db");
     let before = filter_indexes(&db);
-    assert_eq!(before.len(), 5, "{before:?}");
+    assert_eq!(before.len(), 7, "{before:?}");
     api.import_bytes("large", &data).unwrap();
     assert_eq!(
         filter_indexes(&db),

@@ -58,9 +58,41 @@ SELECT (CAST(strftime('%Y', day * 86400, 'unixepoch') AS INTEGER) - 1970) * 12
        sum(output_tokens), sum(cost)
 FROM cost_user_daily GROUP BY 1, 2;
 
-CREATE TRIGGER spans_cost_narrow_delete AFTER DELETE ON spans
+-- The update and delete triggers of `0003_cost.sql`, replaced by ones that keep all five
+-- rollups. A call updated in place (repricing, a merge that adds tokens or an end time: its
+-- groups unchanged) is moved by one delta per rollup row instead of a removal and an insertion.
+DROP TRIGGER spans_cost_delete;
+DROP TRIGGER spans_cost_update;
+
+CREATE TRIGGER spans_cost_delete AFTER DELETE ON spans
 WHEN OLD.kind IN ('llm', 'embedding') AND OLD.duplicate_of IS NULL
 BEGIN
+    UPDATE cost_hourly SET
+        requests = requests - 1, errors = errors - (OLD.status = 'error'),
+        unpriced = unpriced - OLD.unpriced, input_tokens = input_tokens - coalesce(OLD.input_tokens, 0),
+        output_tokens = output_tokens - coalesce(OLD.output_tokens, 0),
+        cache_read = cache_read - coalesce(OLD.cache_read_tokens, 0),
+        cache_write = cache_write - coalesce(OLD.cache_write_tokens, 0),
+        reasoning = reasoning - coalesce(OLD.reasoning_tokens, 0),
+        cost = cost - coalesce(OLD.cost, 0), reported_cost = reported_cost - coalesce(OLD.reported_cost, 0),
+        cost_reported = cost_reported - (CASE WHEN OLD.reported_cost IS NULL THEN 0 ELSE coalesce(OLD.cost, 0) END)
+    WHERE hour = OLD.start_ns / 3600000000000 AND tenant = coalesce(OLD.tenant, '')
+      AND endpoint = coalesce(OLD.endpoint, '') AND model = coalesce(OLD.request_model, OLD.response_model, '')
+      AND prompt = coalesce(OLD.prompt_name, '') AND prompt_version = coalesce(OLD.prompt_version, '')
+      AND feature = coalesce(OLD.feature, '') AND environment = coalesce(OLD.environment, '');
+    UPDATE cost_daily SET
+        requests = requests - 1, errors = errors - (OLD.status = 'error'),
+        unpriced = unpriced - OLD.unpriced, input_tokens = input_tokens - coalesce(OLD.input_tokens, 0),
+        output_tokens = output_tokens - coalesce(OLD.output_tokens, 0),
+        cache_read = cache_read - coalesce(OLD.cache_read_tokens, 0),
+        cache_write = cache_write - coalesce(OLD.cache_write_tokens, 0),
+        reasoning = reasoning - coalesce(OLD.reasoning_tokens, 0),
+        cost = cost - coalesce(OLD.cost, 0), reported_cost = reported_cost - coalesce(OLD.reported_cost, 0),
+        cost_reported = cost_reported - (CASE WHEN OLD.reported_cost IS NULL THEN 0 ELSE coalesce(OLD.cost, 0) END)
+    WHERE day = OLD.start_ns / 86400000000000 AND tenant = coalesce(OLD.tenant, '')
+      AND endpoint = coalesce(OLD.endpoint, '') AND model = coalesce(OLD.request_model, OLD.response_model, '')
+      AND prompt = coalesce(OLD.prompt_name, '') AND prompt_version = coalesce(OLD.prompt_version, '')
+      AND feature = coalesce(OLD.feature, '') AND environment = coalesce(OLD.environment, '');
     UPDATE cost_hourly_by SET
         requests = requests - 1, errors = errors - (OLD.status = 'error'),
         unpriced = unpriced - OLD.unpriced, input_tokens = input_tokens - coalesce(OLD.input_tokens, 0),
@@ -69,28 +101,141 @@ BEGIN
         cache_write = cache_write - coalesce(OLD.cache_write_tokens, 0),
         reasoning = reasoning - coalesce(OLD.reasoning_tokens, 0),
         cost = cost - coalesce(OLD.cost, 0), reported_cost = reported_cost - coalesce(OLD.reported_cost, 0),
-        cost_reported = cost_reported
-            - CASE WHEN OLD.reported_cost IS NULL THEN 0 ELSE coalesce(OLD.cost, 0) END
-    WHERE hour = OLD.start_ns / 3600000000000 AND (dim, key) IN (VALUES
-        (0, ''), (1, coalesce(OLD.tenant, '')), (2, coalesce(OLD.endpoint, '')),
-        (3, coalesce(OLD.request_model, OLD.response_model, '')), (4, coalesce(OLD.prompt_name, '')),
-        (5, coalesce(OLD.prompt_version, '')), (6, coalesce(OLD.feature, '')),
-        (7, coalesce(OLD.environment, '')));
+        cost_reported = cost_reported - (CASE WHEN OLD.reported_cost IS NULL THEN 0 ELSE coalesce(OLD.cost, 0) END)
+    WHERE (dim, hour, key) IN (VALUES (0, OLD.start_ns / 3600000000000, ''),
+        (1, OLD.start_ns / 3600000000000, coalesce(OLD.tenant, '')),
+        (2, OLD.start_ns / 3600000000000, coalesce(OLD.endpoint, '')),
+        (3, OLD.start_ns / 3600000000000, coalesce(OLD.request_model, OLD.response_model, '')),
+        (4, OLD.start_ns / 3600000000000, coalesce(OLD.prompt_name, '')),
+        (5, OLD.start_ns / 3600000000000, coalesce(OLD.prompt_version, '')),
+        (6, OLD.start_ns / 3600000000000, coalesce(OLD.feature, '')),
+        (7, OLD.start_ns / 3600000000000, coalesce(OLD.environment, '')));
+    UPDATE cost_user_daily SET
+        requests = requests - 1, errors = errors - (OLD.status = 'error'),
+        unpriced = unpriced - OLD.unpriced, input_tokens = input_tokens - coalesce(OLD.input_tokens, 0),
+        output_tokens = output_tokens - coalesce(OLD.output_tokens, 0), cost = cost - coalesce(OLD.cost, 0)
+    WHERE day = OLD.start_ns / 86400000000000 AND user_id = coalesce(OLD.user_id, '');
     UPDATE cost_user_monthly SET
         requests = requests - 1, errors = errors - (OLD.status = 'error'),
         unpriced = unpriced - OLD.unpriced, input_tokens = input_tokens - coalesce(OLD.input_tokens, 0),
         output_tokens = output_tokens - coalesce(OLD.output_tokens, 0), cost = cost - coalesce(OLD.cost, 0)
     WHERE month = (CAST(strftime('%Y', OLD.start_ns / 1000000000, 'unixepoch') AS INTEGER) - 1970) * 12
-                  + CAST(strftime('%m', OLD.start_ns / 1000000000, 'unixepoch') AS INTEGER) - 1
+            + CAST(strftime('%m', OLD.start_ns / 1000000000, 'unixepoch') AS INTEGER) - 1
       AND user_id = coalesce(OLD.user_id, '');
 END;
 
-CREATE TRIGGER spans_cost_narrow_update AFTER UPDATE OF kind, duplicate_of, start_ns, status, tenant,
+CREATE TRIGGER spans_cost_update_in_place AFTER UPDATE OF kind, duplicate_of, start_ns, status, tenant,
     endpoint, request_model, response_model, prompt_name, prompt_version, feature, environment,
     user_id, unpriced, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens,
     reasoning_tokens, cost, reported_cost ON spans
-WHEN (OLD.kind IN ('llm', 'embedding') AND OLD.duplicate_of IS NULL) OR (NEW.kind IN ('llm', 'embedding') AND NEW.duplicate_of IS NULL)
+WHEN OLD.kind IN ('llm', 'embedding') AND OLD.duplicate_of IS NULL AND NEW.kind IN ('llm', 'embedding') AND NEW.duplicate_of IS NULL
+    AND coalesce(OLD.tenant, '') = coalesce(NEW.tenant, '') AND coalesce(OLD.endpoint, '') = coalesce(NEW.endpoint, '') AND coalesce(OLD.request_model, OLD.response_model, '') = coalesce(NEW.request_model, NEW.response_model, '') AND coalesce(OLD.prompt_name, '') = coalesce(NEW.prompt_name, '') AND coalesce(OLD.prompt_version, '') = coalesce(NEW.prompt_version, '') AND coalesce(OLD.feature, '') = coalesce(NEW.feature, '') AND coalesce(OLD.environment, '') = coalesce(NEW.environment, '') AND OLD.start_ns = NEW.start_ns AND coalesce(OLD.user_id, '') = coalesce(NEW.user_id, '')
 BEGIN
+    UPDATE cost_hourly SET
+        errors = errors + (NEW.status = 'error') - (OLD.status = 'error'),
+        unpriced = unpriced + (NEW.unpriced) - (OLD.unpriced),
+        input_tokens = input_tokens + (coalesce(NEW.input_tokens, 0)) - (coalesce(OLD.input_tokens, 0)),
+        output_tokens = output_tokens + (coalesce(NEW.output_tokens, 0)) - (coalesce(OLD.output_tokens, 0)),
+        cache_read = cache_read + (coalesce(NEW.cache_read_tokens, 0)) - (coalesce(OLD.cache_read_tokens, 0)),
+        cache_write = cache_write + (coalesce(NEW.cache_write_tokens, 0)) - (coalesce(OLD.cache_write_tokens, 0)),
+        reasoning = reasoning + (coalesce(NEW.reasoning_tokens, 0)) - (coalesce(OLD.reasoning_tokens, 0)),
+        cost = cost + (coalesce(NEW.cost, 0)) - (coalesce(OLD.cost, 0)),
+        reported_cost = reported_cost + (coalesce(NEW.reported_cost, 0)) - (coalesce(OLD.reported_cost, 0)),
+        cost_reported = cost_reported + (CASE WHEN NEW.reported_cost IS NULL THEN 0 ELSE coalesce(NEW.cost, 0) END) - (CASE WHEN OLD.reported_cost IS NULL THEN 0 ELSE coalesce(OLD.cost, 0) END)
+    WHERE hour = NEW.start_ns / 3600000000000 AND tenant = coalesce(NEW.tenant, '')
+      AND endpoint = coalesce(NEW.endpoint, '') AND model = coalesce(NEW.request_model, NEW.response_model, '')
+      AND prompt = coalesce(NEW.prompt_name, '') AND prompt_version = coalesce(NEW.prompt_version, '')
+      AND feature = coalesce(NEW.feature, '') AND environment = coalesce(NEW.environment, '');
+    UPDATE cost_daily SET
+        errors = errors + (NEW.status = 'error') - (OLD.status = 'error'),
+        unpriced = unpriced + (NEW.unpriced) - (OLD.unpriced),
+        input_tokens = input_tokens + (coalesce(NEW.input_tokens, 0)) - (coalesce(OLD.input_tokens, 0)),
+        output_tokens = output_tokens + (coalesce(NEW.output_tokens, 0)) - (coalesce(OLD.output_tokens, 0)),
+        cache_read = cache_read + (coalesce(NEW.cache_read_tokens, 0)) - (coalesce(OLD.cache_read_tokens, 0)),
+        cache_write = cache_write + (coalesce(NEW.cache_write_tokens, 0)) - (coalesce(OLD.cache_write_tokens, 0)),
+        reasoning = reasoning + (coalesce(NEW.reasoning_tokens, 0)) - (coalesce(OLD.reasoning_tokens, 0)),
+        cost = cost + (coalesce(NEW.cost, 0)) - (coalesce(OLD.cost, 0)),
+        reported_cost = reported_cost + (coalesce(NEW.reported_cost, 0)) - (coalesce(OLD.reported_cost, 0)),
+        cost_reported = cost_reported + (CASE WHEN NEW.reported_cost IS NULL THEN 0 ELSE coalesce(NEW.cost, 0) END) - (CASE WHEN OLD.reported_cost IS NULL THEN 0 ELSE coalesce(OLD.cost, 0) END)
+    WHERE day = NEW.start_ns / 86400000000000 AND tenant = coalesce(NEW.tenant, '')
+      AND endpoint = coalesce(NEW.endpoint, '') AND model = coalesce(NEW.request_model, NEW.response_model, '')
+      AND prompt = coalesce(NEW.prompt_name, '') AND prompt_version = coalesce(NEW.prompt_version, '')
+      AND feature = coalesce(NEW.feature, '') AND environment = coalesce(NEW.environment, '');
+    UPDATE cost_hourly_by SET
+        errors = errors + (NEW.status = 'error') - (OLD.status = 'error'),
+        unpriced = unpriced + (NEW.unpriced) - (OLD.unpriced),
+        input_tokens = input_tokens + (coalesce(NEW.input_tokens, 0)) - (coalesce(OLD.input_tokens, 0)),
+        output_tokens = output_tokens + (coalesce(NEW.output_tokens, 0)) - (coalesce(OLD.output_tokens, 0)),
+        cache_read = cache_read + (coalesce(NEW.cache_read_tokens, 0)) - (coalesce(OLD.cache_read_tokens, 0)),
+        cache_write = cache_write + (coalesce(NEW.cache_write_tokens, 0)) - (coalesce(OLD.cache_write_tokens, 0)),
+        reasoning = reasoning + (coalesce(NEW.reasoning_tokens, 0)) - (coalesce(OLD.reasoning_tokens, 0)),
+        cost = cost + (coalesce(NEW.cost, 0)) - (coalesce(OLD.cost, 0)),
+        reported_cost = reported_cost + (coalesce(NEW.reported_cost, 0)) - (coalesce(OLD.reported_cost, 0)),
+        cost_reported = cost_reported + (CASE WHEN NEW.reported_cost IS NULL THEN 0 ELSE coalesce(NEW.cost, 0) END) - (CASE WHEN OLD.reported_cost IS NULL THEN 0 ELSE coalesce(OLD.cost, 0) END)
+    WHERE (dim, hour, key) IN (VALUES (0, NEW.start_ns / 3600000000000, ''),
+        (1, NEW.start_ns / 3600000000000, coalesce(NEW.tenant, '')),
+        (2, NEW.start_ns / 3600000000000, coalesce(NEW.endpoint, '')),
+        (3, NEW.start_ns / 3600000000000, coalesce(NEW.request_model, NEW.response_model, '')),
+        (4, NEW.start_ns / 3600000000000, coalesce(NEW.prompt_name, '')),
+        (5, NEW.start_ns / 3600000000000, coalesce(NEW.prompt_version, '')),
+        (6, NEW.start_ns / 3600000000000, coalesce(NEW.feature, '')),
+        (7, NEW.start_ns / 3600000000000, coalesce(NEW.environment, '')));
+    UPDATE cost_user_daily SET
+        errors = errors + (NEW.status = 'error') - (OLD.status = 'error'),
+        unpriced = unpriced + (NEW.unpriced) - (OLD.unpriced),
+        input_tokens = input_tokens + (coalesce(NEW.input_tokens, 0)) - (coalesce(OLD.input_tokens, 0)),
+        output_tokens = output_tokens + (coalesce(NEW.output_tokens, 0)) - (coalesce(OLD.output_tokens, 0)),
+        cost = cost + (coalesce(NEW.cost, 0)) - (coalesce(OLD.cost, 0))
+    WHERE day = NEW.start_ns / 86400000000000 AND user_id = coalesce(NEW.user_id, '');
+    UPDATE cost_user_monthly SET
+        errors = errors + (NEW.status = 'error') - (OLD.status = 'error'),
+        unpriced = unpriced + (NEW.unpriced) - (OLD.unpriced),
+        input_tokens = input_tokens + (coalesce(NEW.input_tokens, 0)) - (coalesce(OLD.input_tokens, 0)),
+        output_tokens = output_tokens + (coalesce(NEW.output_tokens, 0)) - (coalesce(OLD.output_tokens, 0)),
+        cost = cost + (coalesce(NEW.cost, 0)) - (coalesce(OLD.cost, 0))
+    WHERE month = (CAST(strftime('%Y', NEW.start_ns / 1000000000, 'unixepoch') AS INTEGER) - 1970) * 12
+            + CAST(strftime('%m', NEW.start_ns / 1000000000, 'unixepoch') AS INTEGER) - 1
+      AND user_id = coalesce(NEW.user_id, '');
+END;
+
+-- Any other update of a counted call (its groups changed, or it stopped or started counting):
+-- the old row out, the new one in, each only if it counts.
+CREATE TRIGGER spans_cost_update_moved AFTER UPDATE OF kind, duplicate_of, start_ns, status, tenant,
+    endpoint, request_model, response_model, prompt_name, prompt_version, feature, environment,
+    user_id, unpriced, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens,
+    reasoning_tokens, cost, reported_cost ON spans
+WHEN ((OLD.kind IN ('llm', 'embedding') AND OLD.duplicate_of IS NULL) OR (NEW.kind IN ('llm', 'embedding') AND NEW.duplicate_of IS NULL))
+    AND NOT (OLD.kind IN ('llm', 'embedding') AND OLD.duplicate_of IS NULL AND NEW.kind IN ('llm', 'embedding') AND NEW.duplicate_of IS NULL
+    AND coalesce(OLD.tenant, '') = coalesce(NEW.tenant, '') AND coalesce(OLD.endpoint, '') = coalesce(NEW.endpoint, '') AND coalesce(OLD.request_model, OLD.response_model, '') = coalesce(NEW.request_model, NEW.response_model, '') AND coalesce(OLD.prompt_name, '') = coalesce(NEW.prompt_name, '') AND coalesce(OLD.prompt_version, '') = coalesce(NEW.prompt_version, '') AND coalesce(OLD.feature, '') = coalesce(NEW.feature, '') AND coalesce(OLD.environment, '') = coalesce(NEW.environment, '') AND OLD.start_ns = NEW.start_ns AND coalesce(OLD.user_id, '') = coalesce(NEW.user_id, ''))
+BEGIN
+    UPDATE cost_hourly SET
+        requests = requests - 1, errors = errors - (OLD.status = 'error'),
+        unpriced = unpriced - OLD.unpriced, input_tokens = input_tokens - coalesce(OLD.input_tokens, 0),
+        output_tokens = output_tokens - coalesce(OLD.output_tokens, 0),
+        cache_read = cache_read - coalesce(OLD.cache_read_tokens, 0),
+        cache_write = cache_write - coalesce(OLD.cache_write_tokens, 0),
+        reasoning = reasoning - coalesce(OLD.reasoning_tokens, 0),
+        cost = cost - coalesce(OLD.cost, 0), reported_cost = reported_cost - coalesce(OLD.reported_cost, 0),
+        cost_reported = cost_reported - (CASE WHEN OLD.reported_cost IS NULL THEN 0 ELSE coalesce(OLD.cost, 0) END)
+    WHERE hour = OLD.start_ns / 3600000000000 AND tenant = coalesce(OLD.tenant, '')
+      AND endpoint = coalesce(OLD.endpoint, '') AND model = coalesce(OLD.request_model, OLD.response_model, '')
+      AND prompt = coalesce(OLD.prompt_name, '') AND prompt_version = coalesce(OLD.prompt_version, '')
+      AND feature = coalesce(OLD.feature, '') AND environment = coalesce(OLD.environment, '')
+      AND OLD.kind IN ('llm', 'embedding') AND OLD.duplicate_of IS NULL;
+    UPDATE cost_daily SET
+        requests = requests - 1, errors = errors - (OLD.status = 'error'),
+        unpriced = unpriced - OLD.unpriced, input_tokens = input_tokens - coalesce(OLD.input_tokens, 0),
+        output_tokens = output_tokens - coalesce(OLD.output_tokens, 0),
+        cache_read = cache_read - coalesce(OLD.cache_read_tokens, 0),
+        cache_write = cache_write - coalesce(OLD.cache_write_tokens, 0),
+        reasoning = reasoning - coalesce(OLD.reasoning_tokens, 0),
+        cost = cost - coalesce(OLD.cost, 0), reported_cost = reported_cost - coalesce(OLD.reported_cost, 0),
+        cost_reported = cost_reported - (CASE WHEN OLD.reported_cost IS NULL THEN 0 ELSE coalesce(OLD.cost, 0) END)
+    WHERE day = OLD.start_ns / 86400000000000 AND tenant = coalesce(OLD.tenant, '')
+      AND endpoint = coalesce(OLD.endpoint, '') AND model = coalesce(OLD.request_model, OLD.response_model, '')
+      AND prompt = coalesce(OLD.prompt_name, '') AND prompt_version = coalesce(OLD.prompt_version, '')
+      AND feature = coalesce(OLD.feature, '') AND environment = coalesce(OLD.environment, '')
+      AND OLD.kind IN ('llm', 'embedding') AND OLD.duplicate_of IS NULL;
     UPDATE cost_hourly_by SET
         requests = requests - 1, errors = errors - (OLD.status = 'error'),
         unpriced = unpriced - OLD.unpriced, input_tokens = input_tokens - coalesce(OLD.input_tokens, 0),
@@ -99,34 +244,37 @@ BEGIN
         cache_write = cache_write - coalesce(OLD.cache_write_tokens, 0),
         reasoning = reasoning - coalesce(OLD.reasoning_tokens, 0),
         cost = cost - coalesce(OLD.cost, 0), reported_cost = reported_cost - coalesce(OLD.reported_cost, 0),
-        cost_reported = cost_reported
-            - CASE WHEN OLD.reported_cost IS NULL THEN 0 ELSE coalesce(OLD.cost, 0) END
-    WHERE hour = OLD.start_ns / 3600000000000 AND (dim, key) IN (VALUES
-        (0, ''), (1, coalesce(OLD.tenant, '')), (2, coalesce(OLD.endpoint, '')),
-        (3, coalesce(OLD.request_model, OLD.response_model, '')), (4, coalesce(OLD.prompt_name, '')),
-        (5, coalesce(OLD.prompt_version, '')), (6, coalesce(OLD.feature, '')),
-        (7, coalesce(OLD.environment, '')))
+        cost_reported = cost_reported - (CASE WHEN OLD.reported_cost IS NULL THEN 0 ELSE coalesce(OLD.cost, 0) END)
+    WHERE (dim, hour, key) IN (VALUES (0, OLD.start_ns / 3600000000000, ''),
+        (1, OLD.start_ns / 3600000000000, coalesce(OLD.tenant, '')),
+        (2, OLD.start_ns / 3600000000000, coalesce(OLD.endpoint, '')),
+        (3, OLD.start_ns / 3600000000000, coalesce(OLD.request_model, OLD.response_model, '')),
+        (4, OLD.start_ns / 3600000000000, coalesce(OLD.prompt_name, '')),
+        (5, OLD.start_ns / 3600000000000, coalesce(OLD.prompt_version, '')),
+        (6, OLD.start_ns / 3600000000000, coalesce(OLD.feature, '')),
+        (7, OLD.start_ns / 3600000000000, coalesce(OLD.environment, '')))
+      AND OLD.kind IN ('llm', 'embedding') AND OLD.duplicate_of IS NULL;
+    UPDATE cost_user_daily SET
+        requests = requests - 1, errors = errors - (OLD.status = 'error'),
+        unpriced = unpriced - OLD.unpriced, input_tokens = input_tokens - coalesce(OLD.input_tokens, 0),
+        output_tokens = output_tokens - coalesce(OLD.output_tokens, 0), cost = cost - coalesce(OLD.cost, 0)
+    WHERE day = OLD.start_ns / 86400000000000 AND user_id = coalesce(OLD.user_id, '')
       AND OLD.kind IN ('llm', 'embedding') AND OLD.duplicate_of IS NULL;
     UPDATE cost_user_monthly SET
         requests = requests - 1, errors = errors - (OLD.status = 'error'),
         unpriced = unpriced - OLD.unpriced, input_tokens = input_tokens - coalesce(OLD.input_tokens, 0),
         output_tokens = output_tokens - coalesce(OLD.output_tokens, 0), cost = cost - coalesce(OLD.cost, 0)
     WHERE month = (CAST(strftime('%Y', OLD.start_ns / 1000000000, 'unixepoch') AS INTEGER) - 1970) * 12
-                  + CAST(strftime('%m', OLD.start_ns / 1000000000, 'unixepoch') AS INTEGER) - 1
+            + CAST(strftime('%m', OLD.start_ns / 1000000000, 'unixepoch') AS INTEGER) - 1
       AND user_id = coalesce(OLD.user_id, '')
       AND OLD.kind IN ('llm', 'embedding') AND OLD.duplicate_of IS NULL;
-    INSERT INTO cost_hourly_by SELECT
-        k.column1, NEW.start_ns / 3600000000000, k.column2,
+    INSERT INTO cost_hourly SELECT
+        NEW.start_ns / 3600000000000, coalesce(NEW.tenant, ''), coalesce(NEW.endpoint, ''), coalesce(NEW.request_model, NEW.response_model, ''),
+        coalesce(NEW.prompt_name, ''), coalesce(NEW.prompt_version, ''), coalesce(NEW.feature, ''), coalesce(NEW.environment, ''),
         1, NEW.status = 'error', NEW.unpriced, coalesce(NEW.input_tokens, 0),
         coalesce(NEW.output_tokens, 0), coalesce(NEW.cache_read_tokens, 0),
         coalesce(NEW.cache_write_tokens, 0), coalesce(NEW.reasoning_tokens, 0),
-        coalesce(NEW.cost, 0), coalesce(NEW.reported_cost, 0),
-        CASE WHEN NEW.reported_cost IS NULL THEN 0 ELSE coalesce(NEW.cost, 0) END
-    FROM (VALUES
-        (0, ''), (1, coalesce(NEW.tenant, '')), (2, coalesce(NEW.endpoint, '')),
-        (3, coalesce(NEW.request_model, NEW.response_model, '')), (4, coalesce(NEW.prompt_name, '')),
-        (5, coalesce(NEW.prompt_version, '')), (6, coalesce(NEW.feature, '')),
-        (7, coalesce(NEW.environment, ''))) AS k
+        coalesce(NEW.cost, 0), coalesce(NEW.reported_cost, 0), (CASE WHEN NEW.reported_cost IS NULL THEN 0 ELSE coalesce(NEW.cost, 0) END)
     WHERE NEW.kind IN ('llm', 'embedding') AND NEW.duplicate_of IS NULL
     ON CONFLICT DO UPDATE SET
         requests = requests + 1, errors = errors + excluded.errors,
@@ -136,15 +284,62 @@ BEGIN
         reasoning = reasoning + excluded.reasoning, cost = cost + excluded.cost,
         reported_cost = reported_cost + excluded.reported_cost,
         cost_reported = cost_reported + excluded.cost_reported;
+    INSERT INTO cost_daily SELECT
+        NEW.start_ns / 86400000000000, coalesce(NEW.tenant, ''), coalesce(NEW.endpoint, ''), coalesce(NEW.request_model, NEW.response_model, ''),
+        coalesce(NEW.prompt_name, ''), coalesce(NEW.prompt_version, ''), coalesce(NEW.feature, ''), coalesce(NEW.environment, ''),
+        1, NEW.status = 'error', NEW.unpriced, coalesce(NEW.input_tokens, 0),
+        coalesce(NEW.output_tokens, 0), coalesce(NEW.cache_read_tokens, 0),
+        coalesce(NEW.cache_write_tokens, 0), coalesce(NEW.reasoning_tokens, 0),
+        coalesce(NEW.cost, 0), coalesce(NEW.reported_cost, 0), (CASE WHEN NEW.reported_cost IS NULL THEN 0 ELSE coalesce(NEW.cost, 0) END)
+    WHERE NEW.kind IN ('llm', 'embedding') AND NEW.duplicate_of IS NULL
+    ON CONFLICT DO UPDATE SET
+        requests = requests + 1, errors = errors + excluded.errors,
+        unpriced = unpriced + excluded.unpriced, input_tokens = input_tokens + excluded.input_tokens,
+        output_tokens = output_tokens + excluded.output_tokens,
+        cache_read = cache_read + excluded.cache_read, cache_write = cache_write + excluded.cache_write,
+        reasoning = reasoning + excluded.reasoning, cost = cost + excluded.cost,
+        reported_cost = reported_cost + excluded.reported_cost,
+        cost_reported = cost_reported + excluded.cost_reported;
+    INSERT INTO cost_hourly_by SELECT
+        k.column1, k.column2, k.column3,
+        1, NEW.status = 'error', NEW.unpriced, coalesce(NEW.input_tokens, 0),
+        coalesce(NEW.output_tokens, 0), coalesce(NEW.cache_read_tokens, 0),
+        coalesce(NEW.cache_write_tokens, 0), coalesce(NEW.reasoning_tokens, 0),
+        coalesce(NEW.cost, 0), coalesce(NEW.reported_cost, 0), (CASE WHEN NEW.reported_cost IS NULL THEN 0 ELSE coalesce(NEW.cost, 0) END)
+    FROM (VALUES (0, NEW.start_ns / 3600000000000, ''),
+        (1, NEW.start_ns / 3600000000000, coalesce(NEW.tenant, '')),
+        (2, NEW.start_ns / 3600000000000, coalesce(NEW.endpoint, '')),
+        (3, NEW.start_ns / 3600000000000, coalesce(NEW.request_model, NEW.response_model, '')),
+        (4, NEW.start_ns / 3600000000000, coalesce(NEW.prompt_name, '')),
+        (5, NEW.start_ns / 3600000000000, coalesce(NEW.prompt_version, '')),
+        (6, NEW.start_ns / 3600000000000, coalesce(NEW.feature, '')),
+        (7, NEW.start_ns / 3600000000000, coalesce(NEW.environment, ''))) AS k
+    WHERE NEW.kind IN ('llm', 'embedding') AND NEW.duplicate_of IS NULL
+    ON CONFLICT DO UPDATE SET
+        requests = requests + 1, errors = errors + excluded.errors,
+        unpriced = unpriced + excluded.unpriced, input_tokens = input_tokens + excluded.input_tokens,
+        output_tokens = output_tokens + excluded.output_tokens,
+        cache_read = cache_read + excluded.cache_read, cache_write = cache_write + excluded.cache_write,
+        reasoning = reasoning + excluded.reasoning, cost = cost + excluded.cost,
+        reported_cost = reported_cost + excluded.reported_cost,
+        cost_reported = cost_reported + excluded.cost_reported;
+    INSERT INTO cost_user_daily SELECT
+        NEW.start_ns / 86400000000000, coalesce(NEW.user_id, ''), 1, NEW.status = 'error',
+        NEW.unpriced, coalesce(NEW.input_tokens, 0), coalesce(NEW.output_tokens, 0), coalesce(NEW.cost, 0)
+    WHERE NEW.kind IN ('llm', 'embedding') AND NEW.duplicate_of IS NULL
+    ON CONFLICT DO UPDATE SET
+        requests = requests + 1, errors = errors + excluded.errors,
+        unpriced = unpriced + excluded.unpriced, input_tokens = input_tokens + excluded.input_tokens,
+        output_tokens = output_tokens + excluded.output_tokens, cost = cost + excluded.cost;
     INSERT INTO cost_user_monthly SELECT
         (CAST(strftime('%Y', NEW.start_ns / 1000000000, 'unixepoch') AS INTEGER) - 1970) * 12
             + CAST(strftime('%m', NEW.start_ns / 1000000000, 'unixepoch') AS INTEGER) - 1,
         coalesce(NEW.user_id, ''), 1, NEW.status = 'error',
-        NEW.unpriced, coalesce(NEW.input_tokens, 0), coalesce(NEW.output_tokens, 0),
-        coalesce(NEW.cost, 0)
+        NEW.unpriced, coalesce(NEW.input_tokens, 0), coalesce(NEW.output_tokens, 0), coalesce(NEW.cost, 0)
     WHERE NEW.kind IN ('llm', 'embedding') AND NEW.duplicate_of IS NULL
     ON CONFLICT DO UPDATE SET
         requests = requests + 1, errors = errors + excluded.errors,
         unpriced = unpriced + excluded.unpriced, input_tokens = input_tokens + excluded.input_tokens,
         output_tokens = output_tokens + excluded.output_tokens, cost = cost + excluded.cost;
 END;
+
