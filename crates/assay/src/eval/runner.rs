@@ -836,8 +836,8 @@ fn write_results(
             new_spans.extend(spans.into_iter().map(spans::PreparedSpan::new));
         }
         if !new_spans.is_empty() {
-            spans::upsert(&tx, &new_spans, import_id)?;
-            traces::refresh(&tx, new_spans.iter().map(|p| &p.span))?;
+            spans::upsert(&tx, &mut new_spans, import_id)?;
+            traces::refresh(&tx, &new_spans)?;
         }
         tx.commit()?;
         progress(state);

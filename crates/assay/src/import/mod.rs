@@ -586,12 +586,12 @@ impl<'s, 'p> StoreSink<'s, 'p> {
         }
         fill_trace_attribution(&mut self.batch);
         let mut merged = Vec::new();
-        let counts = spans::upsert_collecting(&tx, &self.batch, self.import_id, &mut merged)?;
+        let counts = spans::upsert_collecting(&tx, &mut self.batch, self.import_id, &mut merged)?;
         // A merged span's cost follows from its merged usage and model.
         if let (false, Some(catalogue)) = (merged.is_empty(), &self.catalogue) {
             spans::reprice_rows(&tx, &merged, catalogue)?;
         }
-        traces::refresh(&tx, self.batch.iter().map(|p| &p.span))?;
+        traces::refresh(&tx, &self.batch)?;
         self.spans_new += counts.new;
         self.spans_merged += counts.merged;
         tx.execute(

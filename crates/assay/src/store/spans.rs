@@ -117,6 +117,8 @@ fn insert_payload_sql() -> String {
 pub struct PreparedSpan {
     /// The span; its payload keeps only the input and output text.
     pub span: Span,
+    /// The span's row id once [`upsert`] has written it (0 before).
+    pub row_id: i64,
     detail: String,
     attributes: String,
     tags: Option<String>,
@@ -149,6 +151,7 @@ impl PreparedSpan {
         p.attributes = serde_json::Map::new();
         PreparedSpan {
             span,
+            row_id: 0,
             detail,
             attributes,
             tags,
@@ -156,12 +159,13 @@ impl PreparedSpan {
     }
 }
 
-/// Writes `spans` inside `tx`, merging into any already stored. Returns what was new and what merged.
+/// Writes `spans` inside `tx`, merging into any already stored, and sets each one's `row_id`.
+/// Returns what was new and what merged.
 ///
 /// New spans take one plain insert each; only a span that is already stored pays for the merge.
 pub fn upsert(
     tx: &Transaction<'_>,
-    spans: &[PreparedSpan],
+    spans: &mut [PreparedSpan],
     import_id: i64,
 ) -> Result<UpsertCounts> {
     upsert_collecting(tx, spans, import_id, &mut Vec::new())
@@ -171,7 +175,7 @@ pub fn upsert(
 /// cost must be computed again from the merged row: see [`reprice_rows`]).
 pub fn upsert_collecting(
     tx: &Transaction<'_>,
-    spans: &[PreparedSpan],
+    spans: &mut [PreparedSpan],
     import_id: i64,
     merged_ids: &mut Vec<i64>,
 ) -> Result<UpsertCounts> {
@@ -183,7 +187,8 @@ pub fn upsert_collecting(
         tx.prepare_cached("INSERT OR IGNORE INTO fts_pending (payload_id) VALUES (?1)")?;
     let mut counts = UpsertCounts::default();
     let mut rollup = crate::store::cost::RollupBatch::default();
-    for prepared in spans {
+    let mut row_ids = Vec::with_capacity(spans.len());
+    for prepared in spans.iter() {
         let s = &prepared.span;
         let a = &s.attribution;
         let tags = &prepared.tags;
@@ -245,6 +250,7 @@ pub fn upsert_collecting(
         } else {
             insert_payload.execute(values)?;
         }
+        row_ids.push(id);
         let payload_id = id;
         // New payloads are above the index's watermark already; a merged one may have been
         // indexed with its old text.
@@ -255,6 +261,9 @@ pub fn upsert_collecting(
     // New model calls enter the cost rollups here, one upsert per group; merges, duplicates
     // and repricing are moved by the triggers of `0003_cost.sql`.
     rollup.write(tx)?;
+    for (prepared, id) in spans.iter_mut().zip(row_ids) {
+        prepared.row_id = id;
+    }
     Ok(counts)
 }
 

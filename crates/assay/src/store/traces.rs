@@ -8,6 +8,7 @@ use rusqlite::Transaction;
 
 use crate::error::Result;
 use crate::model::{Span, SpanKind, SpanStatus};
+use crate::store::spans::PreparedSpan;
 use crate::store::Store;
 
 /// A trace's summary row.
@@ -113,21 +114,29 @@ WHERE trace_id = ?1 AND kind = 'llm' AND input_tokens IS NOT NULL";
 /// Duplicates are looked for only where one can be: traces whose batch holds two model calls
 /// with the same parent, provider and input tokens, or traces that were already stored (a
 /// duplicate may pair with a span imported earlier).
-pub fn refresh<'s>(tx: &Transaction<'_>, spans: impl IntoIterator<Item = &'s Span>) -> Result<()> {
+pub fn refresh<'s>(
+    tx: &Transaction<'_>,
+    spans: impl IntoIterator<Item = &'s PreparedSpan>,
+) -> Result<()> {
     tx.execute_batch(
         "CREATE TEMP TABLE IF NOT EXISTS touched (trace_id TEXT PRIMARY KEY) WITHOUT ROWID;
          DELETE FROM touched;",
     )?;
-    let mut by_trace: rustc_hash::FxHashMap<&str, Vec<&Span>> = Default::default();
-    for s in spans {
-        by_trace.entry(s.trace_id.as_str()).or_default().push(s);
+    // Per trace: its spans in the batch and the smallest of their row ids.
+    let mut by_trace: rustc_hash::FxHashMap<&str, (Vec<&Span>, i64)> = Default::default();
+    for p in spans {
+        let entry = by_trace
+            .entry(p.span.trace_id.as_str())
+            .or_insert_with(|| (Vec::new(), i64::MAX));
+        entry.0.push(&p.span);
+        entry.1 = entry.1.min(p.row_id);
     }
     let mut stored = tx.prepare_cached("SELECT 1 FROM traces WHERE trace_id = ?1")?;
     let mut touch = tx.prepare_cached("INSERT OR IGNORE INTO touched (trace_id) VALUES (?1)")?;
     let mut duplicates = tx.prepare_cached(MARK_DUPLICATES)?;
     let mut insert = tx.prepare_cached(INSERT_SUMMARY)?;
     let mut any_touched = false;
-    for (trace, spans) in by_trace {
+    for (trace, (spans, first_id)) in by_trace {
         let mut keys = rustc_hash::FxHashSet::default();
         let mut ids = rustc_hash::FxHashSet::default();
         let mut candidate = false;
@@ -164,6 +173,7 @@ pub fn refresh<'s>(tx: &Transaction<'_>, spans: impl IntoIterator<Item = &'s Spa
                 t.user_id,
                 t.session_id,
                 t.environment,
+                first_id,
             ])?;
             continue;
         }
@@ -183,8 +193,7 @@ const INSERT_SUMMARY: &str = "
 INSERT OR REPLACE INTO traces (trace_id, name, service, start_ns, end_ns, span_count, error_count,
     status, models, input_tokens, output_tokens, tenant, endpoint, feature, user_id, session_id,
     environment, search_num)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
-    (SELECT min(id) FROM spans WHERE trace_id = ?1))";
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)";
 
 /// A trace's summary from all of its spans, with exactly the meaning of [`REFRESH`].
 struct Summary {
@@ -272,10 +281,17 @@ fn summarise(spans: &[&Span], ids: &rustc_hash::FxHashSet<&str>) -> Summary {
 /// by row; [`ensure_filter_indexes`] runs at every open too, so an import killed in between
 /// leaves nothing missing for long.
 const FILTER_INDEXES: &[(&str, &str)] = &[
-    ("traces_tenant", "traces(tenant, start_ns)"),
-    ("traces_endpoint", "traces(endpoint, start_ns)"),
-    ("traces_status", "traces(status, start_ns)"),
-    ("traces_environment", "traces(environment, start_ns)"),
+    // Each holds `search_num` too, so a text search within a filter is counted from the index.
+    ("traces_by_tenant", "traces(tenant, start_ns, search_num)"),
+    (
+        "traces_by_endpoint",
+        "traces(endpoint, start_ns, search_num)",
+    ),
+    ("traces_by_status", "traces(status, start_ns, search_num)"),
+    (
+        "traces_by_environment",
+        "traces(environment, start_ns, search_num)",
+    ),
     // Covers the models facet (a GROUP BY over the model lists).
     ("traces_models", "traces(models, start_ns)"),
     // Full-text matches looked up by their document number (see `store::search`).
@@ -367,13 +383,23 @@ pub struct TraceFilter {
     pub offset: i64,
 }
 
-/// Builds the WHERE clause and its parameters for a filter. With `search_by_scan`, the
-/// full-text matches are checked row by row along the time order (`+search_num` keeps the
-/// planner off `traces_search`): the fast way to the first page when a search matches many
-/// traces. Without it, the planner may look each match up.
+/// How a WHERE clause checks a trace against the full-text matches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SearchCheck {
+    /// `search_num IN (matches)`: the planner may look each match up in `traces_search`.
+    Set,
+    /// `+search_num IN (matches)`: the matches as a set, checked along another index (a key
+    /// filter's, which holds `search_num`).
+    Scan,
+    /// One index probe per trace, along the time order: for the first page of a search that
+    /// matches many traces (building the set of all matches would cost more).
+    PerRow,
+}
+
+/// Builds the WHERE clause and its parameters for a filter.
 fn where_clause(
     filter: &TraceFilter,
-    search_by_scan: bool,
+    search: SearchCheck,
 ) -> (String, Vec<rusqlite::types::Value>) {
     use rusqlite::types::Value as V;
     let mut clauses: Vec<String> = Vec::new();
@@ -417,11 +443,18 @@ fn where_clause(
         let mut alternatives = Vec::new();
         if let Some(fts) = fts_query(text) {
             params.push(V::Text(fts));
-            alternatives.push(format!(
-                "{}search_num IN (SELECT rowid FROM trace_text WHERE trace_text MATCH ?{})",
-                if search_by_scan { "+" } else { "" },
-                params.len()
-            ));
+            let n = params.len();
+            alternatives.push(match search {
+                SearchCheck::Set => format!(
+                    "search_num IN (SELECT rowid FROM trace_text WHERE trace_text MATCH ?{n})"
+                ),
+                SearchCheck::Scan => format!(
+                    "+search_num IN (SELECT rowid FROM trace_text WHERE trace_text MATCH ?{n})"
+                ),
+                SearchCheck::PerRow => format!(
+                    "EXISTS (SELECT 1 FROM trace_text WHERE trace_text MATCH ?{n} AND rowid = traces.search_num)"
+                ),
+            });
         }
         if looks_like_trace_id(text) {
             let id = text.to_ascii_lowercase();
@@ -483,7 +516,19 @@ pub fn list(store: &Store, filter: &TraceFilter) -> Result<(Vec<TraceRow>, i64)>
         conn.prepare_cached("SELECT count(*) FROM trace_text WHERE trace_text MATCH ?1")?
             .query_row([words], |r| r.get(0))?
     } else {
-        let (where_sql, params) = where_clause(filter, false);
+        // With a key filter, its covering index (which holds `search_num`) counts the matches.
+        let keyed = filter.tenant.is_some()
+            || filter.endpoint.is_some()
+            || filter.status.is_some()
+            || filter.environment.is_some();
+        let (where_sql, params) = where_clause(
+            filter,
+            if keyed {
+                SearchCheck::Scan
+            } else {
+                SearchCheck::Set
+            },
+        );
         conn.query_row(
             &format!("SELECT count(*) FROM traces {where_sql}"),
             rusqlite::params_from_iter(params.iter()),
@@ -496,7 +541,14 @@ pub fn list(store: &Store, filter: &TraceFilter) -> Result<(Vec<TraceRow>, i64)>
     let by_scan = words.is_some()
         && time_ordered
         && total > 2_000 * (filter.offset + filter.limit).max(50) / 50;
-    let (where_sql, mut params) = where_clause(filter, by_scan);
+    let (where_sql, mut params) = where_clause(
+        filter,
+        if by_scan {
+            SearchCheck::PerRow
+        } else {
+            SearchCheck::Set
+        },
+    );
     params.push(rusqlite::types::Value::Integer(filter.limit));
     params.push(rusqlite::types::Value::Integer(filter.offset));
     let n = params.len();
@@ -562,7 +614,10 @@ pub fn facets(store: &Store, since_ns: Option<i64>, until_ns: Option<i64>) -> Re
         until_ns,
         ..TraceFilter::default()
     };
-    let (where_sql, params) = where_clause(&filter, false);
+    let (where_sql, params) = where_clause(&filter, SearchCheck::Set);
+    // `+start_ns` keeps the planner off the time index: each facet reads its own covering
+    // `(column, start_ns)` index in order, nothing to look up or sort, however wide the range.
+    let where_sql = where_sql.replace("start_ns", "+start_ns");
     let conn = store.conn();
     let mut out = Facets::default();
     for column in ["tenant", "endpoint", "environment"] {
@@ -586,11 +641,9 @@ pub fn facets(store: &Store, since_ns: Option<i64>, until_ns: Option<i64>) -> Re
             _ => out.environments = values,
         }
     }
-    // Model lists are few distinct combinations: split and sum them here. `+start_ns` keeps the
-    // planner on `traces_models` (read in order, nothing to sort) instead of the time index.
+    // Model lists are few distinct combinations: split and sum them here.
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT models, count(*) FROM traces {} GROUP BY models",
-        where_sql.replace("start_ns", "+start_ns")
+        "SELECT models, count(*) FROM traces {where_sql} GROUP BY models"
     ))?;
     let mut models: std::collections::HashMap<String, i64> = std::collections::HashMap::new();
     for row in stmt.query_map(rusqlite::params_from_iter(params.iter()), |r| {

@@ -11,6 +11,12 @@ ALTER TABLE traces ADD COLUMN search_num INTEGER;
 UPDATE traces SET search_num = (SELECT min(s.id) FROM spans s WHERE s.trace_id = traces.trace_id);
 CREATE VIRTUAL TABLE trace_text USING fts5(meta, body, content = '', contentless_delete = 1);
 DROP TABLE span_text;
+-- The list's key indexes now hold `search_num` too (under new names, created at open by
+-- `store::traces::ensure_filter_indexes`).
+DROP INDEX IF EXISTS traces_tenant;
+DROP INDEX IF EXISTS traces_endpoint;
+DROP INDEX IF EXISTS traces_status;
+DROP INDEX IF EXISTS traces_environment;
 -- Everything is indexed again, by trace.
 UPDATE search_state SET indexed_up_to = 0;
 DELETE FROM fts_pending;
