@@ -235,18 +235,24 @@ impl Api {
                 .map(|g| ((g.keys, g.period), g.sums.cost))
                 .collect()
         };
+        // A month per hour has 744 periods but thousands of rows: each label is worked out once.
+        let mut previous_labels: HashMap<String, Option<String>> = HashMap::new();
         let mut rows: Vec<CostRow> = groups
             .into_iter()
             .map(|g| {
                 let prev = match &g.period {
                     None => before.get(&(g.keys.clone(), None)).copied(),
-                    Some(p) => previous_label(per, p).and_then(|pl| {
-                        let key = (g.keys.clone(), Some(pl));
-                        by_key_period
-                            .get(&key)
-                            .or_else(|| before.get(&key))
-                            .copied()
-                    }),
+                    Some(p) => previous_labels
+                        .entry(p.clone())
+                        .or_insert_with(|| previous_label(per, p))
+                        .clone()
+                        .and_then(|pl| {
+                            let key = (g.keys.clone(), Some(pl));
+                            by_key_period
+                                .get(&key)
+                                .or_else(|| before.get(&key))
+                                .copied()
+                        }),
                 };
                 CostRow {
                     keys: g

@@ -442,6 +442,8 @@ pub fn breakdown(
     sql.push_str(" HAVING sum(requests) > 0");
     let mut stmt = store.conn().prepare_cached(&sql)?;
     let n = dims.len();
+    // Formatting a date costs more than reading a row: each period's label is made once.
+    let mut labels: FxHashMap<i64, String> = FxHashMap::default();
     let rows = stmt.query_map(rusqlite::params_from_iter(params), |r| {
         let mut keys = Vec::with_capacity(n);
         for i in 0..n {
@@ -450,9 +452,16 @@ pub fn breakdown(
         let period: Option<SqlValue> = r.get(n)?;
         let period = match (per, period) {
             (Per::Total, _) | (_, None) | (_, Some(SqlValue::Null)) => None,
-            (Per::Hour, Some(SqlValue::Integer(h))) => Some(hour_label(h)),
-            (Per::Day, Some(SqlValue::Integer(d))) => Some(day_label(d)),
-            (Per::Month, Some(SqlValue::Integer(m))) => Some(month_label(m)),
+            (_, Some(SqlValue::Integer(at))) => Some(
+                labels
+                    .entry(at)
+                    .or_insert_with(|| match per {
+                        Per::Hour => hour_label(at),
+                        Per::Day => day_label(at),
+                        _ => month_label(at),
+                    })
+                    .clone(),
+            ),
             (_, Some(SqlValue::Text(t))) => Some(t),
             (_, Some(other)) => Some(format!("{other:?}")),
         };

@@ -281,16 +281,24 @@ fn summarise(spans: &[&Span], ids: &rustc_hash::FxHashSet<&str>) -> Summary {
 /// by row; [`ensure_filter_indexes`] runs at every open too, so an import killed in between
 /// leaves nothing missing for long.
 const FILTER_INDEXES: &[(&str, &str)] = &[
-    // Each holds `search_num` too, so a text search within a filter is counted from the index.
-    ("traces_by_tenant", "traces(tenant, start_ns, search_num)"),
+    // In the list's own order (newest first, then trace id), so a filtered page stops after
+    // its rows; each holds `search_num` too, so a text search within a filter is counted from
+    // the index.
+    (
+        "traces_by_tenant",
+        "traces(tenant, start_ns DESC, trace_id, search_num)",
+    ),
     (
         "traces_by_endpoint",
-        "traces(endpoint, start_ns, search_num)",
+        "traces(endpoint, start_ns DESC, trace_id, search_num)",
     ),
-    ("traces_by_status", "traces(status, start_ns, search_num)"),
+    (
+        "traces_by_status",
+        "traces(status, start_ns DESC, trace_id, search_num)",
+    ),
     (
         "traces_by_environment",
-        "traces(environment, start_ns, search_num)",
+        "traces(environment, start_ns DESC, trace_id, search_num)",
     ),
     // Covers the models facet (a GROUP BY over the model lists).
     ("traces_models", "traces(models, start_ns)"),
@@ -346,7 +354,8 @@ impl TraceSort {
     fn order_by(self) -> &'static str {
         match self {
             TraceSort::Newest => "start_ns DESC, trace_id",
-            TraceSort::Oldest => "start_ns ASC, trace_id",
+            // The reverse of Newest, so the same indexes serve both.
+            TraceSort::Oldest => "start_ns ASC, trace_id DESC",
             TraceSort::Slowest => "end_ns - start_ns DESC, trace_id",
             TraceSort::MostTokens => "input_tokens + output_tokens DESC, trace_id",
             TraceSort::MostSpans => "span_count DESC, trace_id",

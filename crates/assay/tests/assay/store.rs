@@ -351,14 +351,29 @@ fn a_search_matching_thousands_of_traces_pages_like_the_full_list_of_matches() {
         .unwrap()
     };
     let ids = |l: &assay::api::json::TraceList| {
-        l.traces.iter().map(|t| t.trace_id.clone()).collect::<Vec<_>>()
+        l.traces
+            .iter()
+            .map(|t| t.trace_id.clone())
+            .collect::<Vec<_>>()
     };
-    for (word, tenant) in [("gpt", None), ("support", None), ("support", Some("globex"))] {
+    for (word, tenant) in [
+        ("gpt", None),
+        ("support", None),
+        ("support", Some("globex")),
+    ] {
         // All matches in one page (each looked up), then pages of 50 (checked along the time
         // order when the matches are many): the same traces in the same order.
         let all = list(word, tenant, 1_000, 0);
-        assert!(all.total > 2_000 || tenant.is_some(), "{word}: {}", all.total);
-        assert!(all.traces.len() >= 500, "{word} {tenant:?}: {}", all.traces.len());
+        assert!(
+            all.total > 2_000 || tenant.is_some(),
+            "{word}: {}",
+            all.total
+        );
+        assert!(
+            all.traces.len() >= 500,
+            "{word} {tenant:?}: {}",
+            all.traces.len()
+        );
         for offset in [0, 50, 400] {
             let page = list(word, tenant, 50, offset);
             assert_eq!(page.total, all.total, "{word} {tenant:?}");
