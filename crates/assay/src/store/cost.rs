@@ -14,6 +14,7 @@ use std::collections::HashMap;
 use rustc_hash::FxHashMap;
 
 use rusqlite::types::Value as SqlValue;
+use rusqlite::ToSql;
 
 use crate::error::{Error, Result};
 use crate::store::Store;
@@ -124,6 +125,23 @@ pub struct Sums {
 }
 
 impl Sums {
+    /// The sums in the column order of `cost_hourly`, `cost_daily` and `cost_hourly_by`.
+    fn columns(&self) -> [&dyn ToSql; 11] {
+        [
+            &self.requests,
+            &self.errors,
+            &self.unpriced,
+            &self.input,
+            &self.output,
+            &self.cache_read,
+            &self.cache_write,
+            &self.reasoning,
+            &self.cost,
+            &self.reported_cost,
+            &self.cost_reported,
+        ]
+    }
+
     /// Adds another group's sums.
     pub fn add(&mut self, o: &Sums) {
         self.requests += o.requests;
@@ -254,28 +272,11 @@ impl<'a> RollupBatch<'a> {
                 "INSERT INTO {table} VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,
                  ?13, ?14, ?15, ?16, ?17, ?18, ?19) {SET}"
             ))?;
-            for ((at, k), s) in groups {
-                stmt.execute(rusqlite::params![
-                    at,
-                    k[0],
-                    k[1],
-                    k[2],
-                    k[3],
-                    k[4],
-                    k[5],
-                    k[6],
-                    s.requests,
-                    s.errors,
-                    s.unpriced,
-                    s.input,
-                    s.output,
-                    s.cache_read,
-                    s.cache_write,
-                    s.reasoning,
-                    s.cost,
-                    s.reported_cost,
-                    s.cost_reported
-                ])?;
+            for ((at, keys), s) in groups {
+                let mut values: Vec<&dyn ToSql> = vec![at];
+                values.extend(keys.iter().map(|k| k as &dyn ToSql));
+                values.extend(s.columns());
+                stmt.execute(values.as_slice())?;
             }
         }
         if !self.hourly_by.is_empty() {
@@ -284,22 +285,9 @@ impl<'a> RollupBatch<'a> {
                  ?12, ?13, ?14) {SET}"
             ))?;
             for ((dim, hour, key), s) in &self.hourly_by {
-                stmt.execute(rusqlite::params![
-                    dim,
-                    hour,
-                    key,
-                    s.requests,
-                    s.errors,
-                    s.unpriced,
-                    s.input,
-                    s.output,
-                    s.cache_read,
-                    s.cache_write,
-                    s.reasoning,
-                    s.cost,
-                    s.reported_cost,
-                    s.cost_reported
-                ])?;
+                let mut values: Vec<&dyn ToSql> = vec![dim, hour, key];
+                values.extend(s.columns());
+                stmt.execute(values.as_slice())?;
             }
         }
         for (table, groups) in [
