@@ -64,9 +64,16 @@ pub fn generate(
     let mut report = GenerateReport::default();
     let day_ns: i64 = 86_400_000_000_000;
     let span_ns = i64::from(options.days.max(1)) * day_ns;
-    // Mean spans per trace is about 5.3; spread trace starts evenly with jitter.
-    let expected_traces = (options.spans as f64 / 5.3).max(1.0);
-    let step = span_ns as f64 / expected_traces;
+    // Mean spans per trace is about 4.3 (1,000,002 spans make 232,938 traces), and the spike
+    // day (see below) sends five traces at a time a third of the time; spread trace starts
+    // evenly over the rest, with jitter.
+    let expected_traces = (options.spans as f64 / 4.3).max(1.0);
+    let spike_extra = if options.days > 19 {
+        0.35 * 4.0 / f64::from(options.days)
+    } else {
+        0.0
+    };
+    let step = span_ns as f64 * (1.0 + spike_extra) / expected_traces;
     let mut batch: Vec<GenSpan> = Vec::new();
     let mut traces_in_batch = 0;
     let mut json_line = String::new();
@@ -74,13 +81,15 @@ pub fn generate(
     let mut t = 0f64;
     while report.spans < options.spans {
         t += step * (0.5 + rng.f64());
-        let mut start = options.start_ns + (t as i64).min(span_ns - 1);
+        // Past the end (the mean is an estimate), start again from the first day rather than
+        // piling traces up on the last instant.
+        let mut start = options.start_ns + (t as i64).rem_euclid(span_ns);
         let day = ((start - options.start_ns) / day_ns) as u32;
         // Diurnal pattern: fewer requests at night (UTC), by thinning rather than shifting.
         let hour = ((start - options.start_ns) % day_ns) / 3_600_000_000_000;
         if !(6..=21).contains(&hour) && rng.f64() < 0.5 {
             start += (rng.f64() * 6.0 * 3_600e9) as i64;
-            start = start.min(options.start_ns + span_ns - 1);
+            start = options.start_ns + (start - options.start_ns).rem_euclid(span_ns);
         }
         let mut traces_now = 1;
         // The cost spike: on day 20, globex's agent traffic multiplies.
@@ -771,5 +780,46 @@ mod tests {
             let doc: serde_json::Value = serde_json::from_slice(line).expect("each line is JSON");
             assert!(doc["resourceSpans"].is_array());
         }
+    }
+
+    #[test]
+    fn traces_spread_over_every_day_without_piling_up_at_the_end() {
+        let options = GenerateOptions {
+            spans: 30_000,
+            ..Default::default()
+        };
+        let mut out = Vec::new();
+        generate(&options, Some(&mut out), None).unwrap();
+        let mut roots_per_day = vec![0u32; options.days as usize];
+        let mut per_instant: std::collections::HashMap<i64, u32> = Default::default();
+        for line in out.split(|&c| c == b'\n').filter(|l| !l.is_empty()) {
+            let doc: serde_json::Value = serde_json::from_slice(line).unwrap();
+            for rs in doc["resourceSpans"].as_array().unwrap() {
+                for ss in rs["scopeSpans"].as_array().unwrap() {
+                    for span in ss["spans"].as_array().unwrap() {
+                        if span.get("parentSpanId").is_some_and(|p| p != "") {
+                            continue;
+                        }
+                        let start: i64 =
+                            span["startTimeUnixNano"].as_str().unwrap().parse().unwrap();
+                        let day = (start - options.start_ns) / 86_400_000_000_000;
+                        roots_per_day[day as usize] += 1;
+                        *per_instant.entry(start).or_default() += 1;
+                    }
+                }
+            }
+        }
+        let mean = roots_per_day.iter().sum::<u32>() as f64 / roots_per_day.len() as f64;
+        for (day, n) in roots_per_day.iter().enumerate() {
+            // Day 20 carries the cost spike; no day is empty or a dumping ground.
+            assert!(
+                (0.5 * mean..=2.5 * mean).contains(&f64::from(*n)),
+                "day {day}: {n} traces, mean {mean}"
+            );
+        }
+        assert!(
+            per_instant.values().all(|&n| n <= 2),
+            "traces stacked on one instant"
+        );
     }
 }
