@@ -391,17 +391,31 @@ impl Api {
         let api = std::sync::Arc::clone(self);
         std::thread::spawn(move || {
             // Errors here are not the caller's: search keeps reporting what is still pending.
-            while let Ok(n) = api.index_search_text(5_000) {
+            let mut done = 0;
+            while let Ok(n) = api.index_search_text_in_steps(5_000) {
                 if n == 0 {
                     break;
                 }
+                done += n;
+            }
+            if done >= search::OPTIMIZE_AFTER {
+                let _ = search::optimize(&mut api.store());
             }
         });
     }
 
     /// Indexes up to `max` pending payloads for full-text search, a few thousand per transaction
-    /// so readers are never blocked for long. Returns how many it indexed.
+    /// so readers are never blocked for long, then merges the index if that was a large catch-up.
+    /// Returns how many it indexed.
     pub fn index_search_text(&self, max: usize) -> Result<usize> {
+        let done = self.index_search_text_in_steps(max)?;
+        if done >= search::OPTIMIZE_AFTER {
+            search::optimize(&mut self.store())?;
+        }
+        Ok(done)
+    }
+
+    fn index_search_text_in_steps(&self, max: usize) -> Result<usize> {
         let mut done = 0;
         while done < max {
             let n = search::index_pending(&mut self.store(), 5_000.min(max - done))?;
