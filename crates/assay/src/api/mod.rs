@@ -398,9 +398,7 @@ impl Api {
                 }
                 done += n;
             }
-            if done >= search::OPTIMIZE_AFTER {
-                let _ = search::optimize(&mut api.store());
-            }
+            let _ = api.merge_search_index_after(done);
         });
     }
 
@@ -409,10 +407,17 @@ impl Api {
     /// Returns how many it indexed.
     pub fn index_search_text(&self, max: usize) -> Result<usize> {
         let done = self.index_search_text_in_steps(max)?;
-        if done >= search::OPTIMIZE_AFTER {
+        self.merge_search_index_after(done)?;
+        Ok(done)
+    }
+
+    /// Merges the full-text index into one segment after a catch-up of `indexed` payloads, if
+    /// that was a large one (see `store::search::OPTIMIZE_AFTER`).
+    fn merge_search_index_after(&self, indexed: usize) -> Result<()> {
+        if indexed >= search::OPTIMIZE_AFTER {
             search::optimize(&mut self.store())?;
         }
-        Ok(done)
+        Ok(())
     }
 
     fn index_search_text_in_steps(&self, max: usize) -> Result<usize> {

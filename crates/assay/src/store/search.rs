@@ -17,6 +17,10 @@ use rustc_hash::FxHashMap;
 use crate::error::Result;
 use crate::store::Store;
 
+/// A trace's searchable metadata, from its `traces` row: root name, service and models.
+const TRACE_META: &str =
+    "name || ' ' || coalesce(service, '') || ' ' || replace(models, char(31), ' ')";
+
 /// Makes up to `max` pending payloads searchable in one transaction (oldest first), by
 /// (re)building the documents of their traces. Returns how many payloads it took.
 pub fn index_pending(store: &mut Store, max: usize) -> Result<usize> {
@@ -99,10 +103,9 @@ fn index_range(tx: &Transaction<'_>, after: i64, up_to: i64) -> Result<Vec<Strin
             }
         }
     }
-    let mut meta = tx.prepare_cached(
-        "SELECT search_num, name || ' ' || coalesce(service, '') || ' ' || replace(models, char(31), ' ')
-         FROM traces WHERE trace_id = ?1",
-    )?;
+    let mut meta = tx.prepare_cached(&format!(
+        "SELECT search_num, {TRACE_META} FROM traces WHERE trace_id = ?1"
+    ))?;
     let mut insert =
         tx.prepare_cached("INSERT INTO trace_text (rowid, meta, body) VALUES (?1, ?2, ?3)")?;
     // By trace id: the summary rows are read in key order.
@@ -137,13 +140,13 @@ fn rebuild_trace(tx: &Transaction<'_>, trace_id: &str) -> Result<()> {
     };
     tx.prepare_cached("DELETE FROM trace_text WHERE rowid = ?1")?
         .execute([num])?;
-    tx.prepare_cached(
+    tx.prepare_cached(&format!(
         "INSERT INTO trace_text (rowid, meta, body)
-         SELECT ?2, t.name || ' ' || coalesce(t.service, '') || ' ' || replace(t.models, char(31), ' '),
+         SELECT ?2, {TRACE_META},
                 (SELECT group_concat(coalesce(p.input, '') || char(10) || coalesce(p.output, ''), char(10))
                  FROM spans s JOIN span_payloads p ON p.id = s.id WHERE s.trace_id = ?1)
-         FROM traces t WHERE t.trace_id = ?1",
-    )?
+         FROM traces WHERE trace_id = ?1"
+    ))?
     .execute(params![trace_id, num])?;
     Ok(())
 }

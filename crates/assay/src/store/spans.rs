@@ -259,7 +259,7 @@ pub fn upsert_collecting(
         }
     }
     // New model calls enter the cost rollups here, one upsert per group; merges, duplicates
-    // and repricing are moved by the triggers of `0003_cost.sql`.
+    // and repricing are moved by the triggers on `spans` (`0004_cost_narrow_rollups.sql`).
     rollup.write(tx)?;
     for (prepared, id) in spans.iter_mut().zip(row_ids) {
         prepared.row_id = id;

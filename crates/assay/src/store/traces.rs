@@ -364,7 +364,7 @@ impl TraceSort {
 }
 
 /// A filter over the trace list. Every field is optional; they combine with AND.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default)]
 pub struct TraceFilter {
     /// Free text: words (case-insensitive) found together in a trace's root name, service,
     /// models and its spans' inputs and outputs (the full-text index), or the start of a trace
@@ -390,6 +390,24 @@ pub struct TraceFilter {
     pub limit: i64,
     /// Rows to skip.
     pub offset: i64,
+}
+
+impl TraceFilter {
+    /// Whether a key with its own list index (tenant, endpoint, status, environment) is set.
+    fn has_key_filter(&self) -> bool {
+        self.tenant.is_some()
+            || self.endpoint.is_some()
+            || self.status.is_some()
+            || self.environment.is_some()
+    }
+
+    /// Whether nothing but the search narrows the list.
+    fn is_search_only(&self) -> bool {
+        self.since_ns.is_none()
+            && self.until_ns.is_none()
+            && self.model.is_none()
+            && !self.has_key_filter()
+    }
 }
 
 /// How a WHERE clause checks a trace against the full-text matches.
@@ -511,28 +529,17 @@ pub fn list(store: &Store, filter: &TraceFilter) -> Result<(Vec<TraceRow>, i64)>
         .map(str::trim)
         .filter(|s| !s.is_empty());
     let words = search.and_then(fts_query);
-    let only_words = TraceFilter {
-        search: None,
-        sort: TraceSort::default(),
-        limit: 0,
-        offset: 0,
-        ..filter.clone()
-    } == TraceFilter::default()
-        && words.is_some()
-        && !search.is_some_and(looks_like_trace_id);
+    let only_words =
+        filter.is_search_only() && words.is_some() && !search.is_some_and(looks_like_trace_id);
     let total: i64 = if let (true, Some(words)) = (only_words, &words) {
         // Every document is one trace's: the index counts them alone.
         conn.prepare_cached("SELECT count(*) FROM trace_text WHERE trace_text MATCH ?1")?
             .query_row([words], |r| r.get(0))?
     } else {
         // With a key filter, its covering index (which holds `search_num`) counts the matches.
-        let keyed = filter.tenant.is_some()
-            || filter.endpoint.is_some()
-            || filter.status.is_some()
-            || filter.environment.is_some();
         let (where_sql, params) = where_clause(
             filter,
-            if keyed {
+            if filter.has_key_filter() {
                 SearchCheck::Scan
             } else {
                 SearchCheck::Set
