@@ -358,6 +358,7 @@ pub fn breakdown(
             (first < last).then_some((first, last))
         })
         .flatten();
+    // Each source ends in a WHERE clause, which the filters below extend with AND.
     let (source, time_col) = if let Some((m_from, m_to)) = whole_months {
         let (d_from, d_to) = (first_day_of_month(m_from), first_day_of_month(m_to));
         (
@@ -369,7 +370,7 @@ pub fn breakdown(
                          output_tokens, cost
                   FROM cost_user_daily
                   WHERE (day >= ?1 AND day < {d_from}) OR (day >= {d_to} AND day < ?2))
-                 WHERE ?1 <= ?2"
+                 WHERE true"
             ),
             "month",
         )
