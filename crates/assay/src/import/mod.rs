@@ -4,9 +4,10 @@
 //! writes spans in batches. **Invariants:**
 //! - A whole-document format (one JSON document, one protobuf message) is written in one
 //!   transaction, so a document that turns out to be broken changes nothing. A record-stream
-//!   format (JSON lines, length-delimited protobuf) commits every [`BATCH`] spans, so memory stays
-//!   flat however large the file; an interrupted import leaves whole batches, and running it again
-//!   completes it (span identity makes every write idempotent, see [`crate::store::spans`]).
+//!   format (JSON lines, length-delimited protobuf) writes every [`BATCH`] spans, so memory stays
+//!   flat however large the file, and commits every [`BATCHES_PER_COMMIT`] batches; an
+//!   interrupted import leaves whole commits, and running it again completes it (span identity
+//!   makes every write idempotent, see [`crate::store::spans`]).
 //! - A bad record is reported with its location (line, byte offset or path) and field, and the
 //!   rest of the input still imports.
 //! - Formats are detected from the content, never only from the file name.
@@ -23,7 +24,6 @@ mod otlp_proto;
 mod promptfoo;
 mod request_log;
 
-use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 use std::sync::mpsc;
@@ -40,6 +40,17 @@ use crate::store::{spans, traces, Store};
 
 /// Spans per transaction for record-stream formats.
 pub const BATCH: usize = 20_000;
+
+/// Write batches per transaction. Each commit writes every page it dirtied to the WAL, and the
+/// identity index and the trace rows are keyed by random ids, so a commit rewrites most of their
+/// pages however few rows it adds: committing every 200,000 spans instead of every 20,000
+/// writes a tenth of those pages. Memory stays bounded by [`BATCH`] (SQLite's page cache spills
+/// what does not fit). A transaction also commits once it is [`COMMIT_AFTER`] old, so readers
+/// (the explorer during a long import) see progress every few seconds on any machine.
+pub const BATCHES_PER_COMMIT: u32 = 10;
+
+/// The longest a batch stays uncommitted.
+const COMMIT_AFTER: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// How many bytes detection looks at.
 const SNIFF_BYTES: usize = 64 * 1024;
@@ -492,13 +503,17 @@ pub fn detect(head: &[u8]) -> std::result::Result<Format, String> {
     ))
 }
 
-/// Writes parsed spans to the store in batches, one transaction per batch.
+/// Writes parsed spans to the store in batches, [`BATCHES_PER_COMMIT`] batches per transaction.
 struct StoreSink<'s, 'p> {
-    store: &'s mut Store,
+    store: &'s Store,
+    /// The open transaction, between a batch and the commit, and when it began.
+    tx: Option<(rusqlite::Transaction<'s>, std::time::Instant)>,
+    /// Batches written in `tx`.
+    batches_in_tx: u32,
     import_id: i64,
     record_stream: bool,
     batch: Vec<PreparedSpan>,
-    traces: BTreeSet<String>,
+    traces: rustc_hash::FxHashSet<String>,
     spans_read: u64,
     spans_new: u64,
     spans_merged: u64,
@@ -519,6 +534,12 @@ struct StoreSink<'s, 'p> {
 
 impl Drop for StoreSink<'_, '_> {
     fn drop(&mut self) {
+        // An import stopped by its input (a read error) keeps the whole batches it wrote, as if
+        // each had been committed; one stopped by the store rolled back in `flush`.
+        if let Some((tx, _)) = self.tx.take() {
+            let _ = tx.commit();
+        }
+
         // Whatever ended the import, the filter indexes come back (at the latest at next open).
         if self.indexes_dropped {
             let _ = traces::ensure_filter_indexes(self.store.conn());
@@ -527,13 +548,15 @@ impl Drop for StoreSink<'_, '_> {
 }
 
 impl<'s, 'p> StoreSink<'s, 'p> {
-    fn new(store: &'s mut Store, source: &str, format: Format, tally: Arc<Mutex<Tally>>) -> Self {
+    fn new(store: &'s Store, source: &str, format: Format, tally: Arc<Mutex<Tally>>) -> Self {
         StoreSink {
             store,
+            tx: None,
+            batches_in_tx: 0,
             import_id: 0,
             record_stream: format.is_record_stream(),
             batch: Vec::new(),
-            traces: BTreeSet::new(),
+            traces: Default::default(),
             spans_read: 0,
             spans_new: 0,
             spans_merged: 0,
@@ -550,10 +573,50 @@ impl<'s, 'p> StoreSink<'s, 'p> {
         }
     }
 
-    /// Writes the pending batch (and the import's bookkeeping) in one transaction.
-    fn flush(&mut self) -> Result<()> {
+    /// Writes the pending batch (and the import's bookkeeping), and commits when the
+    /// transaction holds [`BATCHES_PER_COMMIT`] batches or `last` says the import ends. A failed
+    /// write rolls the whole transaction back.
+    fn flush(&mut self, last: bool) -> Result<()> {
+        let (tx, began) = match self.tx.take() {
+            Some(open) => open,
+            None => (
+                self.store.conn().unchecked_transaction()?,
+                std::time::Instant::now(),
+            ),
+        };
+        if let Err(e) = self.write_batch(&tx) {
+            // Dropping `tx` rolls the whole transaction back.
+            self.batches_in_tx = 0;
+            return Err(e);
+        }
+        self.batches_in_tx += 1;
+        if last || self.batches_in_tx >= BATCHES_PER_COMMIT || began.elapsed() >= COMMIT_AFTER {
+            tx.commit()?;
+            self.batches_in_tx = 0;
+        } else {
+            self.tx = Some((tx, began));
+        }
+        self.committed_any = true;
+        // Freeing 20,000 spans (a few dozen heap blocks each) costs the writer about a tenth of
+        // its time; a short-lived thread does it while the writer goes on.
+        if self.batch.len() >= 1_000 {
+            let spent = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH));
+            std::thread::spawn(move || drop(spent));
+        } else {
+            self.batch.clear();
+        }
+        if let Some(progress) = self.progress.as_mut() {
+            progress(Progress {
+                spans: self.spans_read,
+                bytes: lock(&self.tally).bytes,
+            });
+        }
+        Ok(())
+    }
+
+    /// Writes the pending batch and the import's bookkeeping inside `tx`.
+    fn write_batch(&mut self, tx: &rusqlite::Transaction<'_>) -> Result<()> {
         let bytes = lock(&self.tally).bytes;
-        let tx = self.store.conn_mut().transaction()?;
         if self.import_id == 0 {
             tx.execute(
                 "INSERT INTO imports (source, format, content_hash, status, spans_read, spans_new,
@@ -581,17 +644,17 @@ impl<'s, 'p> StoreSink<'s, 'p> {
             && !self.indexes_dropped
             && self.spans_read >= (2 * BATCH as u64).max(traces_before as u64 * 4)
         {
-            traces::drop_filter_indexes(&tx)?;
+            traces::drop_filter_indexes(tx)?;
             self.indexes_dropped = true;
         }
         fill_trace_attribution(&mut self.batch);
         let mut merged = Vec::new();
-        let counts = spans::upsert_collecting(&tx, &mut self.batch, self.import_id, &mut merged)?;
+        let counts = spans::upsert_collecting(tx, &mut self.batch, self.import_id, &mut merged)?;
         // A merged span's cost follows from its merged usage and model.
         if let (false, Some(catalogue)) = (merged.is_empty(), &self.catalogue) {
-            spans::reprice_rows(&tx, &merged, catalogue)?;
+            spans::reprice_rows(tx, &merged, catalogue)?;
         }
-        traces::refresh(&tx, &self.batch)?;
+        traces::refresh(tx, &self.batch)?;
         self.spans_new += counts.new;
         self.spans_merged += counts.merged;
         tx.execute(
@@ -606,28 +669,14 @@ impl<'s, 'p> StoreSink<'s, 'p> {
                 bytes as i64
             ],
         )?;
-        tx.commit()?;
-        self.committed_any = true;
-        // Freeing 20,000 spans (a few dozen heap blocks each) costs the writer about a tenth of
-        // its time; a short-lived thread does it while the writer goes on.
-        if self.batch.len() >= 1_000 {
-            let spent = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH));
-            std::thread::spawn(move || drop(spent));
-        } else {
-            self.batch.clear();
-        }
-        if let Some(progress) = self.progress.as_mut() {
-            progress(Progress {
-                spans: self.spans_read,
-                bytes,
-            });
-        }
         Ok(())
     }
 
     fn finish(mut self) -> Result<ImportReport> {
         if !self.batch.is_empty() || !self.committed_any {
-            self.flush()?;
+            self.flush(true)?;
+        } else if let Some((tx, _)) = self.tx.take() {
+            tx.commit()?;
         }
         if self.indexes_dropped {
             traces::ensure_filter_indexes(self.store.conn())?;
@@ -667,7 +716,7 @@ impl StoreSink<'_, '_> {
         }
         self.batch.push(span);
         if self.record_stream && self.batch.len() >= BATCH {
-            self.flush()?;
+            self.flush(false)?;
         }
         Ok(())
     }

@@ -76,7 +76,10 @@ FROM (
         max(s.user_id) AS user_id, max(s.session_id) AS session_id,
         max(s.environment) AS environment,
         min(s.id) AS first_id
-    FROM touched t JOIN spans s ON s.trace_id = t.trace_id
+    -- CROSS JOIN keeps `touched` outside: the planner, knowing nothing of the temporary table,
+    -- would otherwise walk the whole `(trace_id, span_id)` index in GROUP BY order and probe
+    -- `touched` per span, a cost that grows with the store instead of with the batch.
+    FROM touched t CROSS JOIN spans s ON s.trace_id = t.trace_id
     GROUP BY s.trace_id
 ) AS g
 LEFT JOIN spans root ON root.trace_id = g.trace_id AND root.span_id = (
@@ -131,7 +134,6 @@ pub fn refresh<'s>(
         entry.0.push(&p.span);
         entry.1 = entry.1.min(p.row_id);
     }
-    let mut stored = tx.prepare_cached("SELECT 1 FROM traces WHERE trace_id = ?1")?;
     let mut touch = tx.prepare_cached("INSERT OR IGNORE INTO touched (trace_id) VALUES (?1)")?;
     let mut duplicates = tx.prepare_cached(MARK_DUPLICATES)?;
     let mut insert = tx.prepare_cached(INSERT_SUMMARY)?;
@@ -150,12 +152,13 @@ pub fn refresh<'s>(
                     !keys.insert((s.parent_span_id.as_deref(), s.provider.as_deref(), input));
             }
         }
-        let existed = stored.exists([trace])?;
-        if !existed && !candidate && !repeated {
-            // The whole trace is in this batch and nothing in it can be a duplicate: its
-            // summary is computed here, without reading the spans back.
+        let mut existed = true;
+        if !candidate && !repeated {
+            // Nothing in the batch can be a duplicate: if the trace is new (the insert below
+            // finds no row), the whole trace is in this batch and its summary is computed here,
+            // without reading the spans back. The insert is the existence check too.
             let t = summarise(&spans, &ids);
-            insert.execute(rusqlite::params![
+            existed = insert.execute(rusqlite::params![
                 trace,
                 t.name,
                 t.service,
@@ -174,8 +177,10 @@ pub fn refresh<'s>(
                 t.session_id,
                 t.environment,
                 first_id,
-            ])?;
-            continue;
+            ])? == 0;
+            if !existed {
+                continue;
+            }
         }
         if model_calls && (candidate || existed) {
             duplicates.execute([trace])?;
@@ -190,10 +195,11 @@ pub fn refresh<'s>(
 }
 
 const INSERT_SUMMARY: &str = "
-INSERT OR REPLACE INTO traces (trace_id, name, service, start_ns, end_ns, span_count, error_count,
+INSERT INTO traces (trace_id, name, service, start_ns, end_ns, span_count, error_count,
     status, models, input_tokens, output_tokens, tenant, endpoint, feature, user_id, session_id,
     environment, search_num)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)";
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)
+ON CONFLICT (trace_id) DO NOTHING";
 
 /// A trace's summary from all of its spans, with exactly the meaning of [`REFRESH`].
 struct Summary {
@@ -682,4 +688,41 @@ pub fn count(store: &Store) -> Result<i64> {
     Ok(store
         .conn()
         .query_row("SELECT count(*) FROM traces", [], |r| r.get(0))?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The plan of `statement`, one line per step.
+    fn plan(conn: &rusqlite::Connection, statement: &str) -> Vec<String> {
+        let mut stmt = conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {statement}"))
+            .unwrap();
+        let rows = stmt.query_map([], |r| r.get::<_, String>(3)).unwrap();
+        rows.map(Result::unwrap).collect()
+    }
+
+    #[test]
+    fn refreshing_touched_traces_reads_only_their_spans() {
+        // Walking the spans in GROUP BY order and probing `touched` costs a pass over every
+        // stored span per batch, so importing into a large store slowed down with its size.
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("assay.db")).unwrap();
+        store
+            .conn()
+            .execute_batch("CREATE TEMP TABLE touched (trace_id TEXT PRIMARY KEY) WITHOUT ROWID")
+            .unwrap();
+        let steps = plan(store.conn(), REFRESH);
+        let spans = steps
+            .iter()
+            .position(|s| s.starts_with("SEARCH s USING INDEX"))
+            .unwrap_or_else(|| panic!("spans are not searched by trace: {steps:#?}"));
+        let touched = steps
+            .iter()
+            .position(|s| s == "SCAN t")
+            .unwrap_or_else(|| panic!("touched is not the outer loop: {steps:#?}"));
+        assert!(touched < spans, "{steps:#?}");
+        assert!(!steps.iter().any(|s| s.starts_with("SCAN s")), "{steps:#?}");
+    }
 }

@@ -172,6 +172,66 @@ fn a_record_stream_keeps_its_committed_batches_and_a_rerun_completes_it() {
     );
 }
 
+/// Reads `good`, then fails as a broken disk or a cut network stream would.
+struct FailsAfter<'a> {
+    good: &'a [u8],
+}
+
+impl std::io::Read for FailsAfter<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.good.is_empty() {
+            return Err(std::io::Error::other("the device went away"));
+        }
+        let n = buf.len().min(self.good.len());
+        buf[..n].copy_from_slice(&self.good[..n]);
+        self.good = &self.good[n..];
+        Ok(n)
+    }
+}
+
+#[test]
+fn a_stream_that_fails_to_read_keeps_its_whole_batches_with_their_traces() {
+    let (_d, api) = open();
+    // Two whole batches and a few lines, then the reader fails: several batches share one
+    // transaction, and what was written of them stays, with every trace summarised.
+    let n = 2 * assay::import::BATCH + 7;
+    let mut text = String::new();
+    for i in 0..n {
+        let trace = format!("{:032x}", i + 1);
+        text.push_str(&span_line(
+            &trace,
+            "b7ad6b7169203331",
+            None,
+            1_000,
+            Some(2_000),
+            "",
+        ));
+        text.push('\n');
+    }
+    let failed = api.import_reader(
+        "stream",
+        FailsAfter {
+            good: text.as_bytes(),
+        },
+        Default::default(),
+    );
+    let message = failed
+        .expect_err("a read error fails the import")
+        .to_string();
+    assert!(message.contains("the device went away"), "{message}");
+    let kept = api.traces_list(&TraceQuery::default()).unwrap().total as usize;
+    assert_eq!(kept, 2 * assay::import::BATCH, "the whole batches stay");
+    let again = api.import_bytes("stream", text.as_bytes()).unwrap();
+    assert_eq!(
+        (again.spans_new as usize, again.spans_merged as usize),
+        (7, 2 * assay::import::BATCH)
+    );
+    assert_eq!(
+        api.traces_list(&TraceQuery::default()).unwrap().total as usize,
+        n
+    );
+}
+
 #[test]
 fn a_reimported_payload_is_searched_by_its_new_text() {
     let (_d, api) = open();
