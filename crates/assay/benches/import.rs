@@ -73,6 +73,29 @@ fn child_import(file: &Path, dir: &Path) {
     );
 }
 
+/// Runs [`child_import`] of `file` into `dir` in a child process: (import seconds, spans, peak
+/// RSS in MB, index seconds).
+fn import_in_child(file: &Path, dir: &Path) -> (f64, f64, f64, f64) {
+    let exe = std::env::current_exe().expect("exe");
+    let out = std::process::Command::new(&exe)
+        .arg("--child-import")
+        .arg(file)
+        .arg(dir)
+        .output()
+        .expect("child import");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let fields: Vec<f64> = text
+        .split_whitespace()
+        .filter_map(|f| f.parse().ok())
+        .collect();
+    (fields[0], fields[1], fields[2], fields[3])
+}
+
 fn median(mut samples: Vec<Duration>) -> Duration {
     samples.sort();
     samples[samples.len() / 2]
@@ -180,28 +203,11 @@ fn main() {
         ));
     }
 
-    let exe = std::env::current_exe().expect("exe");
     let mut stores: Vec<PathBuf> = Vec::new();
     let mut import_secs: Vec<f64> = Vec::new();
     for (label, file) in [("JSONL", &jsonl), ("protobuf", &proto)] {
         let dir = scratch.path().join(format!("ws-{label}"));
-        let out = std::process::Command::new(&exe)
-            .arg("--child-import")
-            .arg(file)
-            .arg(&dir)
-            .output()
-            .expect("child import");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let text = String::from_utf8_lossy(&out.stdout);
-        let fields: Vec<f64> = text
-            .split_whitespace()
-            .filter_map(|f| f.parse().ok())
-            .collect();
-        let (secs, count, peak, index) = (fields[0], fields[1], fields[2], fields[3]);
+        let (secs, count, peak, index) = import_in_child(file, &dir);
         import_secs.push(secs);
         rows.push((
             format!("{label}: full import (parse, normalise, write, rollups)"),
@@ -214,6 +220,38 @@ fn main() {
         ));
         rows.push((format!("{label}: full-text index afterwards"), rate(index)));
         stores.push(dir);
+    }
+
+    // The next month into the store holding the first (the protobuf one): an import's cost
+    // must follow what it imports, not what the store already holds.
+    {
+        let next = scratch.path().join("next-month.jsonl");
+        let first = GenerateOptions::default();
+        let mut j = std::io::BufWriter::new(std::fs::File::create(&next).expect("create"));
+        generate(
+            &GenerateOptions {
+                spans,
+                start_ns: first.start_ns + i64::from(first.days) * 86_400_000_000_000,
+                seed: first.seed + 1,
+                ..first
+            },
+            Some(&mut j),
+            None,
+        )
+        .expect("generate");
+        j.flush().expect("flush");
+        drop(j);
+        let (secs, count, peak, _) = import_in_child(&next, &stores[1]);
+        rows.push((
+            "JSONL: the next month, into the store holding the first".into(),
+            format!(
+                "{:.2} s, {:.0} spans/s, peak RSS {:.0} MB",
+                secs,
+                count / secs,
+                peak
+            ),
+        ));
+        std::fs::remove_file(&next).ok();
     }
 
     // What keeping the cost rollups costs the writer: the same spans summed per group and

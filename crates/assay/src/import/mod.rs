@@ -524,10 +524,6 @@ struct StoreSink<'s, 'p> {
     tally: Arc<Mutex<Tally>>,
     progress: Option<&'p mut dyn FnMut(Progress)>,
     committed_any: bool,
-    /// Traces stored before this import, read at its first batch.
-    traces_before: Option<i64>,
-    /// Whether the trace list's filter indexes are dropped until this import ends.
-    indexes_dropped: bool,
     /// Prices merged spans again.
     catalogue: Option<Arc<crate::cost::Catalogue>>,
 }
@@ -538,11 +534,6 @@ impl Drop for StoreSink<'_, '_> {
         // each had been committed; one stopped by the store rolled back in `flush`.
         if let Some((tx, _)) = self.tx.take() {
             let _ = tx.commit();
-        }
-
-        // Whatever ended the import, the filter indexes come back (at the latest at next open).
-        if self.indexes_dropped {
-            let _ = traces::ensure_filter_indexes(self.store.conn());
         }
     }
 }
@@ -567,8 +558,6 @@ impl<'s, 'p> StoreSink<'s, 'p> {
             tally,
             progress: None,
             committed_any: false,
-            traces_before: None,
-            indexes_dropped: false,
             catalogue: None,
         }
     }
@@ -630,23 +619,6 @@ impl<'s, 'p> StoreSink<'s, 'p> {
             )?;
             self.import_id = tx.last_insert_rowid();
         }
-        // A stream larger than what is stored already: maintaining the trace list's filter
-        // indexes row by row costs more than building them again at the end.
-        let traces_before = match self.traces_before {
-            Some(n) => n,
-            None => {
-                let n = tx.query_row("SELECT count(*) FROM traces", [], |r| r.get(0))?;
-                self.traces_before = Some(n);
-                n
-            }
-        };
-        if self.record_stream
-            && !self.indexes_dropped
-            && self.spans_read >= (2 * BATCH as u64).max(traces_before as u64 * 4)
-        {
-            traces::drop_filter_indexes(tx)?;
-            self.indexes_dropped = true;
-        }
         fill_trace_attribution(&mut self.batch);
         let mut merged = Vec::new();
         let counts = spans::upsert_collecting(tx, &mut self.batch, self.import_id, &mut merged)?;
@@ -677,10 +649,6 @@ impl<'s, 'p> StoreSink<'s, 'p> {
             self.flush(true)?;
         } else if let Some((tx, _)) = self.tx.take() {
             tx.commit()?;
-        }
-        if self.indexes_dropped {
-            traces::ensure_filter_indexes(self.store.conn())?;
-            self.indexes_dropped = false;
         }
         let (hash, bytes) = {
             let mut tally = lock(&self.tally);

@@ -32,6 +32,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0005_trace_search",
         include_str!("migrations/0005_trace_search.sql"),
     ),
+    (
+        "0006_trace_sort_index",
+        include_str!("migrations/0006_trace_sort_index.sql"),
+    ),
 ];
 
 /// The schema version this build writes.

@@ -282,10 +282,11 @@ fn summarise(spans: &[&Span], ids: &rustc_hash::FxHashSet<&str>) -> Summary {
     }
 }
 
-/// The trace list's filter indexes (each filter ordered by time). A large import drops them while
-/// it writes and builds them again at its end, which costs less than keeping them up to date row
-/// by row; [`ensure_filter_indexes`] runs at every open too, so an import killed in between
-/// leaves nothing missing for long.
+/// The trace list's filter and sort indexes. Imports keep them up to date row by row: new traces
+/// land at the newest end of each key's range, so this costs about what building them again at
+/// the end of a large import did, it does not grow with the store, and the explorer filters an
+/// import in progress as fast as any other. [`ensure_filter_indexes`] runs at every open, so a
+/// new one is built once, after the migration or release that adds it.
 const FILTER_INDEXES: &[(&str, &str)] = &[
     // In the list's own order (newest first, then trace id), so a filtered page stops after
     // its rows; each holds `search_num` too, so a text search within a filter is counted from
@@ -308,17 +309,14 @@ const FILTER_INDEXES: &[(&str, &str)] = &[
     ),
     // Covers the models facet (a GROUP BY over the model lists).
     ("traces_models", "traces(models, start_ns)"),
-    // Full-text matches looked up by their document number (see `store::search`).
-    ("traces_search", "traces(search_num)"),
+    // Full-text matches looked up by their document number (see `store::search`), with the
+    // keys of the other sorts: a page sorted by one of them is chosen from this index alone
+    // (see `list`). Document numbers grow with imports, so rows are appended to it.
+    (
+        "traces_search_sorts",
+        "traces(search_num, end_ns, start_ns, input_tokens, output_tokens, span_count)",
+    ),
 ];
-
-/// Drops the filter indexes (see [`FILTER_INDEXES`]).
-pub fn drop_filter_indexes(tx: &Transaction<'_>) -> Result<()> {
-    for (name, _) in FILTER_INDEXES {
-        tx.execute_batch(&format!("DROP INDEX IF EXISTS {name}"))?;
-    }
-    Ok(())
-}
 
 /// Creates any missing filter index.
 pub fn ensure_filter_indexes(conn: &rusqlite::Connection) -> Result<()> {
@@ -419,7 +417,7 @@ impl TraceFilter {
 /// How a WHERE clause checks a trace against the full-text matches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum SearchCheck {
-    /// `search_num IN (matches)`: the planner may look each match up in `traces_search`.
+    /// `search_num IN (matches)`: the planner may look each match up in `traces_search_sorts`.
     Set,
     /// `+search_num IN (matches)`: the matches as a set, checked along another index (a key
     /// filter's, which holds `search_num`).
@@ -574,12 +572,28 @@ pub fn list(store: &Store, filter: &TraceFilter) -> Result<(Vec<TraceRow>, i64)>
     params.push(rusqlite::types::Value::Integer(filter.limit));
     params.push(rusqlite::types::Value::Integer(filter.offset));
     let n = params.len();
+    let order = filter.sort.order_by();
+    // Sorted by another key than time, the page is chosen by trace id first, from an index
+    // that holds the sort keys (`traces_search_sorts`, or a filter's), then only its rows are
+    // read: reading every candidate row to sort it costs several times more.
+    let source = if time_ordered {
+        format!("traces {where_sql}")
+    } else {
+        format!(
+            "traces WHERE trace_id IN (SELECT trace_id FROM traces {where_sql}
+                 ORDER BY {order} LIMIT ?{} OFFSET ?{n})",
+            n - 1
+        )
+    };
+    let page = if time_ordered {
+        format!("LIMIT ?{} OFFSET ?{n}", n - 1)
+    } else {
+        String::new()
+    };
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT trace_id, name, service, start_ns, end_ns, span_count, error_count, status, models,
                 input_tokens, output_tokens, tenant, endpoint, environment
-         FROM traces {where_sql} ORDER BY {} LIMIT ?{} OFFSET ?{n}",
-        filter.sort.order_by(),
-        n - 1
+         FROM {source} ORDER BY {order} {page}"
     ))?;
     let rows = stmt
         .query_map(rusqlite::params_from_iter(params.iter()), |r| {

@@ -447,6 +447,82 @@ fn a_search_matching_thousands_of_traces_pages_like_the_full_list_of_matches() {
 }
 
 #[test]
+fn pages_sorted_by_duration_tokens_or_spans_follow_the_sort_over_all_matches() {
+    let (_d, api) = open();
+    let mut data = Vec::new();
+    let options = assay::generate::GenerateOptions {
+        spans: 30_000,
+        ..Default::default()
+    };
+    assay::generate::generate(&options, Some(&mut data), None).unwrap();
+    api.import_bytes("month", &data).unwrap();
+    api.index_search_text(usize::MAX).unwrap();
+    let query = |search: Option<&str>, tenant: Option<&str>, sort: Option<&str>| TraceQuery {
+        search: search.map(str::to_owned),
+        tenant: tenant.map(str::to_owned),
+        sort: sort.map(str::to_owned),
+        ..Default::default()
+    };
+    for (search, tenant) in [
+        (None, None),
+        (Some("support"), None),
+        (Some("support"), Some("globex")),
+    ] {
+        // Every match, in pages of the default order.
+        let mut all = Vec::new();
+        loop {
+            let page = api
+                .traces_list(&TraceQuery {
+                    limit: Some(1_000),
+                    offset: Some(all.len() as u32),
+                    ..query(search, tenant, None)
+                })
+                .unwrap();
+            if page.traces.is_empty() {
+                break;
+            }
+            all.extend(page.traces);
+        }
+        assert!(all.len() > 1_000, "{search:?} {tenant:?}: {}", all.len());
+        type Key = fn(&assay::api::json::TraceSummary) -> f64;
+        let keys: [(&str, Key); 3] = [
+            ("slowest", |t| t.duration_ms),
+            ("most_tokens", |t| (t.input_tokens + t.output_tokens) as f64),
+            ("most_spans", |t| t.span_count as f64),
+        ];
+        for (sort, key) in keys {
+            let mut expected = all.clone();
+            expected.sort_by(|a, b| {
+                key(b)
+                    .total_cmp(&key(a))
+                    .then_with(|| a.trace_id.cmp(&b.trace_id))
+            });
+            let expected: Vec<&str> = expected.iter().map(|t| t.trace_id.as_str()).collect();
+            for offset in [0, 50, 400] {
+                let page = api
+                    .traces_list(&TraceQuery {
+                        limit: Some(50),
+                        offset: Some(offset),
+                        ..query(search, tenant, Some(sort))
+                    })
+                    .unwrap();
+                assert_eq!(
+                    page.total as usize,
+                    all.len(),
+                    "{sort} {search:?} {tenant:?}"
+                );
+                let ids: Vec<&str> = page.traces.iter().map(|t| t.trace_id.as_str()).collect();
+                assert_eq!(
+                    ids,
+                    expected[offset as usize..offset as usize + 50],
+                    "{sort} {search:?} {tenant:?} at {offset}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
 fn the_workspace_attribution_map_wins_over_well_known_attributes() {
     let dir = tempfile::tempdir().unwrap();
     api::init(dir.path()).unwrap();
