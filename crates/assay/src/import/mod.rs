@@ -524,6 +524,8 @@ struct StoreSink<'s, 'p> {
     tally: Arc<Mutex<Tally>>,
     progress: Option<&'p mut dyn FnMut(Progress)>,
     committed_any: bool,
+    /// Whether the trace list's filter indexes are dropped until this import ends.
+    indexes_dropped: bool,
     /// Prices merged spans again.
     catalogue: Option<Arc<crate::cost::Catalogue>>,
 }
@@ -534,6 +536,10 @@ impl Drop for StoreSink<'_, '_> {
         // each had been committed; one stopped by the store rolled back in `flush`.
         if let Some((tx, _)) = self.tx.take() {
             let _ = tx.commit();
+        }
+        // Whatever ended the import, the filter indexes come back (at the latest at next open).
+        if self.indexes_dropped {
+            let _ = traces::ensure_filter_indexes(self.store.conn());
         }
     }
 }
@@ -558,6 +564,7 @@ impl<'s, 'p> StoreSink<'s, 'p> {
             tally,
             progress: None,
             committed_any: false,
+            indexes_dropped: false,
             catalogue: None,
         }
     }
@@ -618,6 +625,15 @@ impl<'s, 'p> StoreSink<'s, 'p> {
                 ],
             )?;
             self.import_id = tx.last_insert_rowid();
+            // Into an empty store, building the trace list's indexes once at the end costs less
+            // than keeping them up to date; into a store that holds traces already, keeping
+            // them costs less than building them again over everything.
+            let empty: bool =
+                tx.query_row("SELECT NOT EXISTS (SELECT 1 FROM traces)", [], |r| r.get(0))?;
+            if self.record_stream && empty {
+                traces::drop_filter_indexes(tx)?;
+                self.indexes_dropped = true;
+            }
         }
         fill_trace_attribution(&mut self.batch);
         let mut merged = Vec::new();
@@ -649,6 +665,10 @@ impl<'s, 'p> StoreSink<'s, 'p> {
             self.flush(true)?;
         } else if let Some((tx, _)) = self.tx.take() {
             tx.commit()?;
+        }
+        if self.indexes_dropped {
+            traces::ensure_filter_indexes(self.store.conn())?;
+            self.indexes_dropped = false;
         }
         let (hash, bytes) = {
             let mut tally = lock(&self.tally);

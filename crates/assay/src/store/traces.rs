@@ -282,11 +282,11 @@ fn summarise(spans: &[&Span], ids: &rustc_hash::FxHashSet<&str>) -> Summary {
     }
 }
 
-/// The trace list's filter and sort indexes. Imports keep them up to date row by row: new traces
-/// land at the newest end of each key's range, so this costs about what building them again at
-/// the end of a large import did, it does not grow with the store, and the explorer filters an
-/// import in progress as fast as any other. [`ensure_filter_indexes`] runs at every open, so a
-/// new one is built once, after the migration or release that adds it.
+/// The trace list's filter and sort indexes. Imports keep them up to date row by row (new traces
+/// land at the newest end of each key's range), except a record stream into an empty store,
+/// which drops them and builds them once at its end. Building them again over a store that
+/// already holds a month would cost more than keeping them. [`ensure_filter_indexes`] runs at
+/// every open too, so an import killed in between, or a new index, is built then.
 const FILTER_INDEXES: &[(&str, &str)] = &[
     // In the list's own order (newest first, then trace id), so a filtered page stops after
     // its rows; each holds `search_num` too, so a text search within a filter is counted from
@@ -317,6 +317,14 @@ const FILTER_INDEXES: &[(&str, &str)] = &[
         "traces(search_num, end_ns, start_ns, input_tokens, output_tokens, span_count)",
     ),
 ];
+
+/// Drops the filter indexes (see [`FILTER_INDEXES`]).
+pub fn drop_filter_indexes(tx: &Transaction<'_>) -> Result<()> {
+    for (name, _) in FILTER_INDEXES {
+        tx.execute_batch(&format!("DROP INDEX IF EXISTS {name}"))?;
+    }
+    Ok(())
+}
 
 /// Creates any missing filter index.
 pub fn ensure_filter_indexes(conn: &rusqlite::Connection) -> Result<()> {
