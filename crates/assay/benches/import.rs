@@ -222,6 +222,46 @@ fn main() {
         stores.push(dir);
     }
 
+    // The same month as one OTLP/JSON document (1 GB, one line): read as it streams, so memory
+    // must stay as flat as for the lines.
+    {
+        let document = scratch.path().join("one-document.json");
+        let (head, tail) = (&b"{\"resourceSpans\":["[..], &b"]}"[..]);
+        let mut out = std::io::BufWriter::new(std::fs::File::create(&document).expect("create"));
+        out.write_all(head).expect("write");
+        let mut reader =
+            BufReader::with_capacity(256 * 1024, std::fs::File::open(&jsonl).expect("open"));
+        let mut first = true;
+        while reader.read_until(b'\n', &mut line).expect("read") > 0 {
+            let text = line.trim_ascii_end();
+            let inner = text
+                .strip_prefix(head)
+                .and_then(|t| t.strip_suffix(tail))
+                .expect("a generated line is one TracesData");
+            if !first {
+                out.write_all(b",").expect("write");
+            }
+            out.write_all(inner).expect("write");
+            first = false;
+            line.clear();
+        }
+        out.write_all(tail).expect("write");
+        drop(out);
+        let dir = scratch.path().join("ws-document");
+        let (secs, count, peak, _) = import_in_child(&document, &dir);
+        rows.push((
+            "OTLP/JSON as one 1 GB document (streamed)".into(),
+            format!(
+                "{:.2} s, {:.0} spans/s, peak RSS {:.0} MB",
+                secs,
+                count / secs,
+                peak
+            ),
+        ));
+        std::fs::remove_file(&document).ok();
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
     // The next month into the store holding the first (the protobuf one): an import's cost
     // must follow what it imports, not what the store already holds.
     {

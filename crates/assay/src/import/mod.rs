@@ -102,6 +102,9 @@ pub trait Sink {
     /// The parser found the input to be `format` (e.g. JSON lines whose first line was too
     /// long for detection to see whole). Record streams may then be committed in batches.
     fn found_format(&mut self, _format: Format) {}
+    /// The document is too large to hold and is read as it streams: what was parsed may be
+    /// written in batches, and a broken part further on no longer undoes it.
+    fn write_in_batches(&mut self) {}
 }
 
 /// The formats the importer reads.
@@ -341,6 +344,7 @@ pub fn import_reader(
                 }
                 Parsed::Reject(r) => sink.reject(r),
                 Parsed::Format(f) => sink.found_format(f),
+                Parsed::InBatches => sink.write_in_batches(),
             }
             if written.is_err() {
                 // Dropping the receiver stops the parser at its next send.
@@ -714,6 +718,10 @@ impl StoreSink<'_, '_> {
         self.record_stream = format.is_record_stream();
     }
 
+    fn write_in_batches(&mut self) {
+        self.record_stream = true;
+    }
+
     fn reject(&mut self, rejection: Rejection) {
         self.rejected_count += 1;
         if self.rejected.len() < 1000 {
@@ -779,6 +787,7 @@ enum Parsed {
     Spans(Vec<PreparedSpan>),
     Reject(Rejection),
     Format(Format),
+    InBatches,
 }
 
 /// The parser thread's sink: applies the attribution mapping, serialises payloads, and sends
@@ -833,6 +842,11 @@ impl Sink for ChannelSink {
     fn found_format(&mut self, format: Format) {
         let _ = self.flush();
         let _ = self.send(Parsed::Format(format));
+    }
+
+    fn write_in_batches(&mut self) {
+        let _ = self.flush();
+        let _ = self.send(Parsed::InBatches);
     }
 }
 

@@ -4,8 +4,9 @@
 //! Follows the OTLP/JSON encoding: lowerCamelCase keys (snake_case accepted too), hex ids,
 //! 64-bit integers as strings or numbers, unknown fields ignored.
 
-use std::io::BufRead;
+use std::io::{BufRead, Read};
 
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -203,16 +204,31 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
 
+/// Documents up to this size are read whole and written in one transaction; a larger one is
+/// parsed as it streams (see [`stream_document`]), so memory stays flat however large it is.
+const WHOLE_UP_TO: u64 = 32 << 20;
+
 /// One document, or JSON lines whose first line was longer than detection could see: the first
-/// line is read whole; when it is a complete document and more follows, the input is lines.
+/// line is read whole (up to [`WHOLE_UP_TO`]); when it is a complete document and more follows,
+/// the input is lines.
 pub(super) fn parse_document_reader(
     reader: &mut dyn BufRead,
     sink: &mut dyn Sink,
 ) -> Result<(), ParseError> {
+    parse_document_reader_up_to(reader, sink, WHOLE_UP_TO)
+}
+
+fn parse_document_reader_up_to(
+    reader: &mut dyn BufRead,
+    sink: &mut dyn Sink,
+    whole_up_to: u64,
+) -> Result<(), ParseError> {
     let mut bytes = Vec::new();
-    reader
+    let read_error = |e: std::io::Error| ParseError::Input(io_message(&e));
+    (&mut *reader)
+        .take(whole_up_to)
         .read_until(b'\n', &mut bytes)
-        .map_err(|e| ParseError::Input(io_message(&e)))?;
+        .map_err(read_error)?;
     let more = !reader
         .fill_buf()
         .map_err(|e| ParseError::Input(io_message(&e)))?
@@ -224,10 +240,318 @@ pub(super) fn parse_document_reader(
             parse_line(line, n, sink)
         });
     }
-    reader
+    let room = whole_up_to.saturating_sub(bytes.len() as u64);
+    (&mut *reader)
+        .take(room)
         .read_to_end(&mut bytes)
-        .map_err(|e| ParseError::Input(io_message(&e)))?;
-    parse_document(&bytes, "", sink)
+        .map_err(read_error)?;
+    if reader.fill_buf().map_err(read_error)?.is_empty() {
+        return parse_document(&bytes, "", sink);
+    }
+    sink.write_in_batches();
+    let input =
+        std::io::BufReader::with_capacity(256 * 1024, std::io::Cursor::new(bytes).chain(reader));
+    stream_document(input, sink)
+}
+
+/// Parses a document too large to hold, span by span as it is read: each span's JSON is taken
+/// whole (so a wrongly typed field rejects that span only, by its path) and normalised at once.
+/// A syntax error part-way is reported as a rejection at its line and column, after the spans
+/// before it; with no span before it, the document fails as a whole.
+fn stream_document(input: impl std::io::Read, sink: &mut dyn Sink) -> Result<(), ParseError> {
+    let mut stream = Stream {
+        sink,
+        store_error: None,
+        spans: 0,
+    };
+    let mut de = serde_json::Deserializer::from_reader(input);
+    let parsed = DocumentSeed(&mut stream)
+        .deserialize(&mut de)
+        .and_then(|found| de.end().map(|()| found));
+    if let Some(e) = stream.store_error.take() {
+        return Err(ParseError::Store(e));
+    }
+    match parsed {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(ParseError::Input(NOT_OTLP.to_owned())),
+        Err(e) if stream.spans == 0 => Err(ParseError::Input(e.to_string())),
+        Err(e) => {
+            stream.sink.reject(Rejection {
+                location: format!("line {}, column {}", e.line(), e.column()),
+                field: None,
+                message: format!("{e}; the rest of the document was not read"),
+            });
+            Ok(())
+        }
+    }
+}
+
+/// What [`stream_document`]'s visitors share.
+struct Stream<'a> {
+    sink: &'a mut dyn Sink,
+    /// Set when the store failed: the parse stops and this is the import's error.
+    store_error: Option<crate::error::Error>,
+    /// Span records met so far (imported or rejected).
+    spans: u64,
+}
+
+impl Stream<'_> {
+    /// One span's JSON at `resourceSpans[ri].scopeSpans[si].spans[pi]`.
+    fn span(
+        &mut self,
+        json: &str,
+        at: (usize, usize, usize),
+        resource: &Map<String, Value>,
+    ) -> Result<(), ()> {
+        self.spans += 1;
+        let (ri, si, pi) = at;
+        let location = format!("resourceSpans[{ri}].scopeSpans[{si}].spans[{pi}]");
+        let rejection = match super::from_json::<OtlpSpan>(json.as_bytes()) {
+            Ok(span) => match convert_span(span, resource) {
+                Ok(raw) => {
+                    return self.sink.span(normalize(raw)).map_err(|e| {
+                        self.store_error = Some(e);
+                    })
+                }
+                Err((field, message)) => Rejection {
+                    location,
+                    field: Some(field.to_owned()),
+                    message,
+                },
+            },
+            Err(ParseError::Input(message)) => Rejection {
+                location,
+                field: None,
+                message,
+            },
+            Err(ParseError::Store(e)) => {
+                self.store_error = Some(e);
+                return Err(());
+            }
+        };
+        self.sink.reject(rejection);
+        Ok(())
+    }
+}
+
+/// The message of the error that stops a streamed parse when the store failed.
+const STORE_FAILED: &str = "the store failed";
+
+/// `TracesData`: its `resourceSpans`, one at a time. The value says whether it had them.
+struct DocumentSeed<'s, 'a>(&'s mut Stream<'a>);
+
+impl<'de> DeserializeSeed<'de> for DocumentSeed<'_, '_> {
+    type Value = bool;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for DocumentSeed<'_, '_> {
+    type Value = bool;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("an OTLP TracesData object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<bool, A::Error> {
+        let mut found = false;
+        while let Some(key) = map.next_key::<String>()? {
+            if key == "resourceSpans" || key == "resource_spans" {
+                map.next_value_seed(ResourceListSeed(&mut *self.0))?;
+                found = true;
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(found)
+    }
+}
+
+struct ResourceListSeed<'s, 'a>(&'s mut Stream<'a>);
+
+impl<'de> DeserializeSeed<'de> for ResourceListSeed<'_, '_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ResourceListSeed<'_, '_> {
+    type Value = ();
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a list of ResourceSpans")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let mut ri = 0;
+        while seq
+            .next_element_seed(ResourceSeed {
+                stream: &mut *self.0,
+                ri,
+            })?
+            .is_some()
+        {
+            ri += 1;
+        }
+        Ok(())
+    }
+}
+
+/// One `ResourceSpans`. Its resource comes first in what OTLP encoders write; scope spans met
+/// before it are held (as JSON text) until the resource is known.
+struct ResourceSeed<'s, 'a> {
+    stream: &'s mut Stream<'a>,
+    ri: usize,
+}
+
+impl<'de> DeserializeSeed<'de> for ResourceSeed<'_, '_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ResourceSeed<'_, '_> {
+    type Value = ();
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a ResourceSpans object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut resource: Option<Map<String, Value>> = None;
+        let mut early: Option<Box<serde_json::value::RawValue>> = None;
+        while let Some(key) = map.next_key::<String>()? {
+            match key.as_str() {
+                "resource" => {
+                    let r: Option<Resource> = map.next_value()?;
+                    resource = Some(
+                        r.map(|r| attributes_to_map(r.attributes))
+                            .unwrap_or_default(),
+                    );
+                }
+                "scopeSpans" | "scope_spans" => match &resource {
+                    Some(resource) => map.next_value_seed(ScopeListSeed {
+                        stream: &mut *self.stream,
+                        ri: self.ri,
+                        resource,
+                    })?,
+                    None => early = Some(map.next_value()?),
+                },
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        if let Some(early) = early {
+            let resource = resource.unwrap_or_default();
+            let mut de = serde_json::Deserializer::from_str(early.get());
+            ScopeListSeed {
+                stream: &mut *self.stream,
+                ri: self.ri,
+                resource: &resource,
+            }
+            .deserialize(&mut de)
+            .map_err(serde::de::Error::custom)?;
+        }
+        Ok(())
+    }
+}
+
+struct ScopeListSeed<'s, 'a, 'r> {
+    stream: &'s mut Stream<'a>,
+    ri: usize,
+    resource: &'r Map<String, Value>,
+}
+
+impl<'de> DeserializeSeed<'de> for ScopeListSeed<'_, '_, '_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ScopeListSeed<'_, '_, '_> {
+    type Value = ();
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a list of ScopeSpans")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let mut si = 0;
+        while seq
+            .next_element_seed(ScopeSeed {
+                stream: &mut *self.stream,
+                at: (self.ri, si),
+                resource: self.resource,
+            })?
+            .is_some()
+        {
+            si += 1;
+        }
+        Ok(())
+    }
+}
+
+/// One `ScopeSpans`: its spans, one at a time.
+struct ScopeSeed<'s, 'a, 'r> {
+    stream: &'s mut Stream<'a>,
+    at: (usize, usize),
+    resource: &'r Map<String, Value>,
+}
+
+impl<'de> DeserializeSeed<'de> for ScopeSeed<'_, '_, '_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ScopeSeed<'_, '_, '_> {
+    type Value = ();
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a ScopeSpans object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(key) = map.next_key::<String>()? {
+            if key == "spans" {
+                map.next_value_seed(SpanListSeed {
+                    stream: &mut *self.stream,
+                    at: self.at,
+                    resource: self.resource,
+                })?;
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+
+struct SpanListSeed<'s, 'a, 'r> {
+    stream: &'s mut Stream<'a>,
+    at: (usize, usize),
+    resource: &'r Map<String, Value>,
+}
+
+impl<'de> DeserializeSeed<'de> for SpanListSeed<'_, '_, '_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for SpanListSeed<'_, '_, '_> {
+    type Value = ();
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a list of spans")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let (ri, si) = self.at;
+        let mut pi = 0;
+        while let Some(json) = seq.next_element::<Box<serde_json::value::RawValue>>()? {
+            self.stream
+                .span(json.get(), (ri, si, pi), self.resource)
+                .map_err(|()| serde::de::Error::custom(STORE_FAILED))?;
+            pi += 1;
+        }
+        Ok(())
+    }
 }
 
 /// One document per line; a line that is not a valid document is rejected by its number.
@@ -445,6 +769,7 @@ mod tests {
     struct Collect {
         spans: Vec<crate::model::Span>,
         rejections: Vec<Rejection>,
+        in_batches: bool,
     }
 
     impl Sink for Collect {
@@ -455,6 +780,102 @@ mod tests {
         fn reject(&mut self, rejection: Rejection) {
             self.rejections.push(rejection);
         }
+        fn write_in_batches(&mut self) {
+            self.in_batches = true;
+        }
+    }
+
+    /// Parses `doc` as a document reader would, streaming it when it is over `whole_up_to`.
+    fn read(doc: &[u8], whole_up_to: u64) -> (Collect, Result<(), ParseError>) {
+        let mut sink = Collect::default();
+        let mut reader = std::io::BufReader::with_capacity(16, doc);
+        let result = parse_document_reader_up_to(&mut reader, &mut sink, whole_up_to);
+        (sink, result)
+    }
+
+    const STREAMED: &[u8] = br#"{"resourceSpans":[
+        {"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"api"}}]},
+         "scopeSpans":[{"scope":{"name":"x"},"spans":[
+            {"traceId":"0af7651916cd43dd8448eb211c80319c","spanId":"b7ad6b7169203331","name":"root","startTimeUnixNano":"1","endTimeUnixNano":"9"},
+            {"traceId":"0af7651916cd43dd8448eb211c80319c","spanId":"b7ad6b7169203332","parentSpanId":"b7ad6b7169203331","name":5,"startTimeUnixNano":"2"},
+            {"traceId":"0af7651916cd43dd8448eb211c80319c","name":"no span id","startTimeUnixNano":"1"}
+         ]}]},
+        {"scopeSpans":[{"spans":[
+            {"traceId":"1af7651916cd43dd8448eb211c80319c","spanId":"c7ad6b7169203331","name":"other","startTimeUnixNano":"3","endTimeUnixNano":"4"}
+         ]}],
+         "resource":{"attributes":[{"key":"service.name","value":{"stringValue":"worker"}}]},
+         "schemaUrl":"https://opentelemetry.io/schemas/1.26.0"}
+    ], "unknown": {"a": [1, 2]}}"#;
+
+    #[test]
+    fn a_document_over_the_size_read_whole_is_parsed_span_by_span() {
+        let (whole, result) = read(STREAMED, u64::MAX);
+        assert!(
+            matches!(result, Err(ParseError::Input(ref m)) if m.contains("name")),
+            "read whole, a wrongly typed field fails the document"
+        );
+        assert!(!whole.in_batches && whole.spans.is_empty());
+
+        let (streamed, result) = read(STREAMED, 64);
+        result.unwrap();
+        assert!(
+            streamed.in_batches,
+            "the writer is told to commit as it goes"
+        );
+        let spans: Vec<(&str, Option<&str>)> = streamed
+            .spans
+            .iter()
+            .map(|s| (s.name.as_str(), s.service.as_deref()))
+            .collect();
+        // The second resource comes after its scope spans: they still get its service.
+        assert_eq!(spans, [("root", Some("api")), ("other", Some("worker"))]);
+        let rejected: Vec<(&str, Option<&str>)> = streamed
+            .rejections
+            .iter()
+            .map(|r| (r.location.as_str(), r.field.as_deref()))
+            .collect();
+        assert_eq!(
+            rejected,
+            [
+                ("resourceSpans[0].scopeSpans[0].spans[1]", None),
+                ("resourceSpans[0].scopeSpans[0].spans[2]", Some("spanId")),
+            ]
+        );
+        assert!(
+            streamed.rejections[0]
+                .message
+                .starts_with("name: invalid type"),
+            "{}",
+            streamed.rejections[0].message
+        );
+    }
+
+    #[test]
+    fn a_streamed_document_cut_short_keeps_the_spans_before_the_cut() {
+        let cut = &STREAMED[..STREAMED.len() - 200];
+        let (sink, result) = read(cut, 64);
+        result.unwrap();
+        assert_eq!(sink.spans.len(), 1, "the spans before the cut");
+        let last = sink.rejections.last().unwrap();
+        assert!(last.location.starts_with("line "), "{}", last.location);
+        assert!(
+            last.message
+                .ends_with("the rest of the document was not read"),
+            "{}",
+            last.message
+        );
+        // Broken before any span: the document fails as a whole, as when read whole.
+        let (sink, result) = read(&STREAMED[..120], 64);
+        assert!(matches!(result, Err(ParseError::Input(_))), "{result:?}");
+        assert!(sink.spans.is_empty() && sink.rejections.is_empty());
+        let (_, result) = read(
+            br#"{"resourceSpanz": [], "more": "....................."}"#,
+            8,
+        );
+        assert!(
+            matches!(result, Err(ParseError::Input(ref m)) if m == NOT_OTLP),
+            "{result:?}"
+        );
     }
 
     #[test]
