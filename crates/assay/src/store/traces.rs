@@ -307,8 +307,12 @@ const FILTER_INDEXES: &[(&str, &str)] = &[
         "traces_by_environment",
         "traces(environment, start_ns DESC, trace_id, search_num)",
     ),
-    // Covers the models facet (a GROUP BY over the model lists).
-    ("traces_models", "traces(models, start_ns)"),
+    // Covers the filter values (facets: every combination of the four, counted in one pass)
+    // and the model filter's count (a check of each model list).
+    (
+        "traces_facets",
+        "traces(tenant, endpoint, environment, models, start_ns)",
+    ),
     // Full-text matches looked up by their document number (see `store::search`), with the
     // keys of the other sorts: a page sorted by one of them is chosen from this index alone
     // (see `list`). Document numbers grow with imports, so rows are appended to it.
@@ -659,50 +663,40 @@ pub fn facets(store: &Store, since_ns: Option<i64>, until_ns: Option<i64>) -> Re
         ..TraceFilter::default()
     };
     let (where_sql, params) = where_clause(&filter, SearchCheck::Set);
-    // `+start_ns` keeps the planner off the time index: each facet reads its own covering
-    // `(column, start_ns)` index in order, nothing to look up or sort, however wide the range.
+    // One pass over `traces_facets` for the four facets: each combination of the four values
+    // once with its count, summed per value here. `+start_ns` keeps the planner off the time
+    // index, so a time range is checked along the same pass.
     let where_sql = where_sql.replace("start_ns", "+start_ns");
-    let conn = store.conn();
-    let mut out = Facets::default();
-    for column in ["tenant", "endpoint", "environment"] {
-        let extra = if where_sql.is_empty() {
-            "WHERE"
-        } else {
-            " AND"
-        };
-        let mut stmt = conn.prepare_cached(&format!(
-            "SELECT {column}, count(*) FROM traces {where_sql}{extra} {column} IS NOT NULL
-             GROUP BY {column} ORDER BY 2 DESC, 1 LIMIT 200"
-        ))?;
-        let values = stmt
-            .query_map(rusqlite::params_from_iter(params.iter()), |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })?
-            .collect::<rusqlite::Result<Vec<(String, i64)>>>()?;
-        match column {
-            "tenant" => out.tenants = values,
-            "endpoint" => out.endpoints = values,
-            _ => out.environments = values,
-        }
-    }
-    // Model lists are few distinct combinations: split and sum them here.
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT models, count(*) FROM traces {where_sql} GROUP BY models"
+    let mut stmt = store.conn().prepare_cached(&format!(
+        "SELECT tenant, endpoint, environment, models, count(*) FROM traces {where_sql}
+         GROUP BY tenant, endpoint, environment, models"
     ))?;
-    let mut models: std::collections::HashMap<String, i64> = std::collections::HashMap::new();
-    for row in stmt.query_map(rusqlite::params_from_iter(params.iter()), |r| {
-        Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
-    })? {
-        let (list, count) = row?;
-        for m in split_models(&list) {
-            *models.entry(m).or_default() += count;
+    let mut counts: [std::collections::HashMap<String, i64>; 4] = Default::default();
+    let mut rows = stmt.query(rusqlite::params_from_iter(params.iter()))?;
+    while let Some(row) = rows.next()? {
+        let n: i64 = row.get(4)?;
+        for (column, values) in counts.iter_mut().take(3).enumerate() {
+            if let Some(value) = row.get::<_, Option<String>>(column)? {
+                *values.entry(value).or_default() += n;
+            }
+        }
+        // Model lists are few distinct combinations: split and sum them here.
+        for model in split_models(&row.get::<_, String>(3)?) {
+            *counts[3].entry(model).or_default() += n;
         }
     }
-    let mut models: Vec<(String, i64)> = models.into_iter().collect();
-    models.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    models.truncate(200);
-    out.models = models;
-    Ok(out)
+    let [tenants, endpoints, environments, models] = counts.map(|values| {
+        let mut values: Vec<(String, i64)> = values.into_iter().collect();
+        values.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        values.truncate(200);
+        values
+    });
+    Ok(Facets {
+        tenants,
+        endpoints,
+        environments,
+        models,
+    })
 }
 
 /// How many traces the store holds.

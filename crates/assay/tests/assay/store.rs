@@ -523,6 +523,71 @@ fn pages_sorted_by_duration_tokens_or_spans_follow_the_sort_over_all_matches() {
 }
 
 #[test]
+fn each_filter_value_counts_the_traces_its_filter_lists() {
+    let (_d, api) = open();
+    let mut data = Vec::new();
+    let options = assay::generate::GenerateOptions {
+        spans: 20_000,
+        ..Default::default()
+    };
+    assay::generate::generate(&options, Some(&mut data), None).unwrap();
+    api.import_bytes("month", &data).unwrap();
+    for (since, until) in [(None, None), (Some("2026-10-05"), Some("2026-10-15"))] {
+        let range = assay::api::json::FacetQuery {
+            since: since.map(str::to_owned),
+            until: until.map(str::to_owned),
+        };
+        let facets = api.trace_facets(&range).unwrap();
+        let listed = |query: TraceQuery| {
+            api.traces_list(&TraceQuery {
+                since: range.since.clone(),
+                until: range.until.clone(),
+                ..query
+            })
+            .unwrap()
+            .total
+        };
+        let all = listed(TraceQuery::default());
+        for (facet, values) in [
+            ("tenant", &facets.tenants),
+            ("endpoint", &facets.endpoints),
+            ("environment", &facets.environments),
+            ("model", &facets.models),
+        ] {
+            assert!(!values.is_empty(), "{facet} {since:?}");
+            let mut sum = 0;
+            for f in values.iter() {
+                let value = Some(f.value.clone());
+                let query = match facet {
+                    "tenant" => TraceQuery {
+                        tenant: value,
+                        ..Default::default()
+                    },
+                    "endpoint" => TraceQuery {
+                        endpoint: value,
+                        ..Default::default()
+                    },
+                    "environment" => TraceQuery {
+                        environment: value,
+                        ..Default::default()
+                    },
+                    _ => TraceQuery {
+                        model: value,
+                        ..Default::default()
+                    },
+                };
+                assert_eq!(f.count, listed(query), "{facet} = {} {since:?}", f.value);
+                sum += f.count;
+            }
+            if facet != "model" {
+                // Every generated trace has one of each key.
+                assert_eq!(sum, all, "{facet} {since:?}");
+            }
+        }
+    }
+}
+
+#[test]
 fn the_workspace_attribution_map_wins_over_well_known_attributes() {
     let dir = tempfile::tempdir().unwrap();
     api::init(dir.path()).unwrap();
