@@ -16,9 +16,9 @@ use assay::api::json::{
     ApiError, CostChart, CostChartArgs, CostQuery, CostReport, EvalDiff, EvalDiffArgs,
     EvalProgress, EvalRunBrief, EvalRunDetail, EvalRunRef, EvalRunsQuery, EvalSetInfo, EvalStart,
     EvalTrend, EvalTrendArgs, FacetQuery, FileContent, FileDiff, FileDiffArgs, FileRef, FileSave,
-    FileVersionView, GitRefs, ImportArgs, ImportOutcome, ImportUpload, KeyRef, KeySet, KeyStatus,
-    PromptRender, RenderedPrompt, TraceDetail, TraceFacets, TraceGet, TraceList, TraceQuery,
-    WorkspaceFile, WorkspaceFiles, WorkspaceInfo,
+    FileVersionView, GitRefs, ImportArgs, ImportOutcome, ImportProgress, ImportProgressArgs,
+    ImportUpload, KeyRef, KeySet, KeyStatus, PromptRender, RenderedPrompt, TraceDetail,
+    TraceFacets, TraceGet, TraceList, TraceQuery, WorkspaceFile, WorkspaceFiles, WorkspaceInfo,
 };
 use assay::api::Api;
 use assay::workspace::Locate;
@@ -83,7 +83,15 @@ async fn import_upload(
             })
         }
     };
-    blocking(&api, move |a| a.import_upload(&upload, &bytes)).await
+    blocking(&api, move |a| a.import_upload(&upload, &bytes[..])).await
+}
+
+#[tauri::command]
+async fn import_progress(
+    api: Shared<'_>,
+    args: ImportProgressArgs,
+) -> Result<Option<ImportProgress>, ApiError> {
+    blocking(&api, move |a| a.import_progress(&args)).await
 }
 
 #[tauri::command]
@@ -221,6 +229,7 @@ fn main() {
             trace_get,
             import_paths,
             import_upload,
+            import_progress,
             eval_sets,
             eval_runs,
             eval_run_get,

@@ -219,6 +219,11 @@ pub fn http(
     req.push_str("\r\n");
     req.push_str(body);
     stream.write_all(req.as_bytes()).expect("send request");
+    read_response(&mut stream)
+}
+
+/// Reads a whole response from a `Connection: close` request's stream.
+pub fn read_response(stream: &mut TcpStream) -> HttpResponse {
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw).expect("read response");
     let split = raw

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use assay_e2e::{assay_bin, fixture, http, otlp_parents, TempWorkspace};
+use assay_e2e::{assay_bin, fixture, http, otlp_parents, read_response, TempWorkspace};
 
 const PRODUCERS: &[&str] = &[
     "openinference-python",
@@ -438,6 +438,78 @@ fn serve_answers_the_api_and_serves_the_ui() {
     assert_eq!(
         rebinding.status, 403,
         "a foreign Host name is refused on a loopback bind"
+    );
+}
+
+#[test]
+fn an_upload_imports_as_it_arrives_and_reports_its_progress() {
+    let ws = TempWorkspace::new();
+    let server = ws.serve(&[]);
+    let addr = server.addr();
+    // Three write batches of spans, sent in two parts: the first part must be imported, and
+    // its progress reported, while the rest has not been sent.
+    let lines = 3 * 20_000;
+    let mut body = Vec::new();
+    for i in 0..lines {
+        writeln!(
+            body,
+            r#"{{"resourceSpans":[{{"scopeSpans":[{{"spans":[{{"traceId":"{:032x}","spanId":"b7ad6b7169203331","name":"call","startTimeUnixNano":"1700000000000000000","endTimeUnixNano":"1700000000500000000"}}]}}]}}]}}"#,
+            i + 1
+        )
+        .unwrap();
+    }
+    let split = body.len() * 3 / 4;
+    let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(120)))
+        .unwrap();
+    write!(
+        stream,
+        "POST /api/import_upload HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\
+         Content-Length: {}\r\nx-assay-file-name: month.jsonl\r\n\
+         x-assay-import-id: upload-1\r\n\r\n",
+        body.len()
+    )
+    .unwrap();
+    stream.write_all(&body[..split]).unwrap();
+    let progress = |id: &str| {
+        http(
+            &addr,
+            "POST",
+            "/api/import_progress",
+            &[],
+            &format!(r#"{{"id": "{id}"}}"#),
+        )
+        .json()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    let seen = loop {
+        let now = progress("upload-1");
+        if now["spans"].as_u64().unwrap_or(0) >= 20_000 {
+            break now;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no progress while the upload is in flight: {now}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let bytes = seen["bytes"].as_u64().unwrap();
+    assert!(
+        bytes > 0 && bytes <= split as u64,
+        "progress counts bytes received so far: {seen}"
+    );
+    assert_eq!(progress("another"), serde_json::Value::Null, "unknown ids");
+    stream.write_all(&body[split..]).unwrap();
+    let response = read_response(&mut stream);
+    assert_eq!(response.status, 200);
+    let outcome = response.json();
+    assert_eq!(outcome["imported"][0]["spans_new"], lines);
+    assert_eq!(outcome["imported"][0]["source"], "month.jsonl");
+    assert_eq!(
+        progress("upload-1"),
+        serde_json::Value::Null,
+        "a finished upload has no progress"
     );
 }
 

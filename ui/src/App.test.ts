@@ -7,6 +7,7 @@ vi.mock('./lib/api', async (importOriginal) => ({
   listTraces: vi.fn(),
   traceFacets: vi.fn(),
   importFile: vi.fn(),
+  importProgress: vi.fn(async () => null),
   evalSets: vi.fn(),
   evalRuns: vi.fn(),
   evalRunGet: vi.fn(),
@@ -211,7 +212,7 @@ describe('App shell', () => {
     expect(document.querySelector('[data-testid="drop-overlay"]')).toBeNull();
     await settle();
 
-    expect(importFile).toHaveBeenCalledWith(file);
+    expect(importFile).toHaveBeenCalledWith(file, { id: expect.any(String) });
     const result = document.querySelector<HTMLElement>('[data-testid="import-result"]');
     expect(result?.dataset.status).toBe('ok');
   });

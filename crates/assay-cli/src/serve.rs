@@ -106,8 +106,8 @@ fn router(state: Arc<ServerState>) -> Router {
         .route("/api/health", get(health))
         .route(
             "/api/import_upload",
-            // A local tool imports whole trace files: allow large uploads on this route only.
-            post(upload).layer(DefaultBodyLimit::max(UPLOAD_LIMIT)),
+            // The body streams into the importer as it arrives, so no size bounds its memory.
+            post(upload).layer(DefaultBodyLimit::disable()),
         )
         .route("/api/{command}", post(call))
         .fallback(get(static_file))
@@ -209,16 +209,53 @@ fn respond<T: serde::Serialize>(
     }
 }
 
-/// The largest file the browser may upload (the CLI has no limit).
-const UPLOAD_LIMIT: usize = 4 << 30;
-
+/// An upload is imported as its body arrives: the importer reads the chunks on a blocking thread
+/// while this task receives them, so a file of any size is never held whole.
 async fn upload(
     State(state): State<Arc<ServerState>>,
     headers: HeaderMap,
-    body: Bytes,
+    body: axum::body::Body,
 ) -> Response {
+    use futures_util::StreamExt;
     let upload = ImportUpload::from_headers(|name| headers.get(name).and_then(|v| v.to_str().ok()));
-    respond(tokio::task::spawn_blocking(move || state.api.import_upload(&upload, &body)).await)
+    let (sender, chunks) = tokio::sync::mpsc::channel(16);
+    let reader = BodyReader {
+        chunks,
+        current: Bytes::new(),
+    };
+    let job = tokio::task::spawn_blocking(move || state.api.import_upload(&upload, reader));
+    let mut stream = body.into_data_stream();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(std::io::Error::other);
+        let failed = chunk.is_err();
+        // A closed channel means the importer stopped early (a document that cannot be read).
+        if sender.send(chunk).await.is_err() || failed {
+            break;
+        }
+    }
+    drop(sender);
+    respond(job.await)
+}
+
+/// The request body's chunks as a blocking reader, for the importer's thread.
+struct BodyReader {
+    chunks: tokio::sync::mpsc::Receiver<std::io::Result<Bytes>>,
+    current: Bytes,
+}
+
+impl std::io::Read for BodyReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.current.is_empty() {
+            match self.chunks.blocking_recv() {
+                Some(chunk) => self.current = chunk?,
+                None => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.current.len());
+        buf[..n].copy_from_slice(&self.current[..n]);
+        self.current = self.current.slice(n..);
+        Ok(n)
+    }
 }
 
 async fn static_file(uri: axum::http::Uri) -> Response {

@@ -4,15 +4,17 @@ import { flushSync, mount, unmount } from 'svelte';
 vi.mock('../lib/api', async (importOriginal) => ({
   ...(await importOriginal<typeof import('../lib/api')>()),
   importFile: vi.fn(),
+  importProgress: vi.fn(),
 }));
 
-import { ApiError, importFile } from '../lib/api';
-import { importFiles, importState, resetImports } from '../lib/imports.svelte';
+import { ApiError, importFile, importProgress } from '../lib/api';
+import { PROGRESS_EVERY_MS, importFiles, importState, resetImports } from '../lib/imports.svelte';
 import type { ImportOutcome } from '../lib/types';
 import { importReport } from '../test-fixtures';
 import ImportPanel from './ImportPanel.svelte';
 
 const importFileMock = vi.mocked(importFile);
+const importProgressMock = vi.mocked(importProgress);
 
 let component: ReturnType<typeof mount> | null = null;
 
@@ -38,6 +40,8 @@ function deferred<T>() {
 beforeEach(() => {
   resetImports();
   importFileMock.mockReset();
+  importProgressMock.mockReset();
+  importProgressMock.mockResolvedValue(null);
 });
 
 afterEach(() => {
@@ -106,6 +110,43 @@ describe('ImportPanel', () => {
     expect(failed?.textContent).toContain('(invalid_input)');
     expect(view.textContent).toContain('2 of 2 files done');
     expect(importState.generation).toBe(1);
+  });
+
+  it('shows how far a large file has got while it imports', async () => {
+    vi.useFakeTimers();
+    try {
+      const upload = deferred<ImportOutcome>();
+      importFileMock.mockImplementationOnce(() => upload.promise);
+      importProgressMock.mockResolvedValue({ bytes: 1_500, spans: 40_000 });
+      const view = render();
+
+      const done = importFiles([new File(['x'.repeat(3_000)], 'month.jsonl')]);
+      flushSync();
+      const [, options] = importFileMock.mock.calls[0]!;
+      const id = options?.id;
+      expect(id).toBeTruthy();
+      expect(results(view)[0]?.textContent).toContain('importing…');
+
+      await vi.advanceTimersByTimeAsync(PROGRESS_EVERY_MS);
+      flushSync();
+      expect(importProgressMock).toHaveBeenCalledWith(id);
+      const row = results(view)[0]!;
+      expect(row.querySelector('[data-testid="import-progress"]')?.textContent).toContain('40,000 spans');
+      const bar = row.querySelector('progress')!;
+      expect([bar.value, bar.max]).toEqual([1_500, 3_000]);
+
+      upload.resolve({ imported: [importReport({ source: 'month.jsonl' })], failed: [] });
+      await done;
+      flushSync();
+      expect(results(view)[0]?.dataset.status).toBe('ok');
+      expect(results(view)[0]?.querySelector('progress')).toBeNull();
+      // Finished: no more asking.
+      const asked = importProgressMock.mock.calls.length;
+      await vi.advanceTimersByTimeAsync(PROGRESS_EVERY_MS * 3);
+      expect(importProgressMock.mock.calls.length).toBe(asked);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('reports a transport error as a failed file', async () => {

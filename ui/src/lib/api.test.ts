@@ -27,6 +27,7 @@ import {
   getTrace,
   importFile,
   importPaths,
+  importProgress,
   keysDelete,
   keysSet,
   keysStatus,
@@ -357,6 +358,18 @@ describe('importFile', () => {
     await importFile(new File(['x'], 'runs.txt'), { format: 'langsmith_jsonl' });
 
     expect(requestOf(fetchMock).headers['x-assay-format']).toBe('langsmith_jsonl');
+  });
+
+  it('sends the id its progress is asked by, and asks for it', async () => {
+    const fetchMock = stubFetch(async () => jsonResponse({ bytes: 2048, spans: 20000 }));
+
+    await importFile(new File(['x'], 'month.jsonl'), { id: 'p4ge-1' });
+    const progress = await importProgress('p4ge-1');
+
+    expect(requestOf(fetchMock).headers['x-assay-import-id']).toBe('p4ge-1');
+    const { url, init } = requestOf(fetchMock, 1);
+    expect([url, JSON.parse(init.body as string)]).toEqual(['/api/import_progress', { id: 'p4ge-1' }]);
+    expect(progress).toEqual({ bytes: 2048, spans: 20000 });
   });
 
   it('uploads the raw bytes over Tauri with its name in a header', async () => {

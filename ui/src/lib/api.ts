@@ -29,6 +29,7 @@ import type {
   GitRefs,
   ImportFormat,
   ImportOutcome,
+  ImportProgress,
   KeyStatus,
   PromptRender,
   RenderedPrompt,
@@ -60,6 +61,8 @@ export const UNREADABLE = 'unreadable';
 export const FILE_NAME_HEADER = 'x-assay-file-name';
 /** Optionally names the format of an upload instead of letting the backend detect it. */
 export const FORMAT_HEADER = 'x-assay-format';
+/** Gives an upload the id `import_progress` is asked with. */
+export const IMPORT_ID_HEADER = 'x-assay-import-id';
 
 const TOKEN_STORAGE_KEY = 'assay.token';
 const TOKEN_PARAM = 'token';
@@ -363,6 +366,13 @@ export function importPaths(paths: string[]): Promise<ImportOutcome> {
 export interface ImportFileOptions {
   /** Read the file as this format instead of letting the backend detect it. */
   format?: ImportFormat;
+  /** An id to follow the import's progress with (`importProgress`). */
+  id?: string;
+}
+
+/** How far the upload sent with `id` has got; null before it starts and after it ends. */
+export function importProgress(id: string): Promise<ImportProgress | null> {
+  return call<ImportProgress | null>('import_progress', { id });
 }
 
 /**
@@ -374,6 +384,7 @@ export interface ImportFileOptions {
 export async function importFile(file: File, options: ImportFileOptions = {}): Promise<ImportOutcome> {
   const headers: Record<string, string> = { [FILE_NAME_HEADER]: encodeURIComponent(file.name) };
   if (options.format) headers[FORMAT_HEADER] = options.format;
+  if (options.id) headers[IMPORT_ID_HEADER] = encodeURIComponent(options.id);
 
   if (!isTauri()) {
     return postHttp<ImportOutcome>('import_upload', file, {

@@ -1,8 +1,8 @@
 // File imports started from the UI (file picker or drag-and-drop). Files are
 // uploaded one at a time, in the order given; the panel shows each one's fate.
 
-import { importFile, toApiError } from './api';
-import type { ApiErrorBody, ImportReport } from './types';
+import { importFile, importProgress, toApiError } from './api';
+import type { ApiErrorBody, ImportProgress, ImportReport } from './types';
 
 export type ImportStatus = 'queued' | 'importing' | 'ok' | 'failed';
 
@@ -15,7 +15,12 @@ export interface ImportEntry {
   report: ImportReport | null;
   /** Set when the file changed nothing. */
   error: ApiErrorBody | null;
+  /** While importing: how far the backend has got, asked every {@link PROGRESS_EVERY_MS}. */
+  progress: ImportProgress | null;
 }
+
+/** How often an import in flight is asked for its progress. */
+export const PROGRESS_EVERY_MS = 500;
 
 export const importState = $state({
   entries: [] as ImportEntry[],
@@ -26,6 +31,8 @@ export const importState = $state({
 });
 
 let nextId = 1;
+/** Distinguishes this page's uploads from another window's, for `import_progress`. */
+const session = Math.random().toString(36).slice(2);
 let draining: Promise<void> = Promise.resolve();
 // The files behind queued entries; kept outside the reactive state, nothing displays them.
 // eslint-disable-next-line svelte/prefer-svelte-reactivity
@@ -40,8 +47,19 @@ async function uploadOne(id: number, file: File): Promise<boolean> {
   if (current) current.status = 'importing';
   let report: ImportReport | null = null;
   let error: ApiErrorBody | null = null;
+  const uploadId = `${session}-${id}`;
+  // The backend reports per written batch; a failed ask is skipped (the outcome tells all).
+  const poll = setInterval(() => {
+    importProgress(uploadId).then(
+      (progress) => {
+        const running = entry(id);
+        if (progress && running?.status === 'importing') running.progress = progress;
+      },
+      () => undefined,
+    );
+  }, PROGRESS_EVERY_MS);
   try {
-    const outcome = await importFile(file);
+    const outcome = await importFile(file, { id: uploadId });
     report = outcome.imported[0] ?? null;
     const failure = outcome.failed[0];
     if (report === null) {
@@ -50,6 +68,8 @@ async function uploadOne(id: number, file: File): Promise<boolean> {
   } catch (caught) {
     const apiError = toApiError(caught);
     error = { code: apiError.code, message: apiError.message };
+  } finally {
+    clearInterval(poll);
   }
   const done = entry(id);
   if (done) {
@@ -95,6 +115,7 @@ export function importFiles(files: Iterable<File>): Promise<void> {
       status: 'queued',
       report: null,
       error: null,
+      progress: null,
     });
     added = true;
   }

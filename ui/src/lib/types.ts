@@ -282,6 +282,14 @@ export interface ImportOutcome {
   failed: ImportFailure[];
 }
 
+/** `import_progress` result: how far an upload's import has got (updated per written batch). */
+export interface ImportProgress {
+  /** Bytes of content read (after decompression: a gzipped file reads more than its size). */
+  bytes: number;
+  /** Spans parsed. */
+  spans: number;
+}
+
 /** `import_paths` arguments: files or folders (folders are read recursively). */
 export interface ImportArgs {
   paths: string[];

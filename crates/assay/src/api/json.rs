@@ -316,6 +316,25 @@ pub struct ImportUpload {
     /// Read as this format instead of detecting it.
     #[serde(default)]
     pub format: Option<String>,
+    /// An id chosen by the client, to ask `import_progress` how far the import has got.
+    #[serde(default)]
+    pub id: Option<String>,
+}
+
+/// `import_progress` arguments.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ImportProgressArgs {
+    /// The id the upload was sent with.
+    pub id: String,
+}
+
+/// How far an upload's import has got (`import_progress`), updated at each written batch.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportProgress {
+    /// Bytes of content read (after decompression, so a gzipped file reads more than its size).
+    pub bytes: u64,
+    /// Spans parsed.
+    pub spans: u64,
 }
 
 // ---- Evaluations -------------------------------------------------------------------------

@@ -40,6 +40,7 @@ pub const COMMANDS: &[&str] = &[
     "trace_get",
     "import_paths",
     "import_upload",
+    "import_progress",
     "eval_sets",
     "eval_runs",
     "eval_run_get",
@@ -76,6 +77,9 @@ pub struct Api {
     facets: Mutex<FacetCache>,
     // Evaluation runs started in the background by this process.
     eval_jobs: evals::EvalJobs,
+    // Uploads being imported, by the id their client gave: how far each has got. Apart from the
+    // store's lock, which an import holds throughout.
+    uploads: Mutex<HashMap<String, ImportProgress>>,
 }
 
 /// Filter values by time range (`since`, `until` in ns).
@@ -99,6 +103,7 @@ impl Api {
             store: Mutex::new(store),
             facets: Mutex::new(HashMap::new()),
             eval_jobs: evals::EvalJobs::default(),
+            uploads: Mutex::new(HashMap::new()),
         })
     }
 
@@ -320,8 +325,13 @@ impl Api {
         Ok(outcome)
     }
 
-    /// Imports one uploaded file (the UI's file picker and drag-and-drop), then indexes its text.
-    pub fn import_upload(&self, upload: &ImportUpload, bytes: &[u8]) -> Result<ImportOutcome> {
+    /// Imports one uploaded file (the UI's file picker and drag-and-drop) as its bytes arrive,
+    /// then indexes its text. With an `id`, [`Api::import_progress`] tells how far it has got.
+    pub fn import_upload(
+        &self,
+        upload: &ImportUpload,
+        bytes: impl std::io::Read + Send,
+    ) -> Result<ImportOutcome> {
         let format =
             match upload.format.as_deref() {
                 None => None,
@@ -332,17 +342,35 @@ impl Api {
                     }
                 })?),
             };
+        let uploads = || self.uploads.lock().unwrap_or_else(|e| e.into_inner());
+        let mut on_batch = |p: import::Progress| {
+            if let Some(id) = &upload.id {
+                uploads().insert(
+                    id.clone(),
+                    ImportProgress {
+                        bytes: p.bytes,
+                        spans: p.spans,
+                    },
+                );
+            }
+        };
+        if let Some(id) = &upload.id {
+            uploads().insert(id.clone(), ImportProgress::default());
+        }
         let result = import::import_reader(
             &mut self.store(),
             &upload.name,
             bytes,
             import::ImportOptions {
                 format,
-                progress: None,
+                progress: Some(&mut on_batch),
                 attribution: Some(self.workspace.config.attribution.clone()),
                 catalogue: Some(std::sync::Arc::new(self.price_catalogue()?)),
             },
         );
+        if let Some(id) = &upload.id {
+            uploads().remove(id);
+        }
         let outcome = match result {
             Ok(report) => ImportOutcome {
                 imported: vec![report],
@@ -360,6 +388,13 @@ impl Api {
         };
         self.index_search_text(usize::MAX)?;
         Ok(outcome)
+    }
+
+    /// How far the upload with this id has got: content bytes read and spans parsed so far,
+    /// updated at each written batch. `None` before it starts and after it ends.
+    pub fn import_progress(&self, args: &ImportProgressArgs) -> Result<Option<ImportProgress>> {
+        let uploads = self.uploads.lock().unwrap_or_else(|e| e.into_inner());
+        Ok(uploads.get(&args.id).cloned())
     }
 
     /// Imports from a reader (a file or standard input) with options; `source` names it.
@@ -446,6 +481,7 @@ impl Api {
             "trace_facets" => to_value(self.trace_facets(&parse_args(command, args)?)?),
             "trace_get" => to_value(self.trace_get(&parse_args(command, args)?)?),
             "import_paths" => to_value(self.import_paths(&parse_args(command, args)?)?),
+            "import_progress" => to_value(self.import_progress(&parse_args(command, args)?)?),
             "eval_sets" => to_value(self.eval_sets()?),
             "eval_runs" => to_value(self.eval_runs(&parse_args(command, args)?)?),
             "eval_run_get" => to_value(self.eval_run_get(&parse_args(command, args)?)?),
@@ -616,6 +652,8 @@ fn span_view(s: Span, depth: u32, trace_start: i64) -> SpanView {
 pub const FILE_NAME_HEADER: &str = "x-assay-file-name";
 /// The header that may force an uploaded file's format.
 pub const FORMAT_HEADER: &str = "x-assay-format";
+/// The header giving an upload the id its progress is asked by (`import_progress`).
+pub const IMPORT_ID_HEADER: &str = "x-assay-import-id";
 
 impl ImportUpload {
     /// The upload's name and format from its request headers (`header` looks one up by name),
@@ -626,6 +664,7 @@ impl ImportUpload {
                 .map(decode_header_value)
                 .unwrap_or_else(|| "upload".to_owned()),
             format: header(FORMAT_HEADER).map(decode_header_value),
+            id: header(IMPORT_ID_HEADER).map(decode_header_value),
         }
     }
 }
