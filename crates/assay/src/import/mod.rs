@@ -38,7 +38,7 @@ use crate::model::{Span, SpanEvent};
 use crate::store::spans::PreparedSpan;
 use crate::store::{spans, traces, Store};
 
-/// Spans per transaction for record-stream formats.
+/// Spans per write batch for record-stream formats (see [`BATCHES_PER_COMMIT`]).
 pub const BATCH: usize = 20_000;
 
 /// Write batches per transaction. Each commit writes every page it dirtied to the WAL, and the

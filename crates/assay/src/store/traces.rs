@@ -585,9 +585,10 @@ pub fn list(store: &Store, filter: &TraceFilter) -> Result<(Vec<TraceRow>, i64)>
     params.push(rusqlite::types::Value::Integer(filter.offset));
     let n = params.len();
     let order = filter.sort.order_by();
-    // Sorted by another key than time, the page is chosen by trace id first, from an index
-    // that holds the sort keys (`traces_search_sorts`, or a filter's), then only its rows are
-    // read: reading every candidate row to sort it costs several times more.
+    // Sorted by another key than time, the page's trace ids are chosen first (from
+    // `traces_search_sorts`, which holds the sort keys, unless a key filter needs the rows),
+    // then only the page's rows are read: reading every candidate row to sort it costs several
+    // times more.
     let source = if time_ordered {
         format!("traces {where_sql}")
     } else {
