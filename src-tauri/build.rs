@@ -15,6 +15,7 @@ fn main() {
         "trace_get",
         "import_paths",
         "import_upload",
+        "import_progress",
         "eval_sets",
         "eval_runs",
         "eval_run_get",

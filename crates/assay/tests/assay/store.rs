@@ -27,6 +27,36 @@ fn span_line(
 
 const T: &str = "0af7651916cd43dd8448eb211c80319c";
 
+/// JSON lines of `n` traces of one span each.
+fn one_span_traces(n: usize) -> String {
+    let mut text = String::new();
+    for i in 0..n {
+        let trace = format!("{:032x}", i + 1);
+        text.push_str(&span_line(
+            &trace,
+            "b7ad6b7169203331",
+            None,
+            1_000,
+            Some(2_000),
+            "",
+        ));
+        text.push('\n');
+    }
+    text
+}
+
+/// A generated month of about `spans` spans, imported and indexed.
+fn import_generated(api: &Api, spans: u64) {
+    let mut data = Vec::new();
+    let options = assay::generate::GenerateOptions {
+        spans,
+        ..Default::default()
+    };
+    assay::generate::generate(&options, Some(&mut data), None).unwrap();
+    api.import_bytes("month", &data).unwrap();
+    api.index_search_text(usize::MAX).unwrap();
+}
+
 #[test]
 fn a_span_that_arrives_again_with_an_end_time_is_completed_not_duplicated() {
     let (_d, api) = open();
@@ -148,19 +178,7 @@ fn a_record_stream_keeps_its_committed_batches_and_a_rerun_completes_it() {
     // More lines than one batch, the last one broken: the good ones stay, and importing the
     // whole file again adds nothing twice.
     let n = assay::import::BATCH + 10;
-    let mut text = String::new();
-    for i in 0..n {
-        let trace = format!("{:032x}", i + 1);
-        text.push_str(&span_line(
-            &trace,
-            "b7ad6b7169203331",
-            None,
-            1_000,
-            Some(2_000),
-            "",
-        ));
-        text.push('\n');
-    }
+    let mut text = one_span_traces(n);
     text.push_str("{\"resourceSpans\": [\n");
     let first = api.import_bytes("stream", text.as_bytes()).unwrap();
     assert_eq!((first.spans_new as usize, first.rejected_count), (n, 1));
@@ -195,19 +213,7 @@ fn a_stream_that_fails_to_read_keeps_its_whole_batches_with_their_traces() {
     // Two whole batches and a few lines, then the reader fails: several batches share one
     // transaction, and what was written of them stays, with every trace summarised.
     let n = 2 * assay::import::BATCH + 7;
-    let mut text = String::new();
-    for i in 0..n {
-        let trace = format!("{:032x}", i + 1);
-        text.push_str(&span_line(
-            &trace,
-            "b7ad6b7169203331",
-            None,
-            1_000,
-            Some(2_000),
-            "",
-        ));
-        text.push('\n');
-    }
+    let text = one_span_traces(n);
     let failed = api.import_reader(
         "stream",
         FailsAfter {
@@ -392,14 +398,7 @@ fn a_trace_whose_spans_arrive_in_two_imports_is_found_by_words_of_both() {
 #[test]
 fn a_search_matching_thousands_of_traces_pages_like_the_full_list_of_matches() {
     let (_d, api) = open();
-    let mut data = Vec::new();
-    let options = assay::generate::GenerateOptions {
-        spans: 30_000,
-        ..Default::default()
-    };
-    assay::generate::generate(&options, Some(&mut data), None).unwrap();
-    api.import_bytes("month", &data).unwrap();
-    api.index_search_text(usize::MAX).unwrap();
+    import_generated(&api, 30_000);
     let list = |search: &str, tenant: Option<&str>, limit: u32, offset: u32| {
         api.traces_list(&TraceQuery {
             search: Some(search.into()),
@@ -449,14 +448,7 @@ fn a_search_matching_thousands_of_traces_pages_like_the_full_list_of_matches() {
 #[test]
 fn pages_sorted_by_duration_tokens_or_spans_follow_the_sort_over_all_matches() {
     let (_d, api) = open();
-    let mut data = Vec::new();
-    let options = assay::generate::GenerateOptions {
-        spans: 30_000,
-        ..Default::default()
-    };
-    assay::generate::generate(&options, Some(&mut data), None).unwrap();
-    api.import_bytes("month", &data).unwrap();
-    api.index_search_text(usize::MAX).unwrap();
+    import_generated(&api, 30_000);
     let query = |search: Option<&str>, tenant: Option<&str>, sort: Option<&str>| TraceQuery {
         search: search.map(str::to_owned),
         tenant: tenant.map(str::to_owned),
@@ -525,13 +517,7 @@ fn pages_sorted_by_duration_tokens_or_spans_follow_the_sort_over_all_matches() {
 #[test]
 fn each_filter_value_counts_the_traces_its_filter_lists() {
     let (_d, api) = open();
-    let mut data = Vec::new();
-    let options = assay::generate::GenerateOptions {
-        spans: 20_000,
-        ..Default::default()
-    };
-    assay::generate::generate(&options, Some(&mut data), None).unwrap();
-    api.import_bytes("month", &data).unwrap();
+    import_generated(&api, 20_000);
     for (since, until) in [(None, None), (Some("2026-10-05"), Some("2026-10-15"))] {
         let range = assay::api::json::FacetQuery {
             since: since.map(str::to_owned),
