@@ -233,6 +233,8 @@ export type ImportFormat =
   | 'otlp_jsonl'
   | 'otlp_proto'
   | 'otlp_proto_stream'
+  | 'otlp_logs_json'
+  | 'otlp_logs_proto'
   | 'langfuse_json'
   | 'langfuse_jsonl'
   | 'langfuse_csv'

@@ -123,6 +123,8 @@ pub enum Format {
     /// OTLP/JSON logs whose records carry GenAI content (`gen_ai.client.inference.operation.details`),
     /// merged into the spans they belong to.
     OtlpLogsJson,
+    /// One binary protobuf `LogsData` (`ExportLogsServiceRequest`) of such records.
+    OtlpLogsProto,
     /// A Langfuse export of traces and/or observations as JSON.
     LangfuseJson,
     /// A Langfuse export, one trace or observation per line.
@@ -148,6 +150,7 @@ impl Format {
         Format::OtlpProto,
         Format::OtlpProtoStream,
         Format::OtlpLogsJson,
+        Format::OtlpLogsProto,
         Format::LangfuseJson,
         Format::LangfuseJsonl,
         Format::LangfuseCsv,
@@ -165,6 +168,7 @@ impl Format {
             Format::OtlpProto => "otlp_proto",
             Format::OtlpProtoStream => "otlp_proto_stream",
             Format::OtlpLogsJson => "otlp_logs_json",
+            Format::OtlpLogsProto => "otlp_logs_proto",
             Format::LangfuseJson => "langfuse_json",
             Format::LangfuseJsonl => "langfuse_jsonl",
             Format::LangfuseCsv => "langfuse_csv",
@@ -454,6 +458,7 @@ fn parse(
         Format::OtlpProto => otlp_proto::parse_message(reader, sink),
         Format::OtlpProtoStream => otlp_proto::parse_stream(reader, sink),
         Format::OtlpLogsJson => otlp_logs::parse_document_reader(reader, sink),
+        Format::OtlpLogsProto => otlp_proto::parse_logs_message(reader, sink),
         Format::LangfuseJson => langfuse::parse_json(reader, sink),
         Format::LangfuseJsonl => langfuse::parse_jsonl(reader, sink),
         Format::LangfuseCsv => langfuse::parse_csv(reader, sink),

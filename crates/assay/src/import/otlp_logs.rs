@@ -1,4 +1,4 @@
-//! OTLP/JSON logs carrying GenAI content: `gen_ai.client.inference.operation.details` records
+//! OTLP logs (JSON here, protobuf in [`super::otlp_proto`]) carrying GenAI content: `gen_ai.client.inference.operation.details` records
 //! (the current OpenTelemetry GenAI conventions put a call's messages there when they are not on
 //! the span). Each record with a span context becomes a partial span that the store merges into
 //! the span it belongs to, whether the traces are imported before or after the logs.
@@ -82,10 +82,7 @@ pub(super) fn parse_document_reader(
     let resource_logs = doc.resource_logs.ok_or_else(|| {
         ParseError::Input("not an OTLP logs document (no \"resourceLogs\")".into())
     })?;
-    // Partial spans in first-seen order, one per (trace id, span id).
-    let mut spans: Vec<RawSpan> = Vec::new();
-    let mut index: std::collections::HashMap<(String, String), usize> =
-        std::collections::HashMap::new();
+    let mut gathered = Gathered::default();
     for (ri, rl) in resource_logs.into_iter().enumerate() {
         let resource: Map<String, Value> = rl
             .resource
@@ -93,20 +90,19 @@ pub(super) fn parse_document_reader(
             .unwrap_or_default();
         for (si, sl) in rl.scope_logs.into_iter().enumerate() {
             for (li, record) in sl.log_records.into_iter().enumerate() {
-                let location = format!("resourceLogs[{ri}].scopeLogs[{si}].logRecords[{li}]");
+                let record = Record {
+                    trace_id: record.trace_id,
+                    span_id: record.span_id,
+                    time: record.time.as_ref().and_then(|t| int64(t).ok()),
+                    observed_time: record.observed_time.as_ref().and_then(|t| int64(t).ok()),
+                    event_name: record.event_name,
+                    body: record.body.map(|b| b.0),
+                    attributes: attributes_to_map(record.attributes),
+                };
                 match convert(record, &resource) {
-                    Ok(raw) => {
-                        let key = (raw.trace_id.clone(), raw.span_id.clone());
-                        match index.get(&key) {
-                            Some(&i) => merge_record(&mut spans[i], raw),
-                            None => {
-                                index.insert(key, spans.len());
-                                spans.push(raw);
-                            }
-                        }
-                    }
+                    Ok(raw) => gathered.add(raw),
                     Err((field, message)) => sink.reject(Rejection {
-                        location,
+                        location: format!("resourceLogs[{ri}].scopeLogs[{si}].logRecords[{li}]"),
                         field: Some(field.to_owned()),
                         message,
                     }),
@@ -114,11 +110,47 @@ pub(super) fn parse_document_reader(
             }
         }
     }
-    for mut raw in spans {
-        raw.events.sort_by_key(|e| e.time_ns);
-        sink.span(normalize(raw))?;
+    gathered.emit(sink)
+}
+
+/// One log record, as either encoding carries it (ids as hex).
+pub(super) struct Record {
+    pub(super) trace_id: Option<String>,
+    pub(super) span_id: Option<String>,
+    pub(super) time: Option<i64>,
+    pub(super) observed_time: Option<i64>,
+    pub(super) event_name: Option<String>,
+    pub(super) body: Option<Value>,
+    pub(super) attributes: Map<String, Value>,
+}
+
+/// The partial spans of one document in first-seen order, one per (trace id, span id).
+#[derive(Default)]
+pub(super) struct Gathered {
+    spans: Vec<RawSpan>,
+    index: std::collections::HashMap<(String, String), usize>,
+}
+
+impl Gathered {
+    pub(super) fn add(&mut self, raw: RawSpan) {
+        let key = (raw.trace_id.clone(), raw.span_id.clone());
+        match self.index.get(&key) {
+            Some(&i) => merge_record(&mut self.spans[i], raw),
+            None => {
+                self.index.insert(key, self.spans.len());
+                self.spans.push(raw);
+            }
+        }
     }
-    Ok(())
+
+    /// Hands every partial span on, its events in time order.
+    pub(super) fn emit(self, sink: &mut dyn Sink) -> Result<(), ParseError> {
+        for mut raw in self.spans {
+            raw.events.sort_by_key(|e| e.time_ns);
+            sink.span(normalize(raw))?;
+        }
+        Ok(())
+    }
 }
 
 /// Adds a later record of the same span: its events, and its attributes over earlier ones.
@@ -130,8 +162,8 @@ fn merge_record(into: &mut RawSpan, record: RawSpan) {
 
 /// A log record as a partial span: no name (the store then keeps the span's own name and start),
 /// the record's attributes, and its body as an event.
-fn convert(
-    record: LogRecord,
+pub(super) fn convert(
+    record: Record,
     resource: &Map<String, Value>,
 ) -> Result<RawSpan, (&'static str, String)> {
     let trace_id = normalize_id(record.trace_id.as_deref(), 16).map_err(|m| {
@@ -143,15 +175,13 @@ fn convert(
     let span_id = normalize_id(record.span_id.as_deref(), 8).map_err(|m| ("spanId", m))?;
     let time = record
         .time
-        .as_ref()
-        .and_then(|t| int64(t).ok())
         .filter(|&t| t > 0)
-        .or_else(|| record.observed_time.as_ref().and_then(|t| int64(t).ok()))
+        .or(record.observed_time.filter(|&t| t > 0))
         .ok_or(("timeUnixNano", "missing".to_owned()))?;
-    let mut attributes = attributes_to_map(record.attributes);
+    let mut attributes = record.attributes;
     let mut events = Vec::new();
     let name = record.event_name.unwrap_or_default();
-    if let Some(body) = record.body.map(|b| b.0) {
+    if let Some(body) = record.body {
         if let Value::Object(body) = body {
             if !body.is_empty() {
                 events.push(SpanEvent {

@@ -1,5 +1,7 @@
 //! OTLP binary protobuf traces: one `TracesData` message (the body of an OTLP/HTTP
-//! `ExportTraceServiceRequest`), or a stream of messages each preceded by its varint length.
+//! `ExportTraceServiceRequest`), or a stream of messages each preceded by its varint length; and
+//! one `LogsData` message of GenAI log records (`logs/v1`), read as [`super::otlp_logs`] reads
+//! the JSON encoding.
 //!
 //! A hand-written decoder for the few messages OTLP traces use (opentelemetry-proto `trace/v1`
 //! and `common/v1`). It reads straight from the message bytes, allocating only the strings a
@@ -49,9 +51,20 @@ pub(super) fn sniff(head: &[u8]) -> Option<Format> {
         Some(Format::OtlpProto)
     } else if looks_like_stream(head) {
         Some(Format::OtlpProtoStream)
+    } else if looks_like_logs(head) {
+        Some(Format::OtlpLogsProto)
     } else {
         None
     }
+}
+
+/// One `LogsData`: it starts as a `TracesData` does (its first field is a message whose first
+/// field is a message), so its log records tell it apart.
+fn looks_like_logs(head: &[u8]) -> bool {
+    let mut evidence = 0;
+    starts_like_traces_data(head, 0)
+        && walk(head, 0, usize::MAX, &LOGS_DATA, 0, &mut evidence)
+        && evidence > 0
 }
 
 /// One `TracesData`: field 1 (`resource_spans`) over and over, from the first byte.
@@ -223,6 +236,46 @@ static STATUS: Schema = Schema {
     open: true,
     evidence: false,
 };
+static LOGS_DATA: Schema = Schema {
+    fields: &[(1, Shape::Msg(&RESOURCE_LOGS))],
+    open: false,
+    evidence: false,
+};
+static RESOURCE_LOGS: Schema = Schema {
+    fields: &[
+        (1, Shape::Msg(&RESOURCE)),
+        (2, Shape::Msg(&SCOPE_LOGS)),
+        (3, Shape::Str),
+    ],
+    open: true,
+    evidence: false,
+};
+static SCOPE_LOGS: Schema = Schema {
+    fields: &[
+        (1, Shape::Msg(&SCOPE)),
+        (2, Shape::Msg(&LOG_RECORD)),
+        (3, Shape::Str),
+    ],
+    open: true,
+    evidence: false,
+};
+static LOG_RECORD: Schema = Schema {
+    fields: &[
+        (1, Shape::Fixed64),
+        (2, Shape::Varint),
+        (3, Shape::Str),
+        (5, Shape::Msg(&ANY_VALUE)),
+        (6, Shape::Msg(&KEY_VALUE)),
+        (7, Shape::Varint),
+        (8, Shape::Fixed32),
+        (9, Shape::Id(16)),
+        (10, Shape::Id(8)),
+        (11, Shape::Fixed64),
+        (12, Shape::Str),
+    ],
+    open: true,
+    evidence: true,
+};
 static KEY_VALUE: Schema = Schema {
     fields: &[(1, Shape::Str), (2, Shape::Msg(&ANY_VALUE))],
     open: true,
@@ -391,6 +444,113 @@ pub(super) fn parse_message(
         Err(Stop::Store(e)) => Err(ParseError::Store(e)),
         Err(Stop::Malformed(m)) => Err(ParseError::Input(m.to_string())),
     }
+}
+
+/// One `LogsData` message: its records gathered into partial spans, as the JSON encoding is.
+/// Broken framing fails the message; a bad record is rejected by its location and byte offset.
+pub(super) fn parse_logs_message(
+    reader: &mut dyn BufRead,
+    sink: &mut dyn Sink,
+) -> Result<(), ParseError> {
+    let bytes = super::read_all(reader)?;
+    let input = |m: Malformed| ParseError::Input(m.to_string());
+    let mut gathered = super::otlp_logs::Gathered::default();
+    let mut top = Cursor::new(&bytes, 0);
+    let mut ri = 0;
+    while let Some((number, wire)) = top.field().map_err(input)? {
+        let (1, Wire::Len(rl)) = (number, wire) else {
+            continue;
+        };
+        let mut resource = Map::new();
+        let mut resource_bad = None;
+        let mut fields = rl;
+        while let Some((number, wire)) = fields.field().map_err(input)? {
+            if let (1, Wire::Len(r)) = (number, wire) {
+                if let Err(bad) = decode_resource(r, &mut resource) {
+                    resource_bad.get_or_insert(bad);
+                }
+            }
+        }
+        let mut fields = rl;
+        let mut si = 0;
+        while let Some((number, wire)) = fields.field().map_err(input)? {
+            let (2, Wire::Len(mut sl)) = (number, wire) else {
+                continue;
+            };
+            let mut li = 0;
+            while let Some((number, wire)) = sl.field().map_err(input)? {
+                let (2, Wire::Len(record)) = (number, wire) else {
+                    continue;
+                };
+                let converted = match &resource_bad {
+                    Some(bad) => Err(bad.clone()),
+                    None => decode_log_record(record).and_then(|r| {
+                        super::otlp_logs::convert(r, &resource)
+                            .map_err(|(field, message)| Bad::new(field, message))
+                    }),
+                };
+                match converted {
+                    Ok(raw) => gathered.add(raw),
+                    Err(bad) => sink.reject(Rejection {
+                        location: format!(
+                            "resourceLogs[{ri}].scopeLogs[{si}].logRecords[{li}] at byte {}",
+                            record.base
+                        ),
+                        field: bad.field,
+                        message: bad.message,
+                    }),
+                }
+                li += 1;
+            }
+            si += 1;
+        }
+        ri += 1;
+    }
+    gathered.emit(sink)
+}
+
+/// A `LogRecord`'s fields, ids as hex (checked by [`super::otlp_logs::convert`]).
+fn decode_log_record(mut r: Cursor<'_>) -> Result<super::otlp_logs::Record, Bad> {
+    let malformed = |m: Malformed| Bad {
+        field: None,
+        message: m.to_string(),
+    };
+    let hex = |bytes: &[u8]| -> Option<String> {
+        (!bytes.is_empty()).then(|| bytes.iter().map(|b| format!("{b:02x}")).collect())
+    };
+    let mut record = super::otlp_logs::Record {
+        trace_id: None,
+        span_id: None,
+        time: None,
+        observed_time: None,
+        event_name: None,
+        body: None,
+        attributes: Map::new(),
+    };
+    let nanos = |v: u64, field: &str| time(v).map_err(|message| Bad::new(field, message));
+    while let Some((number, wire)) = r.field().map_err(malformed)? {
+        match (number, wire) {
+            (1, Wire::Fixed64(v)) => record.time = Some(nanos(v, "timeUnixNano")?),
+            (11, Wire::Fixed64(v)) => {
+                record.observed_time = Some(nanos(v, "observedTimeUnixNano")?)
+            }
+            (5, Wire::Len(c)) => {
+                record.body = Some(any_value(c, 0).map_err(|f| Bad::new("body", f.to_string()))?)
+            }
+            (6, Wire::Len(kv)) => insert_attribute(kv, &mut record.attributes)?,
+            (9, Wire::Len(c)) => record.trace_id = hex(c.buf),
+            (10, Wire::Len(c)) => record.span_id = hex(c.buf),
+            (12, Wire::Len(c)) => {
+                record.event_name = Some(
+                    c.string()
+                        .map_err(|f| Bad::new("eventName", f.to_string()))?,
+                )
+            }
+            (1 | 11, _) | (5 | 6 | 9 | 10 | 12, _) => return Err(malformed(wrong_type(&r))),
+            _ => {}
+        }
+    }
+    Ok(record)
 }
 
 /// Varint-length-delimited `TracesData` messages, one in memory at a time. A message that does
@@ -1285,7 +1445,7 @@ mod tests {
     }
 
     #[test]
-    fn sniff_recognises_traces_only() {
+    fn sniff_tells_traces_from_logs_and_from_anything_else() {
         for input in [
             &b""[..],
             b"this is not json\n",
@@ -1317,9 +1477,11 @@ mod tests {
             );
             assert_eq!(sniff(&fixture(json)), None, "{json}");
         }
-        // OTLP logs share the outer structure; their records are not spans.
-        assert_eq!(sniff(&fixture("otel-genai-python/logs.pb")), None);
+        // OTLP logs share the outer structure; their records tell them apart from spans.
         let logs = fixture("otel-genai-python/logs.pb");
+        assert_eq!(sniff(&logs), Some(Format::OtlpLogsProto));
+        assert_eq!(sniff(&logs[..logs.len() / 2]), Some(Format::OtlpLogsProto));
+        // Length-delimited logs are not a format Assay reads, and are not taken for traces.
         assert_eq!(sniff(&stream_of(&[&logs])), None);
     }
 

@@ -363,3 +363,72 @@ fn genai_log_records_merge_into_their_spans_in_either_order() {
     assert_eq!(chat.1, "chat gpt-4o-mini", "the span keeps its own name");
     assert_eq!(chat.4, ["system", "user"]);
 }
+
+#[test]
+fn genai_log_records_in_protobuf_import_exactly_like_their_json() {
+    let bytes = std::fs::read(fixture("otlp/otel-genai-python/logs.pb")).unwrap();
+    assert_eq!(
+        assay::import::detect(&bytes),
+        Ok(assay::import::Format::OtlpLogsProto),
+        "told apart from traces by its log records"
+    );
+    let traces = std::fs::read(fixture("otlp/otel-genai-python/traces.pb")).unwrap();
+    assert_eq!(
+        assay::import::detect(&traces),
+        Ok(assay::import::Format::OtlpProto)
+    );
+    let (_a, from_json) = api_with(&[
+        "otlp/otel-genai-python/traces.json",
+        "otlp/otel-genai-python/logs.json",
+    ]);
+    let (_b, from_binary) = api_with(&[
+        "otlp/otel-genai-python/logs.pb",
+        "otlp/otel-genai-python/traces.pb",
+    ]);
+    // The two trace files come from separate runs (their error messages differ); what the log
+    // records add, each span's messages, must be the same.
+    let id = "e6274613e89b4aa9bd41c31afb742505";
+    let messages = |api: &Api| {
+        let mut spans = spans(api, id);
+        spans.sort_by(|a, b| a.span_id.cmp(&b.span_id));
+        spans
+            .into_iter()
+            .map(|s| {
+                let json = |m| serde_json::to_value(m).unwrap();
+                (s.span_id, json(s.input_messages), json(s.output_messages))
+            })
+            .collect::<Vec<_>>()
+    };
+    let a = messages(&from_json);
+    assert_eq!(a.len(), 8, "log records add no spans of their own");
+    assert_eq!(
+        a,
+        messages(&from_binary),
+        "logs.pb adds what logs.json adds"
+    );
+    // Alone, each logs file gives partial spans holding the messages of the records.
+    let (_c, json_logs) = api_with(&["otlp/otel-genai-python/logs.json"]);
+    let (_d, binary_logs) = api_with(&["otlp/otel-genai-python/logs.pb"]);
+    let from_logs = messages(&json_logs);
+    assert!(
+        from_logs
+            .iter()
+            .any(|(_, input, _)| input.as_array().is_some_and(|m| !m.is_empty())),
+        "the records carry messages"
+    );
+    assert_eq!(from_logs, messages(&binary_logs));
+    let chat = spans(&from_binary, id)
+        .into_iter()
+        .find(|s| s.span_id == "92f8244d89743e94")
+        .unwrap();
+    let roles: Vec<&str> = chat
+        .input_messages
+        .iter()
+        .map(|m| m.role.as_str())
+        .collect();
+    assert_eq!(
+        roles,
+        ["system", "user"],
+        "the messages come from the log records"
+    );
+}
