@@ -568,24 +568,7 @@ pub fn reprice(
             }
         }
     }
-    {
-        // One UPDATE for all the changes: per statement, SQLite sets up the rollup triggers and
-        // a statement journal, which costs more than the rows themselves.
-        tx.execute_batch(
-            "CREATE TEMP TABLE IF NOT EXISTS repriced (id INTEGER PRIMARY KEY, cost REAL, unpriced INTEGER);
-             DELETE FROM temp.repriced;",
-        )?;
-        let mut stage = tx.prepare("INSERT INTO temp.repriced VALUES (?1, ?2, ?3)")?;
-        for (id, cost, unpriced) in &changes {
-            stage.execute(rusqlite::params![id, cost, unpriced])?;
-        }
-        tx.execute(
-            "UPDATE spans SET cost = r.cost, unpriced = r.unpriced
-             FROM temp.repriced r WHERE spans.id = r.id",
-            [],
-        )?;
-        tx.execute("DELETE FROM temp.repriced", [])?;
-    }
+    crate::store::spans::set_costs(&tx, &changes)?;
     tx.commit()?;
     Ok(RepriceReport {
         calls: seen,

@@ -380,17 +380,47 @@ pub fn reprice_rows(
                 output_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens
          FROM spans WHERE id = ?1",
     )?;
-    let mut write = tx.prepare_cached("UPDATE spans SET cost = ?2, unpriced = ?3 WHERE id = ?1")?;
+    let mut changes = Vec::with_capacity(ids.len());
     for &id in ids {
         let mut rows = read.query([id])?;
         let Some(row) = rows.next()? else { continue };
         let mut span = pricing_span(row, 1)?;
         drop(rows);
         crate::cost::apply_price(&mut span, catalogue);
-        write.execute(params![id, span.cost, span.unpriced])?;
+        changes.push((id, span.cost, span.unpriced));
     }
+    set_costs(tx, &changes)
+}
+
+/// Sets `(row id, cost, unpriced)` on stored spans in one statement: per statement, SQLite sets
+/// up the rollup triggers and a statement journal, which costs more than the rows themselves.
+/// The staged ids drive the update (each looked up by primary key), so its cost follows the
+/// changes, not the size of the store.
+pub(crate) fn set_costs(tx: &Transaction<'_>, changes: &[(i64, Option<f64>, bool)]) -> Result<()> {
+    if changes.is_empty() {
+        return Ok(());
+    }
+    tx.execute_batch(
+        "CREATE TEMP TABLE IF NOT EXISTS repriced (id INTEGER PRIMARY KEY, cost REAL, unpriced INTEGER);
+         DELETE FROM temp.repriced;",
+    )?;
+    // A span listed twice (it arrived twice in one batch) takes its last price.
+    let mut stage =
+        tx.prepare_cached("INSERT OR REPLACE INTO temp.repriced VALUES (?1, ?2, ?3)")?;
+    for (id, cost, unpriced) in changes {
+        stage.execute(params![id, cost, unpriced])?;
+    }
+    tx.execute(SET_COSTS, [])?;
+    tx.execute("DELETE FROM temp.repriced", [])?;
     Ok(())
 }
+
+/// `UPDATE ... FROM temp.repriced` would walk every span and probe the staged rows; `IN` makes
+/// the staged ids the outer loop.
+const SET_COSTS: &str = "
+UPDATE spans SET (cost, unpriced) =
+    (SELECT r.cost, r.unpriced FROM temp.repriced r WHERE r.id = spans.id)
+WHERE id IN (SELECT id FROM temp.repriced)";
 
 /// The parts of a stored span that pricing reads, from `kind, provider, request_model,
 /// response_model, start_ns, input_tokens, output_tokens, cache_read_tokens,
@@ -417,4 +447,38 @@ pub fn count(store: &Store) -> Result<i64> {
     Ok(store
         .conn()
         .query_row("SELECT count(*) FROM spans", [], |r| r.get(0))?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn setting_costs_looks_up_only_the_changed_spans() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("assay.db")).unwrap();
+        let conn = store.conn();
+        conn.execute_batch(
+            "CREATE TEMP TABLE repriced (id INTEGER PRIMARY KEY, cost REAL, unpriced INTEGER)",
+        )
+        .unwrap();
+        let mut stmt = conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {SET_COSTS}"))
+            .unwrap();
+        let steps: Vec<String> = stmt
+            .query_map([], |r| r.get(3))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert!(
+            steps
+                .iter()
+                .any(|s| s.starts_with("SEARCH spans USING INTEGER PRIMARY KEY")),
+            "{steps:#?}"
+        );
+        assert!(
+            !steps.iter().any(|s| s.starts_with("SCAN spans")),
+            "{steps:#?}"
+        );
+    }
 }
