@@ -36,6 +36,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0006_trace_sort_index",
         include_str!("migrations/0006_trace_sort_index.sql"),
     ),
+    (
+        "0007_traces_by_number",
+        include_str!("migrations/0007_traces_by_number.sql"),
+    ),
 ];
 
 /// The schema version this build writes.
@@ -175,6 +179,67 @@ mod tests {
             .pragma_query_value(None, "journal_mode", |r| r.get(0))
             .unwrap();
         assert_eq!(mode, "wal", "readers must not block on an import");
+    }
+
+    #[test]
+    fn trace_rows_keep_their_data_and_numbers_when_rekeyed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("assay.db");
+        {
+            // A store as the version before `0007_traces_by_number` left it.
+            let mut conn = Connection::open(&path).unwrap();
+            let tx = conn.transaction().unwrap();
+            for (_, sql) in &MIGRATIONS[..6] {
+                tx.execute_batch(sql).unwrap();
+            }
+            tx.pragma_update(None, "user_version", 6).unwrap();
+            tx.execute_batch(
+                "INSERT INTO spans (id, trace_id, span_id, name, kind, start_ns, status)
+                 VALUES (7, 'bb', 's1', 'root', 'chain', 20, 'ok'),
+                        (9, 'aa', 's2', 'root', 'chain', 10, 'ok'),
+                        (12, 'aa', 's3', 'child', 'llm', 11, 'ok');
+                 INSERT INTO traces (trace_id, name, start_ns, end_ns, span_count, error_count,
+                     status, models, input_tokens, output_tokens, tenant, search_num)
+                 VALUES ('bb', 'root', 20, 25, 1, 0, 'ok', '', 0, 0, 'acme', 7),
+                        ('aa', 'root', 10, 15, 2, 0, 'ok', 'm', 3, 4, 'globex', NULL);",
+            )
+            .unwrap();
+            tx.commit().unwrap();
+        }
+        let store = Store::open(&path).unwrap();
+        let rows: Vec<(i64, String, String, i64)> = store
+            .conn()
+            .prepare("SELECT rowid, trace_id, tenant, input_tokens FROM traces ORDER BY rowid")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        // The number is the rowid; a missing one is the trace's smallest span id.
+        assert_eq!(
+            rows,
+            [
+                (7, "bb".into(), "acme".into(), 0),
+                (9, "aa".into(), "globex".into(), 3)
+            ]
+        );
+        let duplicate = store.conn().execute(
+            "INSERT INTO traces (search_num, trace_id, name, start_ns, end_ns, span_count,
+                 error_count, status, models, input_tokens, output_tokens)
+             VALUES (99, 'aa', '', 0, 0, 0, 0, 'ok', '', 0, 0)",
+            [],
+        );
+        assert!(duplicate.is_err(), "trace ids stay unique");
+        let (page, total) = traces::list(
+            &store,
+            &traces::TraceFilter {
+                limit: 10,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(total, 2);
+        assert_eq!(page[0].trace_id, "bb", "newest first");
     }
 
     #[test]

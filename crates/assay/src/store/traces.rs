@@ -138,6 +138,9 @@ pub fn refresh<'s>(
     let mut duplicates = tx.prepare_cached(MARK_DUPLICATES)?;
     let mut insert = tx.prepare_cached(INSERT_SUMMARY)?;
     let mut any_touched = false;
+    // In order of their numbers, so new trace rows append to the table.
+    let mut by_trace: Vec<_> = by_trace.into_iter().collect();
+    by_trace.sort_unstable_by_key(|(_, (_, first_id))| *first_id);
     for (trace, (spans, first_id)) in by_trace {
         let mut keys = rustc_hash::FxHashSet::default();
         let mut ids = rustc_hash::FxHashSet::default();
@@ -288,24 +291,15 @@ fn summarise(spans: &[&Span], ids: &rustc_hash::FxHashSet<&str>) -> Summary {
 /// already holds a month would cost more than keeping them. [`ensure_filter_indexes`] runs at
 /// every open too, so an import killed in between, or a new index, is built then.
 const FILTER_INDEXES: &[(&str, &str)] = &[
-    // In the list's own order (newest first, then trace id), so a filtered page stops after
-    // its rows; each holds `search_num` too, so a text search within a filter is counted from
-    // the index.
-    (
-        "traces_by_tenant",
-        "traces(tenant, start_ns DESC, trace_id, search_num)",
-    ),
-    (
-        "traces_by_endpoint",
-        "traces(endpoint, start_ns DESC, trace_id, search_num)",
-    ),
-    (
-        "traces_by_status",
-        "traces(status, start_ns DESC, trace_id, search_num)",
-    ),
+    // In the list's own order (newest first, then `search_num`, the rowid every index ends
+    // with), so a filtered page stops after its rows; a text search within a filter is counted
+    // from the index, which holds `search_num`.
+    ("traces_by_tenant", "traces(tenant, start_ns DESC)"),
+    ("traces_by_endpoint", "traces(endpoint, start_ns DESC)"),
+    ("traces_by_status", "traces(status, start_ns DESC)"),
     (
         "traces_by_environment",
-        "traces(environment, start_ns DESC, trace_id, search_num)",
+        "traces(environment, start_ns DESC)",
     ),
     // Covers the filter values (facets: every combination of the four, counted in one pass)
     // and the model filter's count (a check of each model list).
@@ -367,14 +361,16 @@ impl TraceSort {
         })
     }
 
+    /// Every order is total: ties break by start (newest first), then by `search_num` (the
+    /// order of import), which every index holds.
     fn order_by(self) -> &'static str {
         match self {
-            TraceSort::Newest => "start_ns DESC, trace_id",
+            TraceSort::Newest => "start_ns DESC, search_num",
             // The reverse of Newest, so the same indexes serve both.
-            TraceSort::Oldest => "start_ns ASC, trace_id DESC",
-            TraceSort::Slowest => "end_ns - start_ns DESC, trace_id",
-            TraceSort::MostTokens => "input_tokens + output_tokens DESC, trace_id",
-            TraceSort::MostSpans => "span_count DESC, trace_id",
+            TraceSort::Oldest => "start_ns ASC, search_num DESC",
+            TraceSort::Slowest => "end_ns - start_ns DESC, start_ns DESC, search_num",
+            TraceSort::MostTokens => "input_tokens + output_tokens DESC, start_ns DESC, search_num",
+            TraceSort::MostSpans => "span_count DESC, start_ns DESC, search_num",
         }
     }
 }
@@ -585,7 +581,7 @@ pub fn list(store: &Store, filter: &TraceFilter) -> Result<(Vec<TraceRow>, i64)>
     params.push(rusqlite::types::Value::Integer(filter.offset));
     let n = params.len();
     let order = filter.sort.order_by();
-    // Sorted by another key than time, the page's trace ids are chosen first (from
+    // Sorted by another key than time, the page's trace numbers are chosen first (from
     // `traces_search_sorts`, which holds the sort keys, unless a key filter needs the rows),
     // then only the page's rows are read: reading every candidate row to sort it costs several
     // times more.
@@ -593,7 +589,7 @@ pub fn list(store: &Store, filter: &TraceFilter) -> Result<(Vec<TraceRow>, i64)>
         format!("traces {where_sql}")
     } else {
         format!(
-            "traces WHERE trace_id IN (SELECT trace_id FROM traces {where_sql}
+            "traces WHERE search_num IN (SELECT search_num FROM traces {where_sql}
                  ORDER BY {order} LIMIT ?{} OFFSET ?{n})",
             n - 1
         )
