@@ -311,6 +311,8 @@ pub fn import_reader(
         })?,
     };
 
+    // Declared before the sink, so it stops after the sink has committed and built indexes.
+    let _checkpoints = store.checkpoint_in_background()?;
     let mut sink = StoreSink::new(store, source, format, Arc::clone(&tally));
     sink.progress = options.progress.take();
     let attribution = options.attribution.take().filter(|m| !m.is_empty());

@@ -14,6 +14,8 @@ pub mod spans;
 pub mod traces;
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use rusqlite::{Connection, OpenFlags};
 
@@ -41,6 +43,9 @@ const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("migrations/0007_traces_by_number.sql"),
     ),
 ];
+
+/// Checkpoint the WAL every 16,384 pages (256 MB) instead of every 1,000: fewer copies.
+const WAL_AUTOCHECKPOINT_PAGES: i64 = 16_384;
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -106,14 +111,43 @@ impl Store {
         // count the whole file against it).
         conn.pragma_update(None, "cache_size", -131_072)?; // KiB
         conn.pragma_update(None, "temp_store", "MEMORY")?;
-        // Checkpoint the WAL every ~64 MB instead of every 4 MB: fewer copies during imports.
-        conn.pragma_update(None, "wal_autocheckpoint", 16_384)?;
+        conn.pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES)?;
         migrate(&mut conn, path)?;
         traces::ensure_filter_indexes(&conn)?;
         Ok(Store {
             conn,
             path: path.to_path_buf(),
         })
+    }
+
+    /// Moves checkpoints off this connection for a long write (an import) until the returned
+    /// guard drops: a thread with its own connection copies the WAL into the database once it
+    /// holds [`BACKGROUND_CHECKPOINT_BYTES`], so the writer's commits only append to the WAL
+    /// and never wait for the copy and its fsyncs. If that thread falls behind, the writer
+    /// checkpoints itself once the WAL reaches [`WRITER_CHECKPOINT_BYTES`], so the WAL stays
+    /// bounded.
+    pub(crate) fn checkpoint_in_background(&self) -> Result<BackgroundCheckpoints<'_>> {
+        self.checkpoint_in_background_at(BACKGROUND_CHECKPOINT_BYTES)
+    }
+
+    fn checkpoint_in_background_at(&self, bytes: u64) -> Result<BackgroundCheckpoints<'_>> {
+        let pages = WRITER_CHECKPOINT_BYTES / self.page_size()?;
+        self.conn.pragma_update(None, "wal_autocheckpoint", pages)?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let path = self.path.clone();
+        let stopping = Arc::clone(&stop);
+        let thread = std::thread::spawn(move || checkpoint_while_running(&path, bytes, &stopping));
+        Ok(BackgroundCheckpoints {
+            store: self,
+            stop,
+            thread: Some(thread),
+        })
+    }
+
+    fn page_size(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .pragma_query_value(None, "page_size", |r| r.get(0))?)
     }
 
     /// The database file.
@@ -129,6 +163,55 @@ impl Store {
     /// The connection, for write paths that open a transaction.
     pub(crate) fn conn_mut(&mut self) -> &mut Connection {
         &mut self.conn
+    }
+}
+
+/// WAL size at which the background checkpointer copies it into the database.
+const BACKGROUND_CHECKPOINT_BYTES: u64 = 128 << 20;
+
+/// WAL size at which a writer whose checkpoints run in the background checkpoints anyway.
+const WRITER_CHECKPOINT_BYTES: i64 = 512 << 20;
+
+/// Checkpoints run by another thread while it lives (see [`Store::checkpoint_in_background`]).
+pub(crate) struct BackgroundCheckpoints<'s> {
+    store: &'s Store,
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for BackgroundCheckpoints<'_> {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+        // Back to checkpointing on commit; a failure here leaves the larger bound, still safe.
+        let _ = self
+            .store
+            .conn
+            .pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES);
+    }
+}
+
+/// The background checkpointer's loop. A failure (the database locked by a checkpoint of the
+/// writer's own, say) only skips a round: the writer's bound still holds.
+fn checkpoint_while_running(path: &Path, bytes: u64, stop: &AtomicBool) {
+    let wal = {
+        let mut name = path.as_os_str().to_owned();
+        name.push("-wal");
+        PathBuf::from(name)
+    };
+    let Ok(conn) = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    ) else {
+        return;
+    };
+    while !stop.load(Ordering::Relaxed) {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        if std::fs::metadata(&wal).is_ok_and(|m| m.len() >= bytes) {
+            let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+        }
     }
 }
 
@@ -240,6 +323,42 @@ mod tests {
         .unwrap();
         assert_eq!(total, 2);
         assert_eq!(page[0].trace_id, "bb", "newest first");
+    }
+
+    #[test]
+    fn background_checkpoints_copy_the_wal_into_the_database_while_the_writer_goes_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("assay.db");
+        let store = Store::open(&path).unwrap();
+        let autocheckpoint = |store: &Store| -> i64 {
+            store
+                .conn()
+                .pragma_query_value(None, "wal_autocheckpoint", |r| r.get(0))
+                .unwrap()
+        };
+        store
+            .conn()
+            .execute_batch("CREATE TABLE filler (x BLOB)")
+            .unwrap();
+        let before = std::fs::metadata(&path).unwrap().len();
+        {
+            let _checkpoints = store.checkpoint_in_background_at(64 << 10).unwrap();
+            assert_eq!(autocheckpoint(&store), WRITER_CHECKPOINT_BYTES / 16_384);
+            // 2 MB: far below the writer's own bound, so only the other thread checkpoints it.
+            store
+                .conn()
+                .execute_batch(
+                    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 64)
+                     INSERT INTO filler SELECT randomblob(32768) FROM n",
+                )
+                .unwrap();
+            let copied = (0..200).any(|_| {
+                std::thread::sleep(std::time::Duration::from_millis(25));
+                std::fs::metadata(&path).unwrap().len() >= before + (2 << 20)
+            });
+            assert!(copied, "the WAL was not copied into the database");
+        }
+        assert_eq!(autocheckpoint(&store), WAL_AUTOCHECKPOINT_PAGES);
     }
 
     #[test]
