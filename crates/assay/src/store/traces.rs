@@ -307,9 +307,10 @@ const FILTER_INDEXES: &[(&str, &str)] = &[
         "traces_facets",
         "traces(tenant, endpoint, environment, models, start_ns)",
     ),
-    // Full-text matches looked up by their document number (see `store::search`), with the
-    // keys of the other sorts: a page sorted by one of them is chosen from this index alone
-    // (see `list`). Document numbers grow with imports, so rows are appended to it.
+    // The keys of the other sorts beside the document number: a page sorted by one of them is
+    // chosen from this index alone (see `list`). Document numbers grow with imports, so rows
+    // are appended to it. (A text search's matches are looked up by rowid in the table, which
+    // SQLite prefers to this index.)
     (
         "traces_search_sorts",
         "traces(search_num, end_ns, start_ns, input_tokens, output_tokens, span_count)",
@@ -425,7 +426,7 @@ impl TraceFilter {
 /// How a WHERE clause checks a trace against the full-text matches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum SearchCheck {
-    /// `search_num IN (matches)`: the planner may look each match up in `traces_search_sorts`.
+    /// `search_num IN (matches)`: each match looked up by its number (the rowid).
     Set,
     /// `+search_num IN (matches)`: the matches as a set, checked along another index (a key
     /// filter's, which holds `search_num`).
