@@ -340,14 +340,7 @@ pub fn import_reader(
         let mut written: Result<()> = Ok(());
         for message in receiver.iter() {
             match message {
-                Parsed::Spans(spans) => {
-                    for span in spans {
-                        if let Err(e) = sink.span(span) {
-                            written = Err(e);
-                            break;
-                        }
-                    }
-                }
+                Parsed::Spans(spans) => written = sink.spans(spans),
                 Parsed::Reject(r) => sink.reject(r),
                 Parsed::Format(f) => sink.found_format(f),
                 Parsed::InBatches => sink.write_in_batches(),
@@ -523,7 +516,10 @@ struct StoreSink<'s, 'p> {
     batches_in_tx: u32,
     import_id: i64,
     record_stream: bool,
-    batch: Vec<PreparedSpan>,
+    /// The pending batch, in the chunks the parser sent (never moved span by span).
+    batch: Vec<Vec<PreparedSpan>>,
+    /// Spans in `batch`.
+    pending: usize,
     traces: rustc_hash::FxHashSet<String>,
     spans_read: u64,
     spans_new: u64,
@@ -564,6 +560,7 @@ impl<'s, 'p> StoreSink<'s, 'p> {
             import_id: 0,
             record_stream: format.is_record_stream(),
             batch: Vec::new(),
+            pending: 0,
             traces: Default::default(),
             spans_read: 0,
             spans_new: 0,
@@ -606,12 +603,13 @@ impl<'s, 'p> StoreSink<'s, 'p> {
         self.committed_any = true;
         // Freeing 20,000 spans (a few dozen heap blocks each) costs the writer about a tenth of
         // its time; a short-lived thread does it while the writer goes on.
-        if self.batch.len() >= 1_000 {
-            let spent = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH));
+        if self.pending >= 1_000 {
+            let spent = std::mem::take(&mut self.batch);
             std::thread::spawn(move || drop(spent));
         } else {
             self.batch.clear();
         }
+        self.pending = 0;
         if let Some(progress) = self.progress.as_mut() {
             progress(Progress {
                 spans: self.spans_read,
@@ -648,12 +646,12 @@ impl<'s, 'p> StoreSink<'s, 'p> {
         }
         fill_trace_attribution(&mut self.batch);
         let mut merged = Vec::new();
-        let counts = spans::upsert_collecting(tx, &mut self.batch, self.import_id, &mut merged)?;
+        let counts = spans::upsert_chunks(tx, &mut self.batch, self.import_id, &mut merged)?;
         // A merged span's cost follows from its merged usage and model.
         if let (false, Some(catalogue)) = (merged.is_empty(), &self.catalogue) {
             spans::reprice_rows(tx, &merged, catalogue)?;
         }
-        traces::refresh(tx, &self.batch)?;
+        traces::refresh(tx, self.batch.iter().flatten())?;
         self.spans_new += counts.new;
         self.spans_merged += counts.merged;
         tx.execute(
@@ -708,13 +706,18 @@ impl<'s, 'p> StoreSink<'s, 'p> {
 }
 
 impl StoreSink<'_, '_> {
-    fn span(&mut self, span: PreparedSpan) -> Result<()> {
-        self.spans_read += 1;
-        if !self.traces.contains(&span.span.trace_id) {
-            self.traces.insert(span.span.trace_id.clone());
+    /// Takes a chunk of spans from the parser: a record stream writes a batch once [`BATCH`]
+    /// spans are pending; a whole document collects them all.
+    fn spans(&mut self, spans: Vec<PreparedSpan>) -> Result<()> {
+        self.spans_read += spans.len() as u64;
+        for span in &spans {
+            if !self.traces.contains(&span.span.trace_id) {
+                self.traces.insert(span.span.trace_id.clone());
+            }
         }
-        self.batch.push(span);
-        if self.record_stream && self.batch.len() >= BATCH {
+        self.pending += spans.len();
+        self.batch.push(spans);
+        if self.record_stream && self.pending >= BATCH {
             self.flush(false)?;
         }
         Ok(())
@@ -741,13 +744,13 @@ impl StoreSink<'_, '_> {
 /// feature on the root span only): each span of the batch gets the keys it lacks from the other
 /// spans of its trace in the batch, root first, so breakdowns by any key count every model call.
 /// Values a span has are never replaced.
-fn fill_trace_attribution(batch: &mut [PreparedSpan]) {
+fn fill_trace_attribution(batch: &mut [Vec<PreparedSpan>]) {
     // One merged attribution per trace; `slot[i]` says which is span i's.
     let mut traces: Vec<crate::model::Attribution> = Vec::new();
-    let mut slot = vec![0usize; batch.len()];
+    let mut slot = vec![0usize; batch.iter().map(Vec::len).sum()];
     {
         let mut by_trace: rustc_hash::FxHashMap<&str, usize> = Default::default();
-        for (i, p) in batch.iter().enumerate() {
+        for (i, p) in batch.iter().flatten().enumerate() {
             let next = traces.len();
             let t = *by_trace.entry(p.span.trace_id.as_str()).or_insert(next);
             if t == next {
@@ -758,13 +761,13 @@ fn fill_trace_attribution(batch: &mut [PreparedSpan]) {
     }
     // Roots first, so a root's value wins over a child's.
     for roots in [true, false] {
-        for (i, p) in batch.iter().enumerate() {
+        for (i, p) in batch.iter().flatten().enumerate() {
             if p.span.parent_span_id.is_none() == roots {
                 fill_missing(&mut traces[slot[i]], &p.span.attribution);
             }
         }
     }
-    for (i, p) in batch.iter_mut().enumerate() {
+    for (i, p) in batch.iter_mut().flatten().enumerate() {
         fill_missing(&mut p.span.attribution, &traces[slot[i]]);
     }
 }

@@ -165,17 +165,18 @@ impl PreparedSpan {
 /// New spans take one plain insert each; only a span that is already stored pays for the merge.
 pub fn upsert(
     tx: &Transaction<'_>,
-    spans: &mut [PreparedSpan],
+    spans: &mut Vec<PreparedSpan>,
     import_id: i64,
 ) -> Result<UpsertCounts> {
-    upsert_collecting(tx, spans, import_id, &mut Vec::new())
+    upsert_chunks(tx, std::slice::from_mut(spans), import_id, &mut Vec::new())
 }
 
-/// [`upsert`], also collecting the row ids of the spans that merged into stored ones (their
+/// [`upsert`] of spans held in chunks (as the importer receives them, so they are never moved
+/// one by one), also collecting the row ids of the spans that merged into stored ones (their
 /// cost must be computed again from the merged row: see [`reprice_rows`]).
-pub fn upsert_collecting(
+pub fn upsert_chunks(
     tx: &Transaction<'_>,
-    spans: &mut [PreparedSpan],
+    chunks: &mut [Vec<PreparedSpan>],
     import_id: i64,
     merged_ids: &mut Vec<i64>,
 ) -> Result<UpsertCounts> {
@@ -187,8 +188,8 @@ pub fn upsert_collecting(
         tx.prepare_cached("INSERT OR IGNORE INTO fts_pending (payload_id) VALUES (?1)")?;
     let mut counts = UpsertCounts::default();
     let mut rollup = crate::store::cost::RollupBatch::default();
-    let mut row_ids = Vec::with_capacity(spans.len());
-    for prepared in spans.iter() {
+    let mut row_ids = Vec::with_capacity(chunks.iter().map(Vec::len).sum());
+    for prepared in chunks.iter().flatten() {
         let s = &prepared.span;
         let a = &s.attribution;
         let tags = &prepared.tags;
@@ -261,7 +262,7 @@ pub fn upsert_collecting(
     // New model calls enter the cost rollups here, one upsert per group; merges, duplicates
     // and repricing are moved by the triggers on `spans` (`0004_cost_narrow_rollups.sql`).
     rollup.write(tx)?;
-    for (prepared, id) in spans.iter_mut().zip(row_ids) {
+    for (prepared, id) in chunks.iter_mut().flatten().zip(row_ids) {
         prepared.row_id = id;
     }
     Ok(counts)
