@@ -305,32 +305,20 @@ impl Stream<'_> {
     ) -> Result<(), ()> {
         self.spans += 1;
         let (ri, si, pi) = at;
-        let location = format!("resourceSpans[{ri}].scopeSpans[{si}].spans[{pi}]");
-        let rejection = match super::from_json::<OtlpSpan>(json.as_bytes()) {
-            Ok(span) => match convert_span(span, resource) {
-                Ok(raw) => {
-                    return self.sink.span(normalize(raw)).map_err(|e| {
-                        self.store_error = Some(e);
-                    })
-                }
-                Err((field, message)) => Rejection {
-                    location,
-                    field: Some(field.to_owned()),
+        let location = || format!("resourceSpans[{ri}].scopeSpans[{si}].spans[{pi}]");
+        let written = match super::from_json::<OtlpSpan>(json.as_bytes()) {
+            Ok(span) => write_span(span, resource, location, &mut *self.sink),
+            Err(ParseError::Input(message)) => {
+                self.sink.reject(Rejection {
+                    location: location(),
+                    field: None,
                     message,
-                },
-            },
-            Err(ParseError::Input(message)) => Rejection {
-                location,
-                field: None,
-                message,
-            },
-            Err(ParseError::Store(e)) => {
-                self.store_error = Some(e);
-                return Err(());
+                });
+                Ok(())
             }
+            Err(ParseError::Store(e)) => Err(e),
         };
-        self.sink.reject(rejection);
-        Ok(())
+        written.map_err(|e| self.store_error = Some(e))
     }
 }
 
@@ -596,20 +584,34 @@ pub(super) fn parse_document(
             .unwrap_or_default();
         for (si, ss) in rs.scope_spans.into_iter().enumerate() {
             for (pi, span) in ss.spans.into_iter().enumerate() {
-                match convert_span(span, &resource) {
-                    Ok(raw) => sink.span(normalize(raw))?,
-                    Err((field, message)) => sink.reject(Rejection {
-                        location: format!(
-                            "{location_prefix}resourceSpans[{ri}].scopeSpans[{si}].spans[{pi}]"
-                        ),
-                        field: Some(field.to_owned()),
-                        message,
-                    }),
-                }
+                let location =
+                    || format!("{location_prefix}resourceSpans[{ri}].scopeSpans[{si}].spans[{pi}]");
+                write_span(span, &resource, location, sink)?;
             }
         }
     }
     Ok(())
+}
+
+/// Hands one span of `resource` to `sink` normalised, or rejects it at the place `location`
+/// names (only built for a rejection: this runs for every span).
+fn write_span(
+    span: OtlpSpan,
+    resource: &Map<String, Value>,
+    location: impl FnOnce() -> String,
+    sink: &mut dyn Sink,
+) -> crate::error::Result<()> {
+    match convert_span(span, resource) {
+        Ok(raw) => sink.span(normalize(raw)),
+        Err((field, message)) => {
+            sink.reject(Rejection {
+                location: location(),
+                field: Some(field.to_owned()),
+                message,
+            });
+            Ok(())
+        }
+    }
 }
 
 fn convert_span(
