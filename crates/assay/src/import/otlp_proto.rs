@@ -515,9 +515,7 @@ fn decode_log_record(mut r: Cursor<'_>) -> Result<super::otlp_logs::Record, Bad>
         field: None,
         message: m.to_string(),
     };
-    let hex = |bytes: &[u8]| -> Option<String> {
-        (!bytes.is_empty()).then(|| bytes.iter().map(|b| format!("{b:02x}")).collect())
-    };
+    let hex = |bytes: &[u8]| (!bytes.is_empty()).then(|| to_hex(bytes));
     let mut record = super::otlp_logs::Record {
         trace_id: None,
         span_id: None,
@@ -1171,7 +1169,6 @@ fn time(v: u64) -> Result<i64, String> {
 
 /// An id of `len` bytes as lowercase hex; empty or all-zero ids are missing (OTLP says invalid).
 fn hex_id(bytes: &[u8], len: usize) -> Result<String, String> {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
     if bytes.is_empty() {
         return Err("missing".to_owned());
     }
@@ -1181,12 +1178,18 @@ fn hex_id(bytes: &[u8], len: usize) -> Result<String, String> {
     if bytes.iter().all(|&b| b == 0) {
         return Err("is all zeros (invalid per OTLP)".to_owned());
     }
-    let mut out = String::with_capacity(len * 2);
+    Ok(to_hex(bytes))
+}
+
+/// Bytes as lowercase hex.
+fn to_hex(bytes: &[u8]) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
     for &b in bytes {
         out.push(char::from(HEX[usize::from(b >> 4)]));
         out.push(char::from(HEX[usize::from(b & 15)]));
     }
-    Ok(out)
+    out
 }
 
 /// Standard base64 with padding, as the protobuf JSON mapping writes `bytes`.
