@@ -222,6 +222,16 @@ fn checkpoint_while_running(path: &Path, bytes: u64, stop: &AtomicBool) {
     }
 }
 
+/// The query plan of `statement`, one line per step, for tests that pin a plan down.
+#[cfg(test)]
+pub(crate) fn query_plan(conn: &Connection, statement: &str) -> Vec<String> {
+    let mut stmt = conn
+        .prepare(&format!("EXPLAIN QUERY PLAN {statement}"))
+        .unwrap();
+    let rows = stmt.query_map([], |r| r.get::<_, String>(3)).unwrap();
+    rows.map(Result::unwrap).collect()
+}
+
 fn check_version(conn: &Connection, path: &Path) -> Result<i64> {
     let found: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
     if found > SCHEMA_VERSION {

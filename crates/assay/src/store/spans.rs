@@ -463,14 +463,7 @@ mod tests {
             "CREATE TEMP TABLE repriced (id INTEGER PRIMARY KEY, cost REAL, unpriced INTEGER)",
         )
         .unwrap();
-        let mut stmt = conn
-            .prepare(&format!("EXPLAIN QUERY PLAN {SET_COSTS}"))
-            .unwrap();
-        let steps: Vec<String> = stmt
-            .query_map([], |r| r.get(3))
-            .unwrap()
-            .map(Result::unwrap)
-            .collect();
+        let steps = crate::store::query_plan(conn, SET_COSTS);
         assert!(
             steps
                 .iter()

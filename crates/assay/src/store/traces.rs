@@ -709,14 +709,6 @@ mod tests {
     use super::*;
 
     /// The plan of `statement`, one line per step.
-    fn plan(conn: &rusqlite::Connection, statement: &str) -> Vec<String> {
-        let mut stmt = conn
-            .prepare(&format!("EXPLAIN QUERY PLAN {statement}"))
-            .unwrap();
-        let rows = stmt.query_map([], |r| r.get::<_, String>(3)).unwrap();
-        rows.map(Result::unwrap).collect()
-    }
-
     #[test]
     fn refreshing_touched_traces_reads_only_their_spans() {
         // Walking the spans in GROUP BY order and probing `touched` costs a pass over every
@@ -727,7 +719,7 @@ mod tests {
             .conn()
             .execute_batch("CREATE TEMP TABLE touched (trace_id TEXT PRIMARY KEY) WITHOUT ROWID")
             .unwrap();
-        let steps = plan(store.conn(), REFRESH);
+        let steps = crate::store::query_plan(store.conn(), REFRESH);
         let spans = steps
             .iter()
             .position(|s| s.starts_with("SEARCH s USING INDEX"))
