@@ -96,6 +96,14 @@ fn import_in_child(file: &Path, dir: &Path) -> (f64, f64, f64, f64) {
     (fields[0], fields[1], fields[2], fields[3])
 }
 
+/// A whole import's row: time, rate and peak memory.
+fn import_result(secs: f64, spans: f64, peak_mb: f64) -> String {
+    format!(
+        "{secs:.2} s, {:.0} spans/s, peak RSS {peak_mb:.0} MB",
+        spans / secs
+    )
+}
+
 fn median(mut samples: Vec<Duration>) -> Duration {
     samples.sort();
     samples[samples.len() / 2]
@@ -211,12 +219,7 @@ fn main() {
         import_secs.push(secs);
         rows.push((
             format!("{label}: full import (parse, normalise, write, rollups)"),
-            format!(
-                "{:.2} s, {:.0} spans/s, peak RSS {:.0} MB",
-                secs,
-                count / secs,
-                peak
-            ),
+            import_result(secs, count, peak),
         ));
         rows.push((format!("{label}: full-text index afterwards"), rate(index)));
         stores.push(dir);
@@ -251,12 +254,7 @@ fn main() {
         let (secs, count, peak, _) = import_in_child(&document, &dir);
         rows.push((
             "OTLP/JSON as one 1 GB document (streamed)".into(),
-            format!(
-                "{:.2} s, {:.0} spans/s, peak RSS {:.0} MB",
-                secs,
-                count / secs,
-                peak
-            ),
+            import_result(secs, count, peak),
         ));
         std::fs::remove_file(&document).ok();
         std::fs::remove_dir_all(&dir).ok();
@@ -284,12 +282,7 @@ fn main() {
         let (secs, count, peak, _) = import_in_child(&next, &stores[1]);
         rows.push((
             "JSONL: the next month, into the store holding the first".into(),
-            format!(
-                "{:.2} s, {:.0} spans/s, peak RSS {:.0} MB",
-                secs,
-                count / secs,
-                peak
-            ),
+            import_result(secs, count, peak),
         ));
         std::fs::remove_file(&next).ok();
     }
