@@ -5,7 +5,7 @@
 //! rollups, the full-text index), the peak memory of an import (in a child process, so nothing
 //! else counts), and the explorer's queries over the result. Prints a Markdown table.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -102,6 +102,23 @@ fn import_result(secs: f64, spans: f64, peak_mb: f64) -> String {
         "{secs:.2} s, {:.0} spans/s, peak RSS {peak_mb:.0} MB",
         spans / secs
     )
+}
+
+/// A varint length prefix, or `None` at the end of the input.
+fn read_varint(reader: &mut impl BufRead) -> Option<u64> {
+    let mut value = 0u64;
+    for shift in (0..64).step_by(7) {
+        let mut byte = [0u8];
+        if reader.read(&mut byte).expect("read") == 0 {
+            assert_eq!(shift, 0, "a length prefix cut off");
+            return None;
+        }
+        value |= u64::from(byte[0] & 0x7f) << shift;
+        if byte[0] < 0x80 {
+            return Some(value);
+        }
+    }
+    panic!("a length prefix longer than a varint")
 }
 
 fn median(mut samples: Vec<Duration>) -> Duration {
@@ -257,6 +274,34 @@ fn main() {
             import_result(secs, count, peak),
         ));
         std::fs::remove_file(&document).ok();
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    // The same month as one protobuf `TracesData` message (the stream's messages without their
+    // length prefixes: repeated fields concatenate): decoded as it streams too.
+    {
+        let message = scratch.path().join("one-message.pb");
+        let mut out = std::io::BufWriter::new(std::fs::File::create(&message).expect("create"));
+        let mut reader =
+            BufReader::with_capacity(256 * 1024, std::fs::File::open(&proto).expect("open"));
+        let mut buf = Vec::new();
+        while let Some(len) = read_varint(&mut reader) {
+            buf.resize(len as usize, 0);
+            reader.read_exact(&mut buf).expect("a whole message");
+            out.write_all(&buf).expect("write");
+        }
+        drop(out);
+        let size = std::fs::metadata(&message).expect("size").len();
+        let dir = scratch.path().join("ws-message");
+        let (secs, count, peak, _) = import_in_child(&message, &dir);
+        rows.push((
+            format!(
+                "protobuf as one {:.0} MB message (streamed)",
+                size as f64 / 1e6
+            ),
+            import_result(secs, count, peak),
+        ));
+        std::fs::remove_file(&message).ok();
         std::fs::remove_dir_all(&dir).ok();
     }
 

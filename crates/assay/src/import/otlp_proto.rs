@@ -433,16 +433,330 @@ fn walk(
 // Reading
 // ------------------------------------------------------------------------------------------------
 
-/// One `TracesData` message: read whole, then decoded.
+/// Messages up to this size are read whole and written in one transaction, their framing checked
+/// before any span is emitted, so a broken one adds nothing. A larger one is decoded as it streams
+/// (see [`stream_message`]), so memory stays flat however large it is.
+const WHOLE_UP_TO: u64 = 32 << 20;
+
+/// One `TracesData` message.
 pub(super) fn parse_message(
     reader: &mut dyn BufRead,
     sink: &mut dyn Sink,
 ) -> Result<(), ParseError> {
-    let bytes = super::read_all(reader)?;
-    match decode_message(&bytes, 0, "", sink) {
+    parse_message_up_to(reader, sink, WHOLE_UP_TO)
+}
+
+fn parse_message_up_to(
+    reader: &mut dyn BufRead,
+    sink: &mut dyn Sink,
+    whole_up_to: u64,
+) -> Result<(), ParseError> {
+    let read_error = |e: std::io::Error| ParseError::Input(io_message(&e));
+    let mut bytes = Vec::new();
+    (&mut *reader)
+        .take(whole_up_to)
+        .read_to_end(&mut bytes)
+        .map_err(read_error)?;
+    if reader.fill_buf().map_err(read_error)?.is_empty() {
+        return match decode_message(&bytes, 0, "", sink) {
+            Ok(()) => Ok(()),
+            Err(Stop::Store(e)) => Err(ParseError::Store(e)),
+            Err(Stop::Malformed(m)) => Err(ParseError::Input(m.to_string())),
+        };
+    }
+    sink.write_in_batches();
+    let input =
+        std::io::BufReader::with_capacity(256 * 1024, std::io::Cursor::new(bytes).chain(reader));
+    stream_message(input, sink)
+}
+
+/// Decodes a `TracesData` too large to hold as it is read: each resource and each span is read
+/// whole, one at a time, and decoded as [`decode_message`] decodes it, with the same locations
+/// and byte offsets. Broken framing part-way is reported as a rejection at its byte offset,
+/// after the spans before it; with no span before it, the message fails as a whole.
+///
+/// Encoders write a `ResourceSpans`' resource before its spans. When spans come first, they are
+/// held until the resource arrives (or the `ResourceSpans` ends), so every span is decoded with
+/// its resource, as in a message read whole.
+fn stream_message(input: impl BufRead, sink: &mut dyn Sink) -> Result<(), ParseError> {
+    let mut stream = Streamed {
+        input,
+        at: 0,
+        buf: Vec::new(),
+        sink: Counted { sink, spans: 0 },
+    };
+    match stream.traces_data() {
         Ok(()) => Ok(()),
-        Err(Stop::Store(e)) => Err(ParseError::Store(e)),
-        Err(Stop::Malformed(m)) => Err(ParseError::Input(m.to_string())),
+        Err(Halt::Store(e)) => Err(ParseError::Store(e)),
+        Err(Halt::Read(message)) if stream.sink.spans == 0 => Err(ParseError::Input(message)),
+        Err(Halt::Malformed(m)) if stream.sink.spans == 0 => Err(ParseError::Input(m.to_string())),
+        Err(halt) => {
+            let (at, message) = match halt {
+                Halt::Malformed(m) => (m.at, m.to_string()),
+                Halt::Read(message) => (stream.at, message),
+                Halt::Store(_) => unreachable!("returned above"),
+            };
+            stream.sink.reject(Rejection {
+                location: format!("byte {at}"),
+                field: None,
+                message: format!("{message}; the rest of the message was not read"),
+            });
+            Ok(())
+        }
+    }
+}
+
+/// Why a streamed message stopped.
+enum Halt {
+    Malformed(Malformed),
+    /// The input could not be read.
+    Read(String),
+    Store(crate::error::Error),
+}
+
+impl From<Malformed> for Halt {
+    fn from(m: Malformed) -> Self {
+        Halt::Malformed(m)
+    }
+}
+
+impl From<Stop> for Halt {
+    fn from(stop: Stop) -> Self {
+        match stop {
+            Stop::Malformed(m) => Halt::Malformed(m),
+            Stop::Store(e) => Halt::Store(e),
+        }
+    }
+}
+
+/// A sink that counts the span records (imported or rejected) handed to it.
+struct Counted<'a> {
+    sink: &'a mut dyn Sink,
+    spans: u64,
+}
+
+impl Sink for Counted<'_> {
+    fn span(&mut self, span: crate::model::Span) -> crate::Result<()> {
+        self.spans += 1;
+        self.sink.span(span)
+    }
+    fn reject(&mut self, rejection: Rejection) {
+        self.spans += 1;
+        self.sink.reject(rejection);
+    }
+}
+
+/// A message's fields read from a stream, `at` bytes in. Each level of the message is read up to
+/// its `end` offset (`u64::MAX` for the top level, which ends with the input).
+struct Streamed<'a, R> {
+    input: R,
+    at: u64,
+    /// The value last read whole (a resource or a span).
+    buf: Vec<u8>,
+    sink: Counted<'a>,
+}
+
+impl<R: BufRead> Streamed<'_, R> {
+    fn malformed(&self, at: u64, what: &'static str) -> Halt {
+        Halt::Malformed(Malformed { at, what })
+    }
+
+    /// The next byte; `None` at the end of the input.
+    fn byte(&mut self) -> Result<Option<u8>, Halt> {
+        loop {
+            match self.input.fill_buf() {
+                Ok(buf) => {
+                    let Some(&b) = buf.first() else {
+                        return Ok(None);
+                    };
+                    self.input.consume(1);
+                    self.at += 1;
+                    return Ok(Some(b));
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(Halt::Read(io_message(&e))),
+            }
+        }
+    }
+
+    fn varint(&mut self) -> Result<u64, Halt> {
+        let start = self.at;
+        let mut value = 0u64;
+        for i in 0..10 {
+            let Some(b) = self.byte()? else {
+                return Err(self.malformed(start, "the input ends inside a message"));
+            };
+            value |= u64::from(b & 0x7f) << (7 * i);
+            if b < 0x80 {
+                return Ok(value);
+            }
+        }
+        Err(self.malformed(start, "a varint is longer than 10 bytes"))
+    }
+
+    /// The next field's number and wire type, and where its tag starts; `None` at `end`.
+    fn tag(&mut self, end: u64) -> Result<Option<(u64, u8, u64)>, Halt> {
+        let tag_at = self.at;
+        if tag_at == end {
+            return Ok(None);
+        }
+        if tag_at > end {
+            return Err(self.malformed(tag_at, "a field runs past the end of its message"));
+        }
+        if end == u64::MAX {
+            let more = loop {
+                match self.input.fill_buf() {
+                    Ok(buf) => break !buf.is_empty(),
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    Err(e) => return Err(Halt::Read(io_message(&e))),
+                }
+            };
+            if !more {
+                return Ok(None);
+            }
+        }
+        let tag = self.varint()?;
+        let number = tag >> 3;
+        if number == 0 {
+            return Err(self.malformed(tag_at, "field number 0"));
+        }
+        match (tag & 7) as u8 {
+            wire @ (VARINT | FIXED64 | LEN | FIXED32) => Ok(Some((number, wire, tag_at))),
+            3 | 4 => Err(self.malformed(tag_at, "groups are not used by OTLP")),
+            _ => Err(self.malformed(tag_at, "unknown wire type")),
+        }
+    }
+
+    /// A length-delimited field's length, checked against its message's `end`.
+    fn length(&mut self, end: u64) -> Result<u64, Halt> {
+        let len_at = self.at;
+        let len = self.varint()?;
+        if self.at.checked_add(len).is_none_or(|e| e > end) {
+            return Err(self.malformed(len_at, "a length runs past the end of its message"));
+        }
+        Ok(len)
+    }
+
+    /// Reads `len` bytes into `buf`; returns their offset.
+    fn read(&mut self, len: u64) -> Result<u64, Halt> {
+        let start = self.at;
+        self.buf.clear();
+        // Reserve what the length promises, within reason: a lying length must not allocate.
+        self.buf.reserve(len.min(16 << 20) as usize);
+        let got = Read::take(&mut self.input, len)
+            .read_to_end(&mut self.buf)
+            .map_err(|e| Halt::Read(io_message(&e)))? as u64;
+        self.at += got;
+        if got < len {
+            return Err(self.malformed(self.at, "the input ends inside a message"));
+        }
+        Ok(start)
+    }
+
+    /// Skips a field of wire type `wire` inside a message ending at `end`.
+    fn skip(&mut self, wire: u8, end: u64) -> Result<(), Halt> {
+        let len = match wire {
+            VARINT => return self.varint().map(drop),
+            FIXED64 => 8,
+            FIXED32 => 4,
+            _ => self.length(end)?,
+        };
+        let skipped = std::io::copy(&mut Read::take(&mut self.input, len), &mut std::io::sink())
+            .map_err(|e| Halt::Read(io_message(&e)))?;
+        self.at += skipped;
+        if skipped < len {
+            return Err(self.malformed(self.at, "the input ends inside a message"));
+        }
+        Ok(())
+    }
+
+    fn traces_data(&mut self) -> Result<(), Halt> {
+        let mut ri = 0;
+        while let Some((number, wire, tag_at)) = self.tag(u64::MAX)? {
+            match (number, wire) {
+                (1, LEN) => {
+                    let len = self.length(u64::MAX)?;
+                    self.resource_spans(self.at + len, ri)?;
+                    ri += 1;
+                }
+                (1, _) => return Err(self.malformed(tag_at, "a field has the wrong wire type")),
+                _ => self.skip(wire, u64::MAX)?,
+            }
+        }
+        Ok(())
+    }
+
+    fn resource_spans(&mut self, end: u64, ri: usize) -> Result<(), Halt> {
+        let mut resource = Map::new();
+        let mut resource_bad = None;
+        let mut seen_resource = false;
+        // Scope spans met before the resource: (index, offset, bytes).
+        let mut waiting: Vec<(usize, u64, Vec<u8>)> = Vec::new();
+        let mut si = 0;
+        while let Some((number, wire, tag_at)) = self.tag(end)? {
+            match (number, wire) {
+                (1, LEN) => {
+                    let len = self.length(end)?;
+                    let base = self.read(len)?;
+                    if let Err(bad) = decode_resource(Cursor::new(&self.buf, base), &mut resource) {
+                        resource_bad.get_or_insert(bad);
+                    }
+                    seen_resource = true;
+                    let resource = resource_bad.as_ref().map_or(Ok(&resource), Err);
+                    for (si, base, bytes) in waiting.drain(..) {
+                        let ss = Cursor::new(&bytes, base);
+                        decode_scope_spans(ss, ("", ri, si), resource, &mut self.sink)?;
+                    }
+                }
+                (2, LEN) => {
+                    let len = self.length(end)?;
+                    if seen_resource {
+                        let resource = resource_bad.as_ref().map_or(Ok(&resource), Err);
+                        self.scope_spans(self.at + len, (ri, si), resource)?;
+                    } else {
+                        let base = self.read(len)?;
+                        check_scope_framing(Cursor::new(&self.buf, base))?;
+                        waiting.push((si, base, std::mem::take(&mut self.buf)));
+                    }
+                    si += 1;
+                }
+                (3, LEN) => self.skip(wire, end)?,
+                (1..=3, _) => return Err(self.malformed(tag_at, "a field has the wrong wire type")),
+                _ => self.skip(wire, end)?,
+            }
+        }
+        // Spans of a resource spans without a resource.
+        for (si, base, bytes) in waiting {
+            let ss = Cursor::new(&bytes, base);
+            decode_scope_spans(ss, ("", ri, si), Ok(&resource), &mut self.sink)?;
+        }
+        Ok(())
+    }
+
+    /// One `ScopeSpans` ending at `end`, its spans read and decoded one at a time.
+    fn scope_spans(
+        &mut self,
+        end: u64,
+        (ri, si): (usize, usize),
+        resource: Result<&Map<String, Value>, &Bad>,
+    ) -> Result<(), Halt> {
+        let mut pi = 0;
+        while let Some((number, wire, tag_at)) = self.tag(end)? {
+            match (number, wire) {
+                (2, LEN) => {
+                    let len = self.length(end)?;
+                    let base = self.read(len)?;
+                    let span = Cursor::new(&self.buf, base);
+                    emit_span(span, ("", ri, si, pi), resource, &mut self.sink)
+                        .map_err(Halt::Store)?;
+                    pi += 1;
+                }
+                (1..=3, LEN) => self.skip(wire, end)?,
+                (1..=3, _) => return Err(self.malformed(tag_at, "a field has the wrong wire type")),
+                _ => self.skip(wire, end)?,
+            }
+        }
+        Ok(())
     }
 }
 
@@ -851,13 +1165,7 @@ fn check_framing(root: Cursor<'_>) -> Result<(), Malformed> {
             (1, Wire::Len(mut rs)) => {
                 while let Some((number, wire)) = rs.field()? {
                     match (number, wire) {
-                        (2, Wire::Len(mut ss)) => {
-                            while let Some((number, wire)) = ss.field()? {
-                                if matches!(number, 1..=3) && !matches!(wire, Wire::Len(_)) {
-                                    return Err(wrong_type(&ss));
-                                }
-                            }
-                        }
+                        (2, Wire::Len(ss)) => check_scope_framing(ss)?,
                         (1..=3, Wire::Len(_)) => {}
                         (1..=3, _) => return Err(wrong_type(&rs)),
                         _ => {}
@@ -866,6 +1174,16 @@ fn check_framing(root: Cursor<'_>) -> Result<(), Malformed> {
             }
             (1, _) => return Err(wrong_type(&top)),
             _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// A `ScopeSpans`' framing down to its span boundaries.
+fn check_scope_framing(mut ss: Cursor<'_>) -> Result<(), Malformed> {
+    while let Some((number, wire)) = ss.field()? {
+        if matches!(number, 1..=3) && !matches!(wire, Wire::Len(_)) {
+            return Err(wrong_type(&ss));
         }
     }
     Ok(())
@@ -889,37 +1207,65 @@ fn decode_resource_spans(
             }
         }
     }
+    let resource = match &resource_bad {
+        Some(bad) => Err(bad),
+        None => Ok(&resource),
+    };
     let mut fields = rs;
     let mut si = 0;
     while let Some((number, wire)) = fields.field()? {
-        let (2, Wire::Len(mut ss)) = (number, wire) else {
-            continue;
-        };
-        let mut pi = 0;
-        while let Some((number, wire)) = ss.field()? {
-            let (2, Wire::Len(span)) = (number, wire) else {
-                continue;
-            };
-            let result = match &resource_bad {
-                Some(bad) => Err(bad.clone()),
-                None => decode_span(span, &resource),
-            };
-            match result {
-                Ok(raw) => sink.span(normalize(raw)).map_err(Stop::Store)?,
-                Err(bad) => sink.reject(Rejection {
-                    location: format!(
-                        "{prefix}resourceSpans[{ri}].scopeSpans[{si}].spans[{pi}] at byte {}",
-                        span.base
-                    ),
-                    field: bad.field,
-                    message: bad.message,
-                }),
-            }
-            pi += 1;
+        if let (2, Wire::Len(ss)) = (number, wire) {
+            decode_scope_spans(ss, (prefix, ri, si), resource, sink)?;
+            si += 1;
         }
-        si += 1;
     }
     Ok(())
+}
+
+/// The spans of one `ScopeSpans` (framing already checked), `at` being its place
+/// (`prefix`, resource index, scope index), decoded against their resource or rejected for it.
+fn decode_scope_spans(
+    mut ss: Cursor<'_>,
+    at: (&str, usize, usize),
+    resource: Result<&Map<String, Value>, &Bad>,
+    sink: &mut dyn Sink,
+) -> Result<(), Stop> {
+    let mut pi = 0;
+    while let Some((number, wire)) = ss.field()? {
+        if let (2, Wire::Len(span)) = (number, wire) {
+            emit_span(span, (at.0, at.1, at.2, pi), resource, sink).map_err(Stop::Store)?;
+            pi += 1;
+        }
+    }
+    Ok(())
+}
+
+/// Decodes one span and hands it to `sink`, or rejects it by its place
+/// (`prefix`, resource, scope and span indexes) and byte offset.
+fn emit_span(
+    span: Cursor<'_>,
+    at: (&str, usize, usize, usize),
+    resource: Result<&Map<String, Value>, &Bad>,
+    sink: &mut dyn Sink,
+) -> crate::Result<()> {
+    match resource
+        .map_err(Bad::clone)
+        .and_then(|r| decode_span(span, r))
+    {
+        Ok(raw) => sink.span(normalize(raw)),
+        Err(bad) => {
+            let (prefix, ri, si, pi) = at;
+            sink.reject(Rejection {
+                location: format!(
+                    "{prefix}resourceSpans[{ri}].scopeSpans[{si}].spans[{pi}] at byte {}",
+                    span.base
+                ),
+                field: bad.field,
+                message: bad.message,
+            });
+            Ok(())
+        }
+    }
 }
 
 fn decode_resource(mut r: Cursor<'_>, out: &mut Map<String, Value>) -> Result<(), Bad> {
@@ -1217,6 +1563,7 @@ mod tests {
     struct Collect {
         spans: Vec<Span>,
         rejections: Vec<Rejection>,
+        in_batches: bool,
     }
 
     impl Sink for Collect {
@@ -1226,6 +1573,9 @@ mod tests {
         }
         fn reject(&mut self, rejection: Rejection) {
             self.rejections.push(rejection);
+        }
+        fn write_in_batches(&mut self) {
+            self.in_batches = true;
         }
     }
 
@@ -1389,6 +1739,143 @@ mod tests {
         assert!(sink.rejections[1].message.contains("cut off"));
     }
 
+    /// Decodes `bytes` as one message that is too large to read whole, through a small buffer.
+    fn streamed(bytes: &[u8]) -> (Result<(), ParseError>, Collect) {
+        let mut sink = Collect::default();
+        let mut reader = std::io::BufReader::with_capacity(16, bytes);
+        let result = parse_message_up_to(&mut reader, &mut sink, 0);
+        (result, sink)
+    }
+
+    /// Every fixture, and all of them as one message (repeated fields concatenate).
+    fn messages() -> Vec<(String, Vec<u8>)> {
+        let mut all = Vec::new();
+        let mut out = Vec::new();
+        for (pb, _) in FIXTURES {
+            let bytes = fixture(pb);
+            all.extend_from_slice(&bytes);
+            out.push((pb.to_string(), bytes));
+        }
+        out.push(("all fixtures".to_owned(), all));
+        out
+    }
+
+    #[test]
+    fn a_large_message_streams_to_exactly_what_it_decodes_to_whole() {
+        for (name, bytes) in messages() {
+            let whole = decode(&bytes);
+            let (result, sink) = streamed(&bytes);
+            result.unwrap();
+            assert!(!whole.spans.is_empty(), "{name}");
+            assert_eq!(sink.spans, whole.spans, "{name}");
+            assert_eq!(sink.rejections, whole.rejections, "{name}");
+            assert!(
+                sink.in_batches,
+                "{name}: a streamed message is written in batches"
+            );
+            assert!(
+                !whole.in_batches,
+                "{name}: a small message is one transaction"
+            );
+        }
+    }
+
+    /// `msg` with every `ResourceSpans`' resource moved after its scope spans.
+    fn resource_last(msg: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut top = Cursor::new(msg, 0);
+        while let Some((1, Wire::Len(mut rs))) = top.field().unwrap() {
+            let (mut first, mut last) = (Vec::new(), Vec::new());
+            while let Some((number, wire)) = rs.field().unwrap() {
+                let Wire::Len(value) = wire else {
+                    panic!("ResourceSpans holds messages only")
+                };
+                let to = if number == 1 { &mut last } else { &mut first };
+                to.extend(tag(number, LEN));
+                put_varint(to, value.buf.len() as u64);
+                to.extend_from_slice(value.buf);
+            }
+            first.extend(last);
+            out.extend(tag(1, LEN));
+            put_varint(&mut out, first.len() as u64);
+            out.extend(first);
+        }
+        out
+    }
+
+    #[test]
+    fn spans_before_their_resource_wait_for_it() {
+        for (name, bytes) in messages() {
+            let reordered = resource_last(&bytes);
+            assert_ne!(
+                reordered, bytes,
+                "{name}: the fixture has a resource to move"
+            );
+            let whole = decode(&bytes);
+            let (result, sink) = streamed(&reordered);
+            result.unwrap();
+            assert!(sink.rejections.is_empty(), "{name}: {:?}", sink.rejections);
+            assert_eq!(sink.spans, whole.spans, "{name}");
+            // A service name comes from the resource only.
+            assert!(sink.spans.iter().any(|s| s.service.is_some()), "{name}");
+        }
+    }
+
+    #[test]
+    fn a_streamed_message_broken_part_way_keeps_the_spans_before_the_break() {
+        let a = fixture("otel-genai-python/traces.pb");
+        let expected = decode(&a).spans;
+        let mut broken = [&a[..], &a[..]].concat();
+        let length_at = broken.len() + 3;
+        // A ResourceSpans of 3 bytes holding a ScopeSpans that claims 5, then more spans.
+        broken.extend([0x0a, 0x03, 0x12, 0x05, 0x00]);
+        broken.extend_from_slice(&a);
+        let (result, sink) = streamed(&broken);
+        result.unwrap();
+        assert_eq!(sink.spans, [&expected[..], &expected[..]].concat());
+        assert_eq!(sink.rejections.len(), 1, "{:?}", sink.rejections);
+        let rejection = &sink.rejections[0];
+        assert_eq!(rejection.location, format!("byte {length_at}"));
+        assert!(
+            rejection
+                .message
+                .contains("a length runs past the end of its message; the rest of the message"),
+            "{rejection:?}"
+        );
+        // Read whole, the same message adds nothing.
+        let mut sink = Collect::default();
+        assert!(parse_message(&mut &broken[..], &mut sink).is_err());
+        assert!(sink.spans.is_empty());
+        // Broken before any span, a streamed message fails as a whole.
+        let (result, sink) = streamed(&[0x0a, 0x03, 0x12, 0x05, 0x00, 0x0a, 0x00]);
+        let Err(ParseError::Input(message)) = result else {
+            panic!("nothing read is an input error")
+        };
+        assert_eq!(
+            message,
+            "malformed protobuf at byte 3: a length runs past the end of its message"
+        );
+        assert!(sink.spans.is_empty() && sink.rejections.is_empty());
+    }
+
+    #[test]
+    fn a_streamed_message_cut_anywhere_keeps_exactly_the_spans_before_the_cut() {
+        for (name, bytes) in messages() {
+            let whole = decode(&bytes).spans;
+            for cut in (1..bytes.len()).step_by(89) {
+                let (result, sink) = streamed(&bytes[..cut]);
+                // Cut at a span boundary, what is left is a shorter but complete message.
+                assert!(
+                    result.is_err()
+                        || !sink.rejections.is_empty()
+                        || sink.spans.len() < whole.len(),
+                    "{name} cut at {cut}"
+                );
+                assert_eq!(sink.spans, whole[..sink.spans.len()], "{name} cut at {cut}");
+            }
+        }
+    }
+
     #[test]
     fn a_broken_length_prefix_stops_the_stream() {
         let (result, _) = decode_stream(&[0x80, 0x80]);
@@ -1441,6 +1928,7 @@ mod tests {
                 let mut b = bytes.clone();
                 b[at] = value;
                 let _ = parse_message(&mut &b[..], &mut Collect::default());
+                let _ = streamed(&b);
                 let _ = parse_stream(&mut &b[..], &mut Collect::default());
                 let _ = sniff(&b);
             }
