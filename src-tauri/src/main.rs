@@ -18,7 +18,8 @@ use assay::api::json::{
     EvalTrend, EvalTrendArgs, FacetQuery, FileContent, FileDiff, FileDiffArgs, FileRef, FileSave,
     FileVersionView, GitRefs, ImportArgs, ImportOutcome, ImportProgress, ImportProgressArgs,
     ImportUpload, KeyRef, KeySet, KeyStatus, PromptRender, RenderedPrompt, TraceDetail,
-    TraceFacets, TraceGet, TraceList, TraceQuery, WorkspaceFile, WorkspaceFiles, WorkspaceInfo,
+    TraceFacets, TraceGet, TraceList, TraceQuery, UploadPart, WorkspaceFile, WorkspaceFiles,
+    WorkspaceInfo,
 };
 use assay::api::Api;
 use assay::workspace::Locate;
@@ -84,6 +85,39 @@ async fn import_upload(
         }
     };
     blocking(&api, move |a| a.import_upload(&upload, &bytes[..])).await
+}
+
+#[tauri::command]
+async fn import_upload_begin(api: Shared<'_>, args: ImportProgressArgs) -> Result<(), ApiError> {
+    blocking(&api, move |a| a.import_upload_begin(&args)).await
+}
+
+#[tauri::command]
+async fn import_upload_parts(
+    api: Shared<'_>,
+    args: ImportUpload,
+) -> Result<ImportOutcome, ApiError> {
+    blocking(&api, move |a| a.import_upload_parts(&args)).await
+}
+
+/// One part's bytes are the raw invoke body; its upload id and last-part mark travel in headers.
+#[tauri::command]
+async fn import_upload_part(
+    api: Shared<'_>,
+    request: tauri::ipc::Request<'_>,
+) -> Result<bool, ApiError> {
+    let part =
+        UploadPart::from_headers(|name| request.headers().get(name).and_then(|v| v.to_str().ok()));
+    let bytes = match request.body() {
+        tauri::ipc::InvokeBody::Raw(bytes) => bytes.clone(),
+        tauri::ipc::InvokeBody::Json(_) => {
+            return Err(ApiError {
+                code: "invalid_input".into(),
+                message: "import_upload_part takes the part's bytes as the body".into(),
+            })
+        }
+    };
+    blocking(&api, move |a| a.import_upload_part(&part, bytes)).await
 }
 
 #[tauri::command]
@@ -229,6 +263,9 @@ fn main() {
             trace_get,
             import_paths,
             import_upload,
+            import_upload_begin,
+            import_upload_parts,
+            import_upload_part,
             import_progress,
             eval_sets,
             eval_runs,

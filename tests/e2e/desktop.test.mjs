@@ -3,7 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -121,6 +121,38 @@ test('the desktop window runs an eval set through the Tauri transport and shows 
     for (const cell of cells) outcomes.push(await cell.getAttribute('data-outcome'));
     assert.deepEqual(outcomes.sort(), ['fail', 'pass', 'pass', 'pass'], 'the replayed run grades as recorded');
     await app.saveScreenshot(join(screenshotDir, 'desktop-eval-run.png'));
+  } finally {
+    await app.deleteSession();
+  }
+});
+
+test('a file chosen in the desktop window is sent to the backend in parts and imported', async () => {
+  const dir = makeWorkspace({ imported: false });
+  // Over twice the 8 MiB part size: three parts cross the Tauri IPC.
+  const traces = 80_000;
+  const lines = [];
+  for (let i = 1; i <= traces; i += 1) {
+    const traceId = i.toString(16).padStart(32, '0');
+    lines.push(
+      `{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"${traceId}","spanId":"b7ad6b7169203331","name":"call","startTimeUnixNano":"1700000000000000000","endTimeUnixNano":"1700000000500000000"}]}]}]}`,
+    );
+  }
+  const file = join(dir, 'month.jsonl');
+  const text = lines.join('\n') + '\n';
+  assert.ok(text.length > 2 * 8 * 1024 * 1024, `${text.length} bytes make three parts`);
+  writeFileSync(file, text);
+  const app = await openApp(dir);
+  try {
+    await app.$('[data-testid="empty-state"]').waitForExist({ timeout: 30_000 });
+    // The input is hidden behind the Import button; WebDriver types a path into it.
+    await app.execute(() => document.querySelector('[data-testid="import-input"]').removeAttribute('hidden'));
+    await app.$('[data-testid="import-input"]').addValue(file);
+    const done = app.$('[data-testid="import-result"][data-status="ok"]');
+    await done.waitForExist({ timeout: 120_000 });
+    assert.match(await done.$('[data-testid="import-summary"]').getText(), /80,000 new, 0 merged/);
+    await app.$('[data-testid="trace-row"]').waitForDisplayed({ timeout: 15_000 });
+    assert.equal(await app.$('[data-testid="trace-total"]').getText(), '80000 traces');
+    await app.saveScreenshot(join(screenshotDir, 'desktop-import.png'));
   } finally {
     await app.deleteSession();
   }

@@ -10,4 +10,4 @@ for _ in $(seq 50); do
   [ -e "/tmp/.X11-unix/X${display#:}" ] && break
   sleep 0.1
 done
-DISPLAY="$display" dbus-run-session -- node --test --test-concurrency=1 desktop.test.mjs
+DISPLAY="$display" dbus-run-session -- node --test --test-concurrency=1 "$@" desktop.test.mjs

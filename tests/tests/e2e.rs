@@ -441,14 +441,8 @@ fn serve_answers_the_api_and_serves_the_ui() {
     );
 }
 
-#[test]
-fn an_upload_imports_as_it_arrives_and_reports_its_progress() {
-    let ws = TempWorkspace::new();
-    let server = ws.serve(&[]);
-    let addr = server.addr();
-    // Three write batches of spans, sent in two parts: the first part must be imported, and
-    // its progress reported, while the rest has not been sent.
-    let lines = 3 * 20_000;
+/// OTLP/JSON lines, one single-span trace each.
+fn one_span_traces(lines: usize) -> Vec<u8> {
     let mut body = Vec::new();
     for i in 0..lines {
         writeln!(
@@ -458,6 +452,99 @@ fn an_upload_imports_as_it_arrives_and_reports_its_progress() {
         )
         .unwrap();
     }
+    body
+}
+
+#[test]
+fn an_upload_sent_in_parts_imports_as_the_parts_arrive() {
+    let ws = TempWorkspace::new();
+    let server = ws.serve(&[]);
+    let addr = server.addr();
+    let call =
+        |command: &str, body: &str| http(&addr, "POST", &format!("/api/{command}"), &[], body);
+    // Parts are refused for an upload that was not opened, and its import cannot start.
+    let part = |id: &str, bytes: &[u8], last: bool| {
+        let mut headers = vec![("x-assay-import-id", id)];
+        if last {
+            headers.push(("x-assay-last-part", "1"));
+        }
+        let text = std::str::from_utf8(bytes).unwrap();
+        let response = http(&addr, "POST", "/api/import_upload_part", &headers, text);
+        assert_eq!(
+            response.status,
+            200,
+            "{}",
+            String::from_utf8_lossy(&response.body)
+        );
+        response.json()
+    };
+    assert_eq!(part("never-opened", b"{}", true), false);
+    let refused = call(
+        "import_upload_parts",
+        r#"{"name": "x.jsonl", "id": "never-opened"}"#,
+    );
+    assert_eq!(refused.status, 400);
+    assert_eq!(refused.json()["code"], "invalid_input");
+
+    let lines = 3 * 20_000;
+    let body = one_span_traces(lines);
+    assert_eq!(
+        call("import_upload_begin", r#"{"id": "parts-1"}"#).status,
+        200
+    );
+    let again = call("import_upload_begin", r#"{"id": "parts-1"}"#);
+    assert_eq!(again.status, 400, "an open id cannot be opened twice");
+    let import = std::thread::scope(|scope| {
+        let import = scope.spawn(|| {
+            call(
+                "import_upload_parts",
+                r#"{"name": "month.jsonl", "id": "parts-1"}"#,
+            )
+        });
+        // Parts cut across lines; all but the last sent, the import must have written batches.
+        let cuts = [0, body.len() / 3 + 7, body.len() * 3 / 4, body.len()];
+        for w in cuts[..3].windows(2) {
+            assert_eq!(part("parts-1", &body[w[0]..w[1]], false), true);
+        }
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            let now = call("import_progress", r#"{"id": "parts-1"}"#).json();
+            if now["spans"].as_u64().unwrap_or(0) >= 20_000 {
+                assert!(now["bytes"].as_u64().unwrap() <= cuts[2] as u64, "{now}");
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no progress before the last part: {now}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        assert_eq!(part("parts-1", &body[cuts[2]..], true), true);
+        import.join().unwrap()
+    });
+    assert_eq!(
+        import.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&import.body)
+    );
+    let outcome = import.json();
+    assert_eq!(outcome["imported"][0]["spans_new"], lines);
+    assert_eq!(outcome["imported"][0]["source"], "month.jsonl");
+    assert_eq!(part("parts-1", b"{}", true), false, "the upload has ended");
+    let listed = call("traces_list", r#"{"limit": 1}"#).json();
+    assert_eq!(listed["total"], lines);
+}
+
+#[test]
+fn an_upload_imports_as_it_arrives_and_reports_its_progress() {
+    let ws = TempWorkspace::new();
+    let server = ws.serve(&[]);
+    let addr = server.addr();
+    // Three write batches of spans, sent in two parts: the first part must be imported, and
+    // its progress reported, while the rest has not been sent.
+    let lines = 3 * 20_000;
+    let body = one_span_traces(lines);
     let split = body.len() * 3 / 4;
     let mut stream = std::net::TcpStream::connect(&addr).unwrap();
     stream

@@ -11,7 +11,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
-use assay::api::json::{ApiError, ImportUpload};
+use assay::api::json::{ApiError, ImportUpload, UploadPart};
 use assay::api::Api;
 use assay::ErrorCode;
 use axum::body::Bytes;
@@ -108,6 +108,10 @@ fn router(state: Arc<ServerState>) -> Router {
             "/api/import_upload",
             // The body streams into the importer as it arrives, so no size bounds its memory.
             post(upload).layer(DefaultBodyLimit::disable()),
+        )
+        .route(
+            "/api/import_upload_part",
+            post(upload_part).layer(DefaultBodyLimit::max(PART_LIMIT)),
         )
         .route("/api/{command}", post(call))
         .fallback(get(static_file))
@@ -234,6 +238,21 @@ async fn upload(
         }
     }
     drop(sender);
+    respond(job.await)
+}
+
+/// The largest part of an upload sent in parts (the UI sends 8 MiB).
+const PART_LIMIT: usize = 64 << 20;
+
+/// One part of an upload sent in parts; it waits while the import has parts to read.
+async fn upload_part(
+    State(state): State<Arc<ServerState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let part = UploadPart::from_headers(|name| headers.get(name).and_then(|v| v.to_str().ok()));
+    let job =
+        tokio::task::spawn_blocking(move || state.api.import_upload_part(&part, Vec::from(body)));
     respond(job.await)
 }
 

@@ -26,6 +26,7 @@ import {
   gitRefs,
   getTrace,
   importFile,
+  UPLOAD_PART_BYTES,
   importPaths,
   importProgress,
   keysDelete,
@@ -372,22 +373,64 @@ describe('importFile', () => {
     expect(progress).toEqual({ bytes: 2048, spans: 20000 });
   });
 
-  it('uploads the raw bytes over Tauri with its name in a header', async () => {
+  it('sends a file over Tauri in parts that the backend imports as they arrive', async () => {
     (window as TauriWindow).__TAURI_INTERNALS__ = {};
     const fetchMock = stubFetch(jsonResponse({}));
-    invokeMock.mockResolvedValue(outcome);
-    const file = new File([new Uint8Array([0x1f, 0x8b, 0x08, 0x00])], 'spans.jsonl.gz');
+    const parts: { bytes: Uint8Array; headers: Record<string, string> }[] = [];
+    invokeMock.mockImplementation(async (command: string, body?: unknown, options?: unknown) => {
+      if (command === 'import_upload_part') {
+        const { headers } = options as { headers: Record<string, string> };
+        parts.push({ bytes: body as Uint8Array, headers });
+        return true;
+      }
+      return command === 'import_upload_parts' ? outcome : null;
+    });
+    const size = 2 * UPLOAD_PART_BYTES + 3;
+    const content = new Uint8Array(size);
+    // Marks at each part's edges, to check the slices line up.
+    for (const at of [0, UPLOAD_PART_BYTES - 1, UPLOAD_PART_BYTES, 2 * UPLOAD_PART_BYTES, size - 1]) content[at] = 1 + (at % 250);
+    const file = new File([content], 'spans ü.jsonl.gz');
 
-    const result = await importFile(file);
+    const result = await importFile(file, { id: 'p4ge-2', format: 'otlp_jsonl' });
 
     expect(fetchMock).not.toHaveBeenCalled();
-    expect(invokeMock).toHaveBeenCalledTimes(1);
-    const [command, body, options] = invokeMock.mock.calls[0]!;
-    expect(command).toBe('import_upload');
-    expect(body).toBeInstanceOf(Uint8Array);
-    expect([...(body as Uint8Array)]).toEqual([0x1f, 0x8b, 0x08, 0x00]);
-    expect(options).toEqual({ headers: { 'x-assay-file-name': 'spans.jsonl.gz' } });
+    expect(invokeMock).toHaveBeenNthCalledWith(1, 'import_upload_begin', { args: { id: 'p4ge-2' } });
+    expect(invokeMock).toHaveBeenNthCalledWith(2, 'import_upload_parts', {
+      args: { name: 'spans ü.jsonl.gz', format: 'otlp_jsonl', id: 'p4ge-2' },
+    });
+    expect(parts.map((p) => p.bytes.length)).toEqual([UPLOAD_PART_BYTES, UPLOAD_PART_BYTES, 3]);
+    expect(parts.map((p) => p.headers)).toEqual([
+      { 'x-assay-import-id': 'p4ge-2' },
+      { 'x-assay-import-id': 'p4ge-2' },
+      { 'x-assay-import-id': 'p4ge-2', 'x-assay-last-part': '1' },
+    ]);
+    const sent = new Uint8Array(size);
+    let at = 0;
+    for (const p of parts) {
+      sent.set(p.bytes, at);
+      at += p.bytes.length;
+    }
+    expect(sent.every((byte, i) => byte === content[i])).toBe(true);
     expect(result).toEqual(outcome);
+  });
+
+  it('sends an empty file as one empty last part, and stops when the import wants no more', async () => {
+    (window as TauriWindow).__TAURI_INTERNALS__ = {};
+    const sent: number[] = [];
+    invokeMock.mockImplementation(async (command: string, body?: unknown) => {
+      if (command === 'import_upload_part') {
+        sent.push((body as Uint8Array).length);
+        return false;
+      }
+      return command === 'import_upload_parts' ? outcome : null;
+    });
+
+    await importFile(new File([], 'empty.json'));
+    expect(sent).toEqual([0]);
+
+    sent.length = 0;
+    await importFile(new File([new Uint8Array(UPLOAD_PART_BYTES + 1)], 'not-traces.txt'));
+    expect(sent).toEqual([UPLOAD_PART_BYTES]);
   });
 
   it('turns a Tauri rejection into an ApiError', async () => {

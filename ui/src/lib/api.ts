@@ -63,6 +63,14 @@ export const FILE_NAME_HEADER = 'x-assay-file-name';
 export const FORMAT_HEADER = 'x-assay-format';
 /** Gives an upload the id `import_progress` is asked with. */
 export const IMPORT_ID_HEADER = 'x-assay-import-id';
+/** Marks the last part of an upload sent in parts. */
+export const LAST_PART_HEADER = 'x-assay-last-part';
+/**
+ * Bytes per part of an upload over Tauri. Its IPC carries one whole message per
+ * call, so a file is sent in parts the backend reads as one stream: neither side
+ * ever holds the whole file.
+ */
+export const UPLOAD_PART_BYTES = 8 * 1024 * 1024;
 
 const TOKEN_STORAGE_KEY = 'assay.token';
 const TOKEN_PARAM = 'token';
@@ -376,32 +384,51 @@ export function importProgress(id: string): Promise<ImportProgress | null> {
 }
 
 /**
- * Uploads one file's bytes to `import_upload`. The body is the raw file; its
- * name travels percent-encoded in the `x-assay-file-name` header. Over HTTP
- * the File is streamed as the request body; over Tauri it is read into memory
- * and sent as a raw IPC body.
+ * Imports one file from the user's machine. Over HTTP the File is streamed as
+ * the body of `import_upload`, its name percent-encoded in the
+ * `x-assay-file-name` header. Over Tauri it is sent in parts of
+ * {@link UPLOAD_PART_BYTES}: `import_upload_begin` opens the upload,
+ * `import_upload_parts` imports it as the parts arrive, and each
+ * `import_upload_part` carries the next slice as a raw IPC body.
  */
 export async function importFile(file: File, options: ImportFileOptions = {}): Promise<ImportOutcome> {
-  const headers: Record<string, string> = { [FILE_NAME_HEADER]: encodeURIComponent(file.name) };
-  if (options.format) headers[FORMAT_HEADER] = options.format;
-  if (options.id) headers[IMPORT_ID_HEADER] = encodeURIComponent(options.id);
-
   if (!isTauri()) {
+    const headers: Record<string, string> = { [FILE_NAME_HEADER]: encodeURIComponent(file.name) };
+    if (options.format) headers[FORMAT_HEADER] = options.format;
+    if (options.id) headers[IMPORT_ID_HEADER] = encodeURIComponent(options.id);
     return postHttp<ImportOutcome>('import_upload', file, {
       'content-type': 'application/octet-stream',
       ...headers,
     });
   }
 
-  let bytes: Uint8Array;
+  const id = options.id ?? `upload-${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
   try {
-    bytes = new Uint8Array(await file.arrayBuffer());
-  } catch (error) {
-    throw new ApiError(UNREADABLE, `Cannot read ${file.name}: ${describe(error)}`);
-  }
-  try {
-    return await invoke<ImportOutcome>('import_upload', bytes, { headers });
+    await invoke('import_upload_begin', { args: { id } });
+    const imported = invoke<ImportOutcome>('import_upload_parts', {
+      args: { name: file.name, format: options.format ?? null, id },
+    });
+    const [outcome] = await Promise.all([imported, sendParts(file, id)]);
+    return outcome;
   } catch (error) {
     throw toApiError(error);
+  }
+}
+
+/** Sends `file` in order, one slice at a time, until it ends or the import stops wanting more. */
+async function sendParts(file: File, id: string): Promise<void> {
+  for (let offset = 0; ; offset += UPLOAD_PART_BYTES) {
+    const end = Math.min(offset + UPLOAD_PART_BYTES, file.size);
+    let bytes: Uint8Array;
+    try {
+      bytes = new Uint8Array(await file.slice(offset, end).arrayBuffer());
+    } catch (error) {
+      throw new ApiError(UNREADABLE, `Cannot read ${file.name}: ${describe(error)}`);
+    }
+    const last = end >= file.size;
+    const headers: Record<string, string> = { [IMPORT_ID_HEADER]: encodeURIComponent(id) };
+    if (last) headers[LAST_PART_HEADER] = '1';
+    const more = await invoke<boolean>('import_upload_part', bytes, { headers });
+    if (last || !more) return;
   }
 }

@@ -321,6 +321,16 @@ pub struct ImportUpload {
     pub id: Option<String>,
 }
 
+/// `import_upload_part` arguments besides the part's bytes (the request body).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct UploadPart {
+    /// The id the upload was opened with (`import_upload_begin`).
+    pub id: String,
+    /// Whether this is the upload's last part.
+    #[serde(default)]
+    pub last: bool,
+}
+
 /// `import_progress` arguments.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ImportProgressArgs {

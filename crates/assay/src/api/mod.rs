@@ -12,10 +12,12 @@ mod demo;
 mod evals;
 mod git;
 pub mod json;
+mod parts;
 mod prices;
 
 pub use demo::{demo, DemoReport};
 pub use evals::{CassetteChoice, KEY_PROVIDERS};
+pub use parts::LAST_PART_HEADER;
 pub use prices::{PriceMatch, PricesImport};
 
 use std::collections::HashMap;
@@ -40,6 +42,9 @@ pub const COMMANDS: &[&str] = &[
     "trace_get",
     "import_paths",
     "import_upload",
+    "import_upload_begin",
+    "import_upload_parts",
+    "import_upload_part",
     "import_progress",
     "eval_sets",
     "eval_runs",
@@ -80,6 +85,8 @@ pub struct Api {
     // Uploads being imported, by the id their client gave: how far each has got. Apart from the
     // store's lock, which an import holds throughout.
     uploads: Mutex<HashMap<String, ImportProgress>>,
+    // Uploads sent in parts, open until their import ends.
+    parted: parts::PartedUploads,
 }
 
 /// Filter values by time range (`since`, `until` in ns).
@@ -104,6 +111,7 @@ impl Api {
             facets: Mutex::new(HashMap::new()),
             eval_jobs: evals::EvalJobs::default(),
             uploads: Mutex::new(HashMap::new()),
+            parted: parts::PartedUploads::default(),
         })
     }
 
@@ -482,6 +490,12 @@ impl Api {
             "trace_get" => to_value(self.trace_get(&parse_args(command, args)?)?),
             "import_paths" => to_value(self.import_paths(&parse_args(command, args)?)?),
             "import_progress" => to_value(self.import_progress(&parse_args(command, args)?)?),
+            "import_upload_begin" => {
+                to_value(self.import_upload_begin(&parse_args(command, args)?)?)
+            }
+            "import_upload_parts" => {
+                to_value(self.import_upload_parts(&parse_args(command, args)?)?)
+            }
             "eval_sets" => to_value(self.eval_sets()?),
             "eval_runs" => to_value(self.eval_runs(&parse_args(command, args)?)?),
             "eval_run_get" => to_value(self.eval_run_get(&parse_args(command, args)?)?),

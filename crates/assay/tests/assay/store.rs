@@ -691,3 +691,52 @@ fn a_large_import_leaves_every_filter_index_in_place() {
     .unwrap();
     assert_eq!(filter_indexes(&db), before);
 }
+
+#[test]
+fn an_upload_in_parts_that_is_not_traces_fails_and_refuses_its_further_parts() {
+    use assay::api::json::{ImportProgressArgs, ImportUpload, UploadPart};
+    let (_dir, api) = crate::temp_workspace();
+    let id = "not-traces".to_owned();
+    api.import_upload_begin(&ImportProgressArgs { id: id.clone() })
+        .unwrap();
+    let upload = ImportUpload {
+        name: "notes.txt".into(),
+        format: None,
+        id: Some(id.clone()),
+    };
+    let part = UploadPart {
+        id: id.clone(),
+        last: false,
+    };
+    let outcome = std::thread::scope(|scope| {
+        let import = scope.spawn(|| api.import_upload_parts(&upload));
+        assert!(api
+            .import_upload_part(&part, b"plain text, not a trace format\n".repeat(100))
+            .unwrap());
+        // Once the import has stopped, parts are refused rather than left waiting.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while api
+            .import_upload_part(&part, b"more text\n".to_vec())
+            .unwrap()
+        {
+            assert!(std::time::Instant::now() < deadline, "parts still accepted");
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        import.join().unwrap().unwrap()
+    });
+    assert!(outcome.imported.is_empty());
+    assert_eq!(outcome.failed.len(), 1);
+    assert_eq!(outcome.failed[0].source, "notes.txt");
+    assert_eq!(outcome.failed[0].error.code, "invalid_input");
+    assert!(
+        outcome.failed[0]
+            .error
+            .message
+            .contains("not a trace format"),
+        "{:?}",
+        outcome.failed[0].error
+    );
+    // The id is free again, and an import without an opened upload is refused.
+    assert!(api.import_upload_parts(&upload).is_err());
+    api.import_upload_begin(&ImportProgressArgs { id }).unwrap();
+}

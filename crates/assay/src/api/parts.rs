@@ -1,0 +1,185 @@
+//! Uploads sent in parts. The desktop app's IPC carries one whole message per call, so a file is
+//! sent as a sequence of parts that the importer reads as one stream: however large the file,
+//! neither the window nor the backend holds more than a few parts of it.
+//!
+//! The client opens the upload ([`Api::import_upload_begin`]), starts its import
+//! ([`Api::import_upload_parts`], which returns when the import ends) and sends the parts in
+//! order ([`Api::import_upload_part`]), the last one marked. `import_progress` follows it by its
+//! id, as it follows any upload.
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use super::json::{ImportOutcome, ImportProgressArgs, ImportUpload, UploadPart};
+use super::{decode_header_value, Api, IMPORT_ID_HEADER};
+use crate::error::{Error, Result};
+
+/// Parts waiting for the importer: enough to keep it busy, few enough to hold little.
+const PARTS_IN_FLIGHT: usize = 4;
+
+/// How long the importer waits for a part, and a part for the importer, before the upload is
+/// taken as abandoned (a closed window, a client that stopped): the import then ends with what
+/// it has read, and frees the store.
+const PART_WAIT: Duration = Duration::from_secs(120);
+
+/// The header that marks an upload's last part.
+pub const LAST_PART_HEADER: &str = "x-assay-last-part";
+
+/// Uploads opened with [`Api::import_upload_begin`] and not yet ended, by id.
+#[derive(Default)]
+pub(super) struct PartedUploads(Mutex<HashMap<String, Parted>>);
+
+struct Parted {
+    sender: SyncSender<Vec<u8>>,
+    /// Taken by the import when it starts.
+    receiver: Option<Receiver<Vec<u8>>>,
+}
+
+impl PartedUploads {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Parted>> {
+        // The map holds channels only: a panic elsewhere cannot leave it inconsistent.
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl UploadPart {
+    /// The part's upload id and whether it is the last, from its request headers, as both
+    /// transports carry them.
+    pub fn from_headers<'h>(header: impl Fn(&str) -> Option<&'h str>) -> UploadPart {
+        UploadPart {
+            id: header(IMPORT_ID_HEADER)
+                .map(decode_header_value)
+                .unwrap_or_default(),
+            last: header(LAST_PART_HEADER).is_some_and(|v| v == "1" || v == "true"),
+        }
+    }
+}
+
+impl Api {
+    /// Opens an upload that will be sent in parts under `id`.
+    pub fn import_upload_begin(&self, args: &ImportProgressArgs) -> Result<()> {
+        let invalid = |message: &str| Error::InvalidArguments {
+            command: "import_upload_begin".into(),
+            message: message.into(),
+        };
+        if args.id.is_empty() {
+            return Err(invalid("id: an upload sent in parts needs an id"));
+        }
+        let mut open = self.parted.lock();
+        if open.contains_key(&args.id) {
+            return Err(invalid("id: an upload with this id is open already"));
+        }
+        let (sender, receiver) = mpsc::sync_channel(PARTS_IN_FLIGHT);
+        open.insert(
+            args.id.clone(),
+            Parted {
+                sender,
+                receiver: Some(receiver),
+            },
+        );
+        Ok(())
+    }
+
+    /// Imports the upload opened under `upload.id` from its parts as they arrive, as
+    /// [`Api::import_upload`] imports a streamed body, and returns when the last part has been
+    /// read or the import has stopped. A part that does not come within two minutes ends the
+    /// import with what it has read.
+    pub fn import_upload_parts(&self, upload: &ImportUpload) -> Result<ImportOutcome> {
+        let id = upload.id.clone().unwrap_or_default();
+        let receiver = self
+            .parted
+            .lock()
+            .get_mut(&id)
+            .and_then(|p| p.receiver.take())
+            .ok_or_else(|| Error::InvalidArguments {
+                command: "import_upload_parts".into(),
+                message: format!("id: no upload {id:?} is open (import_upload_begin opens one)"),
+            })?;
+        let reader = PartsReader {
+            parts: receiver,
+            current: Vec::new(),
+            at: 0,
+        };
+        let outcome = self.import_upload(upload, reader);
+        // Parts sent after the import stopped are refused from now on.
+        self.parted.lock().remove(&id);
+        outcome
+    }
+
+    /// Hands the next part of the upload `part.id` to its import, waiting while the import has
+    /// [`PARTS_IN_FLIGHT`] parts to read. Returns whether the import wants more: `false` once
+    /// it has stopped (its outcome says why) or when no such upload is open.
+    pub fn import_upload_part(&self, part: &UploadPart, bytes: Vec<u8>) -> Result<bool> {
+        let sender = {
+            let mut open = self.parted.lock();
+            let sender = match open.get(&part.id) {
+                Some(p) => p.sender.clone(),
+                None => return Ok(false),
+            };
+            // Without the map's sender, the import reads the end once this part is read.
+            if part.last {
+                open.remove(&part.id);
+            }
+            sender
+        };
+        let deadline = Instant::now() + PART_WAIT;
+        let mut bytes = bytes;
+        let mut pause = Duration::from_millis(1);
+        loop {
+            match sender.try_send(bytes) {
+                Ok(()) => return Ok(true),
+                Err(TrySendError::Disconnected(_)) => return Ok(false),
+                Err(TrySendError::Full(back)) => bytes = back,
+            }
+            if Instant::now() >= deadline {
+                return Err(Error::InvalidArguments {
+                    command: "import_upload_part".into(),
+                    message: format!(
+                        "id: upload {:?} has not been read for {} s (import_upload_parts reads it)",
+                        part.id,
+                        PART_WAIT.as_secs()
+                    ),
+                });
+            }
+            std::thread::sleep(pause);
+            pause = (pause * 2).min(Duration::from_millis(20));
+        }
+    }
+}
+
+/// The parts of one upload as a reader, for the importer's thread.
+struct PartsReader {
+    parts: Receiver<Vec<u8>>,
+    current: Vec<u8>,
+    at: usize,
+}
+
+impl Read for PartsReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.at == self.current.len() {
+            match self.parts.recv_timeout(PART_WAIT) {
+                Ok(part) => {
+                    self.current = part;
+                    self.at = 0;
+                }
+                Err(RecvTimeoutError::Disconnected) => return Ok(0),
+                Err(RecvTimeoutError::Timeout) => {
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::TimedOut,
+                        format!(
+                            "no part of the upload arrived for {} s",
+                            PART_WAIT.as_secs()
+                        ),
+                    ))
+                }
+            }
+        }
+        let n = buf.len().min(self.current.len() - self.at);
+        buf[..n].copy_from_slice(&self.current[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
+    }
+}
