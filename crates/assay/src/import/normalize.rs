@@ -10,6 +10,7 @@
 //! pricing charges each token once. Sources that count cached tokens apart (Langfuse's
 //! `usage_details` `input` key) are summed into `input` here.
 
+use rustc_hash::FxHashMap;
 use serde_json::{Map, Value};
 
 use super::RawSpan;
@@ -186,7 +187,6 @@ type LazyObject = std::cell::OnceCell<Option<Map<String, Value>>>;
 /// demand: `a.b` finds key `b` inside the JSON object held by attribute `a`.
 pub(crate) struct Attrs<'a> {
     span: &'a Map<String, Value>,
-    resource: &'a Map<String, Value>,
     /// The span attributes that hold a JSON object as a string, parsed on first use. Few spans
     /// have more than two, so a missing key costs a handful of prefix checks, not a parse.
     objects: Vec<(&'a str, LazyObject)>,
@@ -194,6 +194,10 @@ pub(crate) struct Attrs<'a> {
     /// and resource. Most lookups ask for another dialect's key (`llm.*` on a GenAI span);
     /// this answers them without touching the maps.
     heads: u64,
+    /// Every span and resource attribute by key, span values winning. The maps are B-trees,
+    /// whose lookups compare keys that share long prefixes (`gen_ai.usage.`); a normalisation
+    /// looks up many more keys than a span has, so one hash table built per span costs less.
+    keys: FxHashMap<&'a str, &'a Value>,
 }
 
 /// The bit of a key's first segment in [`Attrs::heads`]: a mix of the segment's length and its
@@ -215,15 +219,18 @@ impl<'a> Attrs<'a> {
             .filter(|(_, v)| v.as_str().is_some_and(|s| s.starts_with('{')))
             .map(|(k, _)| (k.as_str(), std::cell::OnceCell::new()))
             .collect();
-        let heads = span
-            .keys()
-            .chain(resource.keys())
-            .fold(0, |bits, k| bits | head_bit(k));
+        let mut heads = 0;
+        let mut keys = FxHashMap::default();
+        keys.reserve(span.len() + resource.len());
+        for (k, v) in resource.iter().chain(span) {
+            heads |= head_bit(k);
+            keys.insert(k.as_str(), v);
+        }
         Attrs {
             span,
-            resource,
             objects,
             heads,
+            keys,
         }
     }
 
@@ -231,7 +238,7 @@ impl<'a> Attrs<'a> {
         if self.heads & head_bit(key) == 0 {
             return None;
         }
-        if let Some(v) = self.span.get(key).or_else(|| self.resource.get(key)) {
+        if let Some(v) = self.keys.get(key) {
             return Some(v);
         }
         for (head, parsed) in &self.objects {
