@@ -72,18 +72,8 @@ async fn import_upload(
     api: Shared<'_>,
     request: tauri::ipc::Request<'_>,
 ) -> Result<ImportOutcome, ApiError> {
-    let upload = ImportUpload::from_headers(|name| {
-        request.headers().get(name).and_then(|v| v.to_str().ok())
-    });
-    let bytes = match request.body() {
-        tauri::ipc::InvokeBody::Raw(bytes) => bytes.clone(),
-        tauri::ipc::InvokeBody::Json(_) => {
-            return Err(ApiError {
-                code: "invalid_input".into(),
-                message: "import_upload takes the file's bytes as the body".into(),
-            })
-        }
-    };
+    let upload = ImportUpload::from_headers(|name| header(&request, name));
+    let bytes = raw_body(&request, "import_upload")?;
     blocking(&api, move |a| a.import_upload(&upload, &bytes[..])).await
 }
 
@@ -106,18 +96,25 @@ async fn import_upload_part(
     api: Shared<'_>,
     request: tauri::ipc::Request<'_>,
 ) -> Result<bool, ApiError> {
-    let part =
-        UploadPart::from_headers(|name| request.headers().get(name).and_then(|v| v.to_str().ok()));
-    let bytes = match request.body() {
-        tauri::ipc::InvokeBody::Raw(bytes) => bytes.clone(),
-        tauri::ipc::InvokeBody::Json(_) => {
-            return Err(ApiError {
-                code: "invalid_input".into(),
-                message: "import_upload_part takes the part's bytes as the body".into(),
-            })
-        }
-    };
+    let part = UploadPart::from_headers(|name| header(&request, name));
+    let bytes = raw_body(&request, "import_upload_part")?;
     blocking(&api, move |a| a.import_upload_part(&part, bytes)).await
+}
+
+/// A request header's value, when it is text.
+fn header<'r>(request: &'r tauri::ipc::Request<'_>, name: &str) -> Option<&'r str> {
+    request.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
+/// The raw bytes `command` takes as its invoke body (a file, or a part of one).
+fn raw_body(request: &tauri::ipc::Request<'_>, command: &str) -> Result<Vec<u8>, ApiError> {
+    match request.body() {
+        tauri::ipc::InvokeBody::Raw(bytes) => Ok(bytes.clone()),
+        tauri::ipc::InvokeBody::Json(_) => Err(ApiError {
+            code: "invalid_input".into(),
+            message: format!("{command} takes raw bytes as its body"),
+        }),
+    }
 }
 
 #[tauri::command]
