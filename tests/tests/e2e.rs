@@ -534,6 +534,34 @@ fn an_upload_sent_in_parts_imports_as_the_parts_arrive() {
     assert_eq!(part("parts-1", b"{}", true), false, "the upload has ended");
     let listed = call("traces_list", r#"{"limit": 1}"#).json();
     assert_eq!(listed["total"], lines);
+
+    // A client that cannot read the rest of its file abandons the upload, giving why.
+    assert_eq!(
+        call("import_upload_begin", r#"{"id": "parts-2"}"#).status,
+        200
+    );
+    let import = std::thread::scope(|scope| {
+        let import = scope.spawn(|| {
+            call(
+                "import_upload_parts",
+                r#"{"name": "gone.jsonl", "id": "parts-2"}"#,
+            )
+        });
+        let headers = [
+            ("x-assay-import-id", "parts-2"),
+            ("x-assay-abandon-upload", "Cannot%20read%20gone.jsonl"),
+        ];
+        let abandoned = http(&addr, "POST", "/api/import_upload_part", &headers, "");
+        assert_eq!(abandoned.json(), false, "an abandoned upload wants no more");
+        import.join().unwrap()
+    });
+    let outcome = import.json();
+    assert_eq!(outcome["imported"], serde_json::json!([]));
+    let message = outcome["failed"][0]["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("the upload was abandoned: Cannot read gone.jsonl"),
+        "{message}"
+    );
 }
 
 #[test]

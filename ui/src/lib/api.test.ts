@@ -433,6 +433,34 @@ describe('importFile', () => {
     expect(sent).toEqual([UPLOAD_PART_BYTES]);
   });
 
+  it('abandons an upload whose file cannot be read part-way, so its import ends at once', async () => {
+    (window as TauriWindow).__TAURI_INTERNALS__ = {};
+    const parts: Record<string, string>[] = [];
+    invokeMock.mockImplementation(async (command: string, _body?: unknown, options?: unknown) => {
+      if (command === 'import_upload_part') {
+        parts.push((options as { headers: Record<string, string> }).headers);
+        return true;
+      }
+      return command === 'import_upload_parts' ? outcome : null;
+    });
+    const file = new File([new Uint8Array(UPLOAD_PART_BYTES + 1)], 'gone.jsonl');
+    const slice = file.slice.bind(file);
+    file.slice = (start?: number, end?: number) =>
+      start === 0 ? slice(start, end) : ({ arrayBuffer: () => Promise.reject(new Error('the file was removed')) } as Blob);
+
+    await expect(importFile(file, { id: 'p4ge-3' })).rejects.toMatchObject({
+      code: 'unreadable',
+      message: 'Cannot read gone.jsonl: the file was removed',
+    });
+    expect(parts).toEqual([
+      { 'x-assay-import-id': 'p4ge-3' },
+      {
+        'x-assay-import-id': 'p4ge-3',
+        'x-assay-abandon-upload': encodeURIComponent('Cannot read gone.jsonl: the file was removed'),
+      },
+    ]);
+  });
+
   it('turns a Tauri rejection into an ApiError', async () => {
     (window as TauriWindow).__TAURI_INTERNALS__ = {};
     invokeMock.mockRejectedValue({ code: 'invalid_input', message: 'import_upload takes the file bytes' });

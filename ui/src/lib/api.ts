@@ -65,6 +65,8 @@ export const FORMAT_HEADER = 'x-assay-format';
 export const IMPORT_ID_HEADER = 'x-assay-import-id';
 /** Marks the last part of an upload sent in parts. */
 export const LAST_PART_HEADER = 'x-assay-last-part';
+/** Abandons an upload sent in parts, giving why (percent-encoded). */
+export const ABANDON_HEADER = 'x-assay-abandon-upload';
 /**
  * Bytes per part of an upload over Tauri. Its IPC carries one whole message per
  * call, so a file is sent in parts the backend reads as one stream: neither side
@@ -419,14 +421,18 @@ export async function importFile(file: File, options: ImportFileOptions = {}): P
 async function sendParts(file: File, id: string): Promise<void> {
   for (let offset = 0; ; offset += UPLOAD_PART_BYTES) {
     const end = Math.min(offset + UPLOAD_PART_BYTES, file.size);
+    const headers: Record<string, string> = { [IMPORT_ID_HEADER]: encodeURIComponent(id) };
     let bytes: Uint8Array;
     try {
       bytes = new Uint8Array(await file.slice(offset, end).arrayBuffer());
     } catch (error) {
-      throw new ApiError(UNREADABLE, `Cannot read ${file.name}: ${describe(error)}`);
+      const reason = `Cannot read ${file.name}: ${describe(error)}`;
+      // The import ends now with this reason, rather than after waiting for the next part.
+      headers[ABANDON_HEADER] = encodeURIComponent(reason);
+      await invoke('import_upload_part', new Uint8Array(), { headers }).catch(() => undefined);
+      throw new ApiError(UNREADABLE, reason);
     }
     const last = end >= file.size;
-    const headers: Record<string, string> = { [IMPORT_ID_HEADER]: encodeURIComponent(id) };
     if (last) headers[LAST_PART_HEADER] = '1';
     const more = await invoke<boolean>('import_upload_part', bytes, { headers });
     if (last || !more) return;

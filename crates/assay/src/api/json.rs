@@ -329,6 +329,9 @@ pub struct UploadPart {
     /// Whether this is the upload's last part.
     #[serde(default)]
     pub last: bool,
+    /// Abandons the upload instead, for this reason (the client could not read its file).
+    #[serde(default)]
+    pub abandon: Option<String>,
 }
 
 /// `import_progress` arguments.

@@ -17,7 +17,7 @@ mod prices;
 
 pub use demo::{demo, DemoReport};
 pub use evals::{CassetteChoice, KEY_PROVIDERS};
-pub use parts::LAST_PART_HEADER;
+pub use parts::{ABANDON_HEADER, LAST_PART_HEADER};
 pub use prices::{PriceMatch, PricesImport};
 
 use std::collections::HashMap;

@@ -28,14 +28,23 @@ const PART_WAIT: Duration = Duration::from_secs(120);
 /// The header that marks an upload's last part.
 pub const LAST_PART_HEADER: &str = "x-assay-last-part";
 
+/// The header that abandons an upload, giving why (percent-encoded): the client could not read
+/// the rest of its file.
+pub const ABANDON_HEADER: &str = "x-assay-abandon-upload";
+
 /// Uploads opened with [`Api::import_upload_begin`] and not yet ended, by id.
 #[derive(Default)]
 pub(super) struct PartedUploads(Mutex<HashMap<String, Parted>>);
 
+/// A part's bytes, or why the client abandoned the upload.
+type Part = std::result::Result<Vec<u8>, String>;
+
 struct Parted {
-    sender: SyncSender<Vec<u8>>,
-    /// Taken by the import when it starts.
-    receiver: Option<Receiver<Vec<u8>>>,
+    /// Dropped with the last part, so the import reads the end after it.
+    sender: Option<SyncSender<Part>>,
+    /// Taken by the import when it starts, which may be after the last part was sent: the
+    /// entry stays until the import ends.
+    receiver: Option<Receiver<Part>>,
 }
 
 impl PartedUploads {
@@ -54,6 +63,7 @@ impl UploadPart {
                 .map(decode_header_value)
                 .unwrap_or_default(),
             last: header(LAST_PART_HEADER).is_some_and(|v| v == "1" || v == "true"),
+            abandon: header(ABANDON_HEADER).map(decode_header_value),
         }
     }
 }
@@ -76,7 +86,7 @@ impl Api {
         open.insert(
             args.id.clone(),
             Parted {
-                sender,
+                sender: Some(sender),
                 receiver: Some(receiver),
             },
         );
@@ -111,26 +121,34 @@ impl Api {
 
     /// Hands the next part of the upload `part.id` to its import, waiting while the import has
     /// [`PARTS_IN_FLIGHT`] parts to read. Returns whether the import wants more: `false` once
-    /// it has stopped (its outcome says why) or when no such upload is open.
+    /// it has stopped (its outcome says why) or when no such upload is open. A part that
+    /// abandons the upload (`part.abandon`, the client's reason) ends the import at once with a
+    /// read error: what it wrote in whole batches stays, as for any read error.
     pub fn import_upload_part(&self, part: &UploadPart, bytes: Vec<u8>) -> Result<bool> {
         let sender = {
             let mut open = self.parted.lock();
-            let sender = match open.get(&part.id) {
-                Some(p) => p.sender.clone(),
-                None => return Ok(false),
+            let Some(parted) = open.get_mut(&part.id) else {
+                return Ok(false);
+            };
+            let Some(sender) = parted.sender.clone() else {
+                // The last part was sent already.
+                return Ok(false);
             };
             // Without the map's sender, the import reads the end once this part is read.
-            if part.last {
-                open.remove(&part.id);
+            if part.last || part.abandon.is_some() {
+                parted.sender = None;
             }
             sender
         };
         let deadline = Instant::now() + PART_WAIT;
-        let mut bytes = bytes;
+        let mut bytes = match &part.abandon {
+            Some(reason) => Err(reason.clone()),
+            None => Ok(bytes),
+        };
         let mut pause = Duration::from_millis(1);
         loop {
             match sender.try_send(bytes) {
-                Ok(()) => return Ok(true),
+                Ok(()) => return Ok(part.abandon.is_none()),
                 Err(TrySendError::Disconnected(_)) => return Ok(false),
                 Err(TrySendError::Full(back)) => bytes = back,
             }
@@ -152,7 +170,7 @@ impl Api {
 
 /// The parts of one upload as a reader, for the importer's thread.
 struct PartsReader {
-    parts: Receiver<Vec<u8>>,
+    parts: Receiver<Part>,
     current: Vec<u8>,
     at: usize,
 }
@@ -161,9 +179,14 @@ impl Read for PartsReader {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         while self.at == self.current.len() {
             match self.parts.recv_timeout(PART_WAIT) {
-                Ok(part) => {
+                Ok(Ok(part)) => {
                     self.current = part;
                     self.at = 0;
+                }
+                Ok(Err(reason)) => {
+                    return Err(std::io::Error::other(format!(
+                        "the upload was abandoned: {reason}"
+                    )))
                 }
                 Err(RecvTimeoutError::Disconnected) => return Ok(0),
                 Err(RecvTimeoutError::Timeout) => {

@@ -707,6 +707,7 @@ fn an_upload_in_parts_that_is_not_traces_fails_and_refuses_its_further_parts() {
     let part = UploadPart {
         id: id.clone(),
         last: false,
+        abandon: None,
     };
     let outcome = std::thread::scope(|scope| {
         let import = scope.spawn(|| api.import_upload_parts(&upload));
@@ -739,4 +740,88 @@ fn an_upload_in_parts_that_is_not_traces_fails_and_refuses_its_further_parts() {
     // The id is free again, and an import without an opened upload is refused.
     assert!(api.import_upload_parts(&upload).is_err());
     api.import_upload_begin(&ImportProgressArgs { id }).unwrap();
+}
+
+#[test]
+fn an_upload_in_parts_abandoned_by_its_client_fails_at_once_with_the_reason() {
+    use assay::api::json::{ImportProgressArgs, ImportUpload, UploadPart};
+    let (_dir, api) = crate::temp_workspace();
+    let id = "abandoned".to_owned();
+    api.import_upload_begin(&ImportProgressArgs { id: id.clone() })
+        .unwrap();
+    let upload = ImportUpload {
+        name: "month.jsonl".into(),
+        format: None,
+        id: Some(id.clone()),
+    };
+    let line = r#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"0af7651916cd43dd8448eb211c80319c","spanId":"b7ad6b7169203331","name":"call","startTimeUnixNano":"1700000000000000000","endTimeUnixNano":"1700000000500000000"}]}]}]}"#;
+    let started = std::time::Instant::now();
+    let outcome = std::thread::scope(|scope| {
+        let import = scope.spawn(|| api.import_upload_parts(&upload));
+        let part = UploadPart {
+            id: id.clone(),
+            last: false,
+            abandon: None,
+        };
+        assert!(api
+            .import_upload_part(&part, format!("{line}\n{line}\n").into_bytes())
+            .unwrap());
+        let abandon = UploadPart {
+            abandon: Some("Cannot read month.jsonl: the file was removed".into()),
+            ..part.clone()
+        };
+        assert!(
+            !api.import_upload_part(&abandon, Vec::new()).unwrap(),
+            "an abandoned upload wants no more parts"
+        );
+        assert!(!api.import_upload_part(&part, b"more".to_vec()).unwrap());
+        import.join().unwrap().unwrap()
+    });
+    // At once, not after the two minutes an importer waits for a part.
+    assert!(started.elapsed() < std::time::Duration::from_secs(30));
+    assert!(outcome.imported.is_empty(), "{outcome:?}");
+    let message = &outcome.failed[0].error.message;
+    assert!(
+        message.contains("the upload was abandoned: Cannot read month.jsonl: the file was removed"),
+        "{message}"
+    );
+    // The lines read before were not a whole batch: nothing was written.
+    let listed = api
+        .traces_list(&assay::api::json::TraceQuery::default())
+        .unwrap();
+    assert_eq!(listed.total, 0);
+    api.import_upload_begin(&ImportProgressArgs { id }).unwrap();
+}
+
+#[test]
+fn parts_sent_before_their_import_starts_are_imported() {
+    use assay::api::json::{ImportProgressArgs, ImportUpload, UploadPart};
+    // The desktop app's calls run concurrently: a small file's only part may arrive before the
+    // call that imports it.
+    let (_dir, api) = crate::temp_workspace();
+    let id = "early".to_owned();
+    api.import_upload_begin(&ImportProgressArgs { id: id.clone() })
+        .unwrap();
+    let line = r#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"0af7651916cd43dd8448eb211c80319c","spanId":"b7ad6b7169203331","name":"call","startTimeUnixNano":"1700000000000000000","endTimeUnixNano":"1700000000500000000"}]}]}]}"#;
+    let last = UploadPart {
+        id: id.clone(),
+        last: true,
+        abandon: None,
+    };
+    assert!(api
+        .import_upload_part(&last, format!("{line}\n").into_bytes())
+        .unwrap());
+    assert!(
+        !api.import_upload_part(&last, b"again".to_vec()).unwrap(),
+        "nothing is taken after the last part"
+    );
+    let outcome = api
+        .import_upload_parts(&ImportUpload {
+            name: "one.jsonl".into(),
+            format: None,
+            id: Some(id),
+        })
+        .unwrap();
+    assert!(outcome.failed.is_empty(), "{outcome:?}");
+    assert_eq!(outcome.imported[0].spans_new, 1);
 }
