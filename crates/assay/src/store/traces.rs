@@ -708,7 +708,6 @@ pub fn count(store: &Store) -> Result<i64> {
 mod tests {
     use super::*;
 
-    /// The plan of `statement`, one line per step.
     #[test]
     fn refreshing_touched_traces_reads_only_their_spans() {
         // Walking the spans in GROUP BY order and probing `touched` costs a pass over every
