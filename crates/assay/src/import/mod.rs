@@ -395,6 +395,42 @@ impl From<Error> for ParseError {
     }
 }
 
+/// A document (one OTLP/JSON document, one protobuf message) up to this size is read whole and
+/// written in one transaction, so a broken one changes nothing; a larger one is parsed as it
+/// streams and written in batches, so memory stays flat however large it is.
+pub(crate) const WHOLE_UP_TO: u64 = 32 << 20;
+
+/// A document as [`whole_or_streamed`] found it.
+pub(crate) enum Document<'r> {
+    /// It ended within the limit: all of it.
+    Whole(Vec<u8>),
+    /// It goes on: what was read, then the rest of the input.
+    Streamed(BufReader<std::io::Chain<std::io::Cursor<Vec<u8>>, &'r mut dyn BufRead>>),
+}
+
+/// Reads the rest of a document after `bytes` (what was read of it already) while it fits in
+/// `limit` bytes: whole when the input ends there, else to be parsed as it streams.
+pub(crate) fn whole_or_streamed<'r>(
+    reader: &'r mut dyn BufRead,
+    mut bytes: Vec<u8>,
+    limit: u64,
+) -> std::result::Result<Document<'r>, ParseError> {
+    let read_error = |e: std::io::Error| ParseError::Input(io_message(&e));
+    let room = limit.saturating_sub(bytes.len() as u64);
+    (&mut *reader)
+        .take(room)
+        .read_to_end(&mut bytes)
+        .map_err(read_error)?;
+    if reader.fill_buf().map_err(read_error)?.is_empty() {
+        return Ok(Document::Whole(bytes));
+    }
+    let rest = std::io::Cursor::new(bytes).chain(reader);
+    Ok(Document::Streamed(BufReader::with_capacity(
+        256 * 1024,
+        rest,
+    )))
+}
+
 /// The rest of the input, for whole-document formats (one JSON document, one protobuf message).
 pub(crate) fn read_all(reader: &mut dyn BufRead) -> std::result::Result<Vec<u8>, ParseError> {
     let mut bytes = Vec::new();

@@ -204,18 +204,15 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
 
-/// Documents up to this size are read whole and written in one transaction; a larger one is
-/// parsed as it streams (see [`stream_document`]), so memory stays flat however large it is.
-const WHOLE_UP_TO: u64 = 32 << 20;
-
 /// One document, or JSON lines whose first line was longer than detection could see: the first
-/// line is read whole (up to [`WHOLE_UP_TO`]); when it is a complete document and more follows,
-/// the input is lines.
+/// line is read whole (up to [`WHOLE_UP_TO`](super::WHOLE_UP_TO)); when it is a complete
+/// document and more follows, the input is lines. A document over that size is parsed as it
+/// streams (see [`stream_document`]).
 pub(super) fn parse_document_reader(
     reader: &mut dyn BufRead,
     sink: &mut dyn Sink,
 ) -> Result<(), ParseError> {
-    parse_document_reader_up_to(reader, sink, WHOLE_UP_TO)
+    parse_document_reader_up_to(reader, sink, super::WHOLE_UP_TO)
 }
 
 fn parse_document_reader_up_to(
@@ -240,18 +237,13 @@ fn parse_document_reader_up_to(
             parse_line(line, n, sink)
         });
     }
-    let room = whole_up_to.saturating_sub(bytes.len() as u64);
-    (&mut *reader)
-        .take(room)
-        .read_to_end(&mut bytes)
-        .map_err(read_error)?;
-    if reader.fill_buf().map_err(read_error)?.is_empty() {
-        return parse_document(&bytes, "", sink);
+    match super::whole_or_streamed(reader, bytes, whole_up_to)? {
+        super::Document::Whole(bytes) => parse_document(&bytes, "", sink),
+        super::Document::Streamed(input) => {
+            sink.write_in_batches();
+            stream_document(input, sink)
+        }
     }
-    sink.write_in_batches();
-    let input =
-        std::io::BufReader::with_capacity(256 * 1024, std::io::Cursor::new(bytes).chain(reader));
-    stream_document(input, sink)
 }
 
 /// Parses a document too large to hold, span by span as it is read: each span's JSON is taken

@@ -433,17 +433,14 @@ fn walk(
 // Reading
 // ------------------------------------------------------------------------------------------------
 
-/// Messages up to this size are read whole and written in one transaction, their framing checked
-/// before any span is emitted, so a broken one adds nothing. A larger one is decoded as it streams
-/// (see [`stream_message`]), so memory stays flat however large it is.
-const WHOLE_UP_TO: u64 = 32 << 20;
-
-/// One `TracesData` message.
+/// One `TracesData` message. Up to [`WHOLE_UP_TO`](super::WHOLE_UP_TO) it is read whole, its
+/// framing checked before any span is emitted, so a broken one adds nothing; a larger one is
+/// decoded as it streams (see [`stream_message`]).
 pub(super) fn parse_message(
     reader: &mut dyn BufRead,
     sink: &mut dyn Sink,
 ) -> Result<(), ParseError> {
-    parse_message_up_to(reader, sink, WHOLE_UP_TO)
+    parse_message_up_to(reader, sink, super::WHOLE_UP_TO)
 }
 
 fn parse_message_up_to(
@@ -451,23 +448,17 @@ fn parse_message_up_to(
     sink: &mut dyn Sink,
     whole_up_to: u64,
 ) -> Result<(), ParseError> {
-    let read_error = |e: std::io::Error| ParseError::Input(io_message(&e));
-    let mut bytes = Vec::new();
-    (&mut *reader)
-        .take(whole_up_to)
-        .read_to_end(&mut bytes)
-        .map_err(read_error)?;
-    if reader.fill_buf().map_err(read_error)?.is_empty() {
-        return match decode_message(&bytes, 0, "", sink) {
+    match super::whole_or_streamed(reader, Vec::new(), whole_up_to)? {
+        super::Document::Whole(bytes) => match decode_message(&bytes, 0, "", sink) {
             Ok(()) => Ok(()),
             Err(Stop::Store(e)) => Err(ParseError::Store(e)),
             Err(Stop::Malformed(m)) => Err(ParseError::Input(m.to_string())),
-        };
+        },
+        super::Document::Streamed(input) => {
+            sink.write_in_batches();
+            stream_message(input, sink)
+        }
     }
-    sink.write_in_batches();
-    let input =
-        std::io::BufReader::with_capacity(256 * 1024, std::io::Cursor::new(bytes).chain(reader));
-    stream_message(input, sink)
 }
 
 /// Decodes a `TracesData` too large to hold as it is read: each resource and each span is read
