@@ -692,23 +692,35 @@ fn a_large_import_leaves_every_filter_index_in_place() {
     assert_eq!(filter_indexes(&db), before);
 }
 
-#[test]
-fn an_upload_in_parts_that_is_not_traces_fails_and_refuses_its_further_parts() {
-    use assay::api::json::{ImportProgressArgs, ImportUpload, UploadPart};
-    let (_dir, api) = crate::temp_workspace();
-    let id = "not-traces".to_owned();
-    api.import_upload_begin(&ImportProgressArgs { id: id.clone() })
+/// One OTLP/JSON line holding one span.
+const ONE_SPAN_LINE: &str = r#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"0af7651916cd43dd8448eb211c80319c","spanId":"b7ad6b7169203331","name":"call","startTimeUnixNano":"1700000000000000000","endTimeUnixNano":"1700000000500000000"}]}]}]}"#;
+
+/// Opens the upload `id` of a file called `name`, to be sent in parts: the call that imports it,
+/// and a part of it (not the last).
+fn open_upload(
+    api: &assay::api::Api,
+    id: &str,
+    name: &str,
+) -> (assay::api::json::ImportUpload, assay::api::json::UploadPart) {
+    api.import_upload_begin(&assay::api::json::ImportProgressArgs { id: id.into() })
         .unwrap();
-    let upload = ImportUpload {
-        name: "notes.txt".into(),
+    let upload = assay::api::json::ImportUpload {
+        name: name.into(),
         format: None,
-        id: Some(id.clone()),
+        id: Some(id.into()),
     };
-    let part = UploadPart {
-        id: id.clone(),
+    let part = assay::api::json::UploadPart {
+        id: id.into(),
         last: false,
         abandon: None,
     };
+    (upload, part)
+}
+
+#[test]
+fn an_upload_in_parts_that_is_not_traces_fails_and_refuses_its_further_parts() {
+    let (_dir, api) = crate::temp_workspace();
+    let (upload, part) = open_upload(&api, "not-traces", "notes.txt");
     let outcome = std::thread::scope(|scope| {
         let import = scope.spawn(|| api.import_upload_parts(&upload));
         assert!(api
@@ -739,34 +751,21 @@ fn an_upload_in_parts_that_is_not_traces_fails_and_refuses_its_further_parts() {
     );
     // The id is free again, and an import without an opened upload is refused.
     assert!(api.import_upload_parts(&upload).is_err());
-    api.import_upload_begin(&ImportProgressArgs { id }).unwrap();
+    open_upload(&api, "not-traces", "notes.txt");
 }
 
 #[test]
 fn an_upload_in_parts_abandoned_by_its_client_fails_at_once_with_the_reason() {
-    use assay::api::json::{ImportProgressArgs, ImportUpload, UploadPart};
     let (_dir, api) = crate::temp_workspace();
-    let id = "abandoned".to_owned();
-    api.import_upload_begin(&ImportProgressArgs { id: id.clone() })
-        .unwrap();
-    let upload = ImportUpload {
-        name: "month.jsonl".into(),
-        format: None,
-        id: Some(id.clone()),
-    };
-    let line = r#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"0af7651916cd43dd8448eb211c80319c","spanId":"b7ad6b7169203331","name":"call","startTimeUnixNano":"1700000000000000000","endTimeUnixNano":"1700000000500000000"}]}]}]}"#;
+    let (upload, part) = open_upload(&api, "abandoned", "month.jsonl");
     let started = std::time::Instant::now();
     let outcome = std::thread::scope(|scope| {
         let import = scope.spawn(|| api.import_upload_parts(&upload));
-        let part = UploadPart {
-            id: id.clone(),
-            last: false,
-            abandon: None,
-        };
+        let two_lines = format!("{ONE_SPAN_LINE}\n{ONE_SPAN_LINE}\n");
         assert!(api
-            .import_upload_part(&part, format!("{line}\n{line}\n").into_bytes())
+            .import_upload_part(&part, two_lines.into_bytes())
             .unwrap());
-        let abandon = UploadPart {
+        let abandon = assay::api::json::UploadPart {
             abandon: Some("Cannot read month.jsonl: the file was removed".into()),
             ..part.clone()
         };
@@ -790,38 +789,24 @@ fn an_upload_in_parts_abandoned_by_its_client_fails_at_once_with_the_reason() {
         .traces_list(&assay::api::json::TraceQuery::default())
         .unwrap();
     assert_eq!(listed.total, 0);
-    api.import_upload_begin(&ImportProgressArgs { id }).unwrap();
+    open_upload(&api, "abandoned", "month.jsonl");
 }
 
 #[test]
 fn parts_sent_before_their_import_starts_are_imported() {
-    use assay::api::json::{ImportProgressArgs, ImportUpload, UploadPart};
     // The desktop app's calls run concurrently: a small file's only part may arrive before the
     // call that imports it.
     let (_dir, api) = crate::temp_workspace();
-    let id = "early".to_owned();
-    api.import_upload_begin(&ImportProgressArgs { id: id.clone() })
-        .unwrap();
-    let line = r#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"0af7651916cd43dd8448eb211c80319c","spanId":"b7ad6b7169203331","name":"call","startTimeUnixNano":"1700000000000000000","endTimeUnixNano":"1700000000500000000"}]}]}]}"#;
-    let last = UploadPart {
-        id: id.clone(),
-        last: true,
-        abandon: None,
-    };
+    let (upload, part) = open_upload(&api, "early", "one.jsonl");
+    let last = assay::api::json::UploadPart { last: true, ..part };
     assert!(api
-        .import_upload_part(&last, format!("{line}\n").into_bytes())
+        .import_upload_part(&last, format!("{ONE_SPAN_LINE}\n").into_bytes())
         .unwrap());
     assert!(
         !api.import_upload_part(&last, b"again".to_vec()).unwrap(),
         "nothing is taken after the last part"
     );
-    let outcome = api
-        .import_upload_parts(&ImportUpload {
-            name: "one.jsonl".into(),
-            format: None,
-            id: Some(id),
-        })
-        .unwrap();
+    let outcome = api.import_upload_parts(&upload).unwrap();
     assert!(outcome.failed.is_empty(), "{outcome:?}");
     assert_eq!(outcome.imported[0].spans_new, 1);
 }
