@@ -552,22 +552,25 @@ impl<R: BufRead> Streamed<'_, R> {
         Halt::Malformed(Malformed { at, what })
     }
 
-    /// The next byte; `None` at the end of the input.
-    fn byte(&mut self) -> Result<Option<u8>, Halt> {
+    /// The next byte, left in the input; `None` at its end.
+    fn peek(&mut self) -> Result<Option<u8>, Halt> {
         loop {
             match self.input.fill_buf() {
-                Ok(buf) => {
-                    let Some(&b) = buf.first() else {
-                        return Ok(None);
-                    };
-                    self.input.consume(1);
-                    self.at += 1;
-                    return Ok(Some(b));
-                }
+                Ok(buf) => return Ok(buf.first().copied()),
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(Halt::Read(io_message(&e))),
             }
         }
+    }
+
+    /// The next byte; `None` at the end of the input.
+    fn byte(&mut self) -> Result<Option<u8>, Halt> {
+        let b = self.peek()?;
+        if b.is_some() {
+            self.input.consume(1);
+            self.at += 1;
+        }
+        Ok(b)
     }
 
     fn varint(&mut self) -> Result<u64, Halt> {
@@ -594,17 +597,9 @@ impl<R: BufRead> Streamed<'_, R> {
         if tag_at > end {
             return Err(self.malformed(tag_at, "a field runs past the end of its message"));
         }
-        if end == u64::MAX {
-            let more = loop {
-                match self.input.fill_buf() {
-                    Ok(buf) => break !buf.is_empty(),
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                    Err(e) => return Err(Halt::Read(io_message(&e))),
-                }
-            };
-            if !more {
-                return Ok(None);
-            }
+        // Only the top level may end with the input.
+        if end == u64::MAX && self.peek()?.is_none() {
+            return Ok(None);
         }
         let tag = self.varint()?;
         let number = tag >> 3;
