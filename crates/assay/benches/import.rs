@@ -121,6 +121,72 @@ fn read_varint(reader: &mut impl BufRead) -> Option<u64> {
     panic!("a length prefix longer than a varint")
 }
 
+/// Writes the spans of the generated JSON lines at `jsonl` as a Langfuse observations export,
+/// `{"observations": [...]}`, one observation per span. Returns how many it wrote.
+fn write_langfuse_document(jsonl: &Path, document: &Path) -> u64 {
+    use serde_json::{json, Value};
+    let attribute = |span: &Value, key: &str| -> Option<Value> {
+        let found = span["attributes"]
+            .as_array()?
+            .iter()
+            .find(|a| a["key"] == key)?;
+        let v = &found["value"];
+        v.get("stringValue")
+            .cloned()
+            .or_else(|| {
+                v.get("intValue")
+                    .and_then(|i| i.as_str()?.parse::<i64>().ok())
+                    .map(Value::from)
+            })
+            .or_else(|| v.get("intValue").cloned())
+    };
+    let time = |ns: &Value| -> Value {
+        let ns: i64 = ns.as_str().and_then(|s| s.parse().ok()).unwrap_or(0);
+        Value::from(chrono::DateTime::from_timestamp_nanos(ns).to_rfc3339())
+    };
+    let mut out = std::io::BufWriter::new(std::fs::File::create(document).expect("create"));
+    out.write_all(b"{\"observations\": [").expect("write");
+    let mut reader =
+        BufReader::with_capacity(256 * 1024, std::fs::File::open(jsonl).expect("open"));
+    let mut line = Vec::new();
+    let mut written = 0u64;
+    while reader.read_until(b'\n', &mut line).expect("read") > 0 {
+        let doc: Value = serde_json::from_slice(&line).expect("a generated line");
+        line.clear();
+        let resources = doc["resourceSpans"].as_array().cloned().unwrap_or_default();
+        for scope in resources
+            .iter()
+            .flat_map(|r| r["scopeSpans"].as_array().cloned().unwrap_or_default())
+        {
+            for span in scope["spans"].as_array().cloned().unwrap_or_default() {
+                let model = attribute(&span, "gen_ai.request.model");
+                let observation = json!({
+                    "id": span["spanId"],
+                    "traceId": span["traceId"],
+                    "type": if model.is_some() { "GENERATION" } else { "SPAN" },
+                    "name": span["name"],
+                    "startTime": time(&span["startTimeUnixNano"]),
+                    "endTime": time(&span["endTimeUnixNano"]),
+                    "parentObservationId": span.get("parentSpanId").filter(|p| p.as_str() != Some("")),
+                    "model": model,
+                    "usage": {
+                        "input": attribute(&span, "gen_ai.usage.input_tokens"),
+                        "output": attribute(&span, "gen_ai.usage.output_tokens"),
+                    },
+                    "metadata": {"tenant": attribute(&span, "tenant")},
+                });
+                if written > 0 {
+                    out.write_all(b",\n").expect("write");
+                }
+                serde_json::to_writer(&mut out, &observation).expect("write");
+                written += 1;
+            }
+        }
+    }
+    out.write_all(b"]}").expect("write");
+    written
+}
+
 fn median(mut samples: Vec<Duration>) -> Duration {
     samples.sort();
     samples[samples.len() / 2]
@@ -302,6 +368,26 @@ fn main() {
             import_result(secs, count, peak),
         ));
         std::fs::remove_file(&message).ok();
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    // The same month as a Langfuse export: one JSON document of observations. Its records are
+    // taken one at a time as it streams, so memory must stay flat here too.
+    {
+        let document = scratch.path().join("langfuse-observations.json");
+        let written = write_langfuse_document(&jsonl, &document);
+        assert_eq!(written, report.spans);
+        let size = std::fs::metadata(&document).expect("size").len();
+        let dir = scratch.path().join("ws-langfuse");
+        let (secs, count, peak, _) = import_in_child(&document, &dir);
+        rows.push((
+            format!(
+                "Langfuse export as one {:.0} MB JSON document (streamed)",
+                size as f64 / 1e6
+            ),
+            import_result(secs, count, peak),
+        ));
+        std::fs::remove_file(&document).ok();
         std::fs::remove_dir_all(&dir).ok();
     }
 

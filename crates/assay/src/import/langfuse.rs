@@ -110,26 +110,38 @@ fn csv_header_is_langfuse(head: &[u8]) -> bool {
             || (has("timestamp") && (has("sessionId") || has("userId"))))
 }
 
+/// The keys of a document object whose arrays hold records (`data` is an API page).
+const RECORD_LISTS: [&str; 3] = ["data", "traces", "observations"];
+
 /// A JSON document. Traces are read first so their attribution reaches their observations, and
 /// written last so their end can be taken from their observations when the export has none.
+/// A document too large to hold is read as it streams, like JSON lines (see [`parse_streamed`]).
 pub(super) fn parse_json(reader: &mut dyn BufRead, sink: &mut dyn Sink) -> Result<(), ParseError> {
-    let doc = match read_document(reader)? {
+    parse_json_up_to(reader, sink, super::WHOLE_UP_TO)
+}
+
+fn parse_json_up_to(
+    reader: &mut dyn BufRead,
+    sink: &mut dyn Sink,
+    whole_up_to: u64,
+) -> Result<(), ParseError> {
+    let doc = match read_document(reader, whole_up_to)? {
         Json::Whole(doc) => doc,
         Json::Lines(first) => {
             sink.found_format(Format::LangfuseJsonl);
             return parse_lines(Some(&first), reader, sink);
         }
+        Json::Streamed(input) => return parse_streamed(input, sink),
     };
     let mut found = Found::default();
     match doc {
         Value::Array(items) => found.list(items, "", sink),
         Value::Object(mut obj) => {
-            let keys = ["data", "traces", "observations"];
-            if keys
+            if RECORD_LISTS
                 .iter()
                 .any(|k| obj.get(*k).is_some_and(Value::is_array))
             {
-                for key in keys {
+                for key in RECORD_LISTS {
                     if let Some(Value::Array(items)) = obj.remove(key) {
                         found.list(items, key, sink);
                     }
@@ -152,6 +164,27 @@ pub(super) fn parse_json(reader: &mut dyn BufRead, sink: &mut dyn Sink) -> Resul
         ..Builder::default()
     };
     builder.take(found, sink)?;
+    builder.finish(sink)
+}
+
+/// A document too large to hold, record by record in the order of the file, as JSON lines are
+/// read: a trace's attribution reaches the observations after it, and a trace is written when
+/// read (its end is the export's, not taken from its observations).
+fn parse_streamed(input: impl std::io::Read, sink: &mut dyn Sink) -> Result<(), ParseError> {
+    sink.write_in_batches();
+    let mut builder = Builder::default();
+    super::json_records::walk(input, &RECORD_LISTS, sink, &mut |sink, place, value| {
+        let mut found = Found::default();
+        if place.index.is_none() && value.get("id").is_none() {
+            return Err(ParseError::Input(NO_RECORDS.to_owned()));
+        }
+        let location = match place.index {
+            Some(_) => place.location(),
+            None => String::new(),
+        };
+        found.one(location, value, None, sink);
+        builder.take(found, sink)
+    })?;
     builder.finish(sink)
 }
 
@@ -958,6 +991,39 @@ mod tests {
             located(&sink.rejections),
             vec![("observations[3]", Some("startTime"))]
         );
+    }
+
+    #[test]
+    fn a_document_too_large_to_hold_streams_like_its_records_as_lines() {
+        let doc = sample("langfuse.json");
+        let mut sink = Collect::default();
+        let mut reader = std::io::BufReader::with_capacity(16, &doc[..]);
+        parse_json_up_to(&mut reader, &mut sink, 0).unwrap();
+        assert!(sink.in_batches, "a streamed document is written in batches");
+        check_observations(&sink);
+        assert_eq!(
+            located(&sink.rejections),
+            vec![("observations[3]", Some("startTime"))]
+        );
+
+        // The same records one per line, in the order of the document.
+        let value: Value = serde_json::from_slice(&doc).unwrap();
+        let mut lines = String::new();
+        for key in ["traces", "observations"] {
+            for record in value[key].as_array().unwrap() {
+                lines.push_str(&record.to_string());
+                lines.push('\n');
+            }
+        }
+        let as_lines = run(parse_jsonl, lines.as_bytes());
+        assert_eq!(sink.spans, as_lines.spans);
+        let said = |c: &Collect| -> Vec<(Option<String>, String)> {
+            c.rejections
+                .iter()
+                .map(|r| (r.field.clone(), r.message.clone()))
+                .collect()
+        };
+        assert_eq!(said(&sink), said(&as_lines));
     }
 
     #[test]

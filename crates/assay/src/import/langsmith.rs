@@ -72,14 +72,24 @@ fn holds_runs(value: &Value) -> bool {
     }
 }
 
-/// A JSON document of runs: merged by id, then written.
+/// A JSON document of runs: merged by id, then written. A document too large to hold is read
+/// as it streams, like JSON lines (see [`parse_streamed`]).
 pub(super) fn parse_json(reader: &mut dyn BufRead, sink: &mut dyn Sink) -> Result<(), ParseError> {
-    let doc = match read_document(reader)? {
+    parse_json_up_to(reader, sink, super::WHOLE_UP_TO)
+}
+
+fn parse_json_up_to(
+    reader: &mut dyn BufRead,
+    sink: &mut dyn Sink,
+    whole_up_to: u64,
+) -> Result<(), ParseError> {
+    let doc = match read_document(reader, whole_up_to)? {
         Json::Whole(doc) => doc,
         Json::Lines(first) => {
             sink.found_format(Format::LangsmithJsonl);
             return parse_lines(Some(&first), reader, sink);
         }
+        Json::Streamed(input) => return parse_streamed(input, sink),
     };
     let mut runs = Runs::default();
     match doc {
@@ -96,6 +106,29 @@ pub(super) fn parse_json(reader: &mut dyn BufRead, sink: &mut dyn Sink) -> Resul
         emit(&location, &run, sink)?;
     }
     Ok(())
+}
+
+/// A document too large to hold, run by run in the order of the file, as JSON lines are read:
+/// a run still open waits for its patch; memory holds only the open runs.
+fn parse_streamed(input: impl std::io::Read, sink: &mut dyn Sink) -> Result<(), ParseError> {
+    sink.write_in_batches();
+    let mut open = Open::default();
+    let lists = ["post", "patch", "runs"];
+    super::json_records::walk(input, &lists, sink, &mut |sink, place, value| {
+        let mut runs = Runs::default();
+        match (place.index, value) {
+            (Some(i), item) => runs.add(location("", &format!("{}[{i}]", place.key)), item, sink),
+            (None, Value::Object(obj)) => {
+                runs.add_body(obj, "", sink).map_err(ParseError::Input)?
+            }
+            (None, _) => return Err(ParseError::Input(NO_RUNS.to_owned())),
+        }
+        for (location, run) in runs.list {
+            open.add(location, run, sink)?;
+        }
+        Ok(())
+    })?;
+    open.finish(sink)
 }
 
 /// One run, or one batch body, per line. A run still open (no `end_time`) waits for its patch
@@ -691,7 +724,68 @@ mod tests {
             post.extend(body["post"].as_array().cloned().unwrap_or_default());
             patch.extend(body["patch"].as_array().cloned().unwrap_or_default());
         }
-        serde_json::to_vec(&serde_json::json!({"post": post, "patch": patch})).unwrap()
+        // Posts first, as the batch endpoint's bodies have them.
+        let (post, patch) = (Value::from(post), Value::from(patch));
+        format!("{{\"post\": {post}, \"patch\": {patch}}}").into_bytes()
+    }
+
+    /// Parses `doc` through a 16-byte buffer as a document too large to hold.
+    fn streamed(doc: &[u8]) -> Collect {
+        let mut sink = Collect::default();
+        let mut reader = std::io::BufReader::with_capacity(16, doc);
+        parse_json_up_to(&mut reader, &mut sink, 0).unwrap();
+        assert!(sink.in_batches, "a streamed document is written in batches");
+        sink
+    }
+
+    fn by_identity(mut spans: Vec<crate::model::Span>) -> Vec<crate::model::Span> {
+        spans.sort_by(|a, b| (&a.trace_id, &a.span_id).cmp(&(&b.trace_id, &b.span_id)));
+        spans
+    }
+
+    #[test]
+    fn a_document_too_large_to_hold_streams_like_its_runs_as_lines() {
+        let doc = all_in_one();
+        let sink = streamed(&doc);
+        assert!(sink.rejections.is_empty(), "{:?}", sink.rejections);
+
+        // The same runs one per line, in the order of the document.
+        let value: Value = serde_json::from_slice(&doc).unwrap();
+        let mut lines = String::new();
+        for key in ["post", "patch"] {
+            for run in value[key].as_array().unwrap() {
+                lines.push_str(&run.to_string());
+                lines.push('\n');
+            }
+        }
+        assert_eq!(sink.spans, jsonl(lines.as_bytes()).spans);
+        // Every post met its patch: the same spans as the document read whole.
+        assert_eq!(by_identity(sink.spans), by_identity(json(&doc).spans));
+    }
+
+    #[test]
+    fn a_streamed_document_keeps_what_it_read_before_a_break() {
+        let doc = String::from_utf8(batch("000002_runs_batch.json")).unwrap();
+        let whole = json(doc.as_bytes());
+        // Break the document inside its last posted run.
+        let last = doc.rfind("\"run_type\"").unwrap();
+        let broken = format!("{}\"run_type\" oops {}", &doc[..last], &doc[last..]);
+        let sink = streamed(broken.as_bytes());
+        assert_eq!(sink.spans.len(), whole.spans.len() - 1);
+        assert_eq!(sink.spans[..], whole.spans[..whole.spans.len() - 1]);
+        assert_eq!(sink.rejections.len(), 1);
+        assert!(sink.rejections[0].location.starts_with("line "));
+        assert!(sink.rejections[0]
+            .message
+            .ends_with("the rest of the document was not read"));
+
+        // One run as the whole document, and a document of no runs.
+        let one = serde_json::from_str::<Value>(&doc).unwrap()["post"][0].to_string();
+        assert_eq!(streamed(one.as_bytes()).spans, json(one.as_bytes()).spans);
+        let mut sink = Collect::default();
+        let mut reader = std::io::BufReader::with_capacity(16, &b"{\"name\": \"x\"}"[..]);
+        let err = parse_json_up_to(&mut reader, &mut sink, 0).unwrap_err();
+        assert!(matches!(err, ParseError::Input(m) if m == NO_RUNS));
     }
 
     #[test]

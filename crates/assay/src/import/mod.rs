@@ -15,6 +15,7 @@
 //! To add a format: a module with `sniff(head) -> bool` and `parse(reader, sink)`, a [`Format`]
 //! variant, and a line in [`detect`] and [`parse`].
 
+mod json_records;
 mod langfuse;
 mod langsmith;
 pub mod normalize;
@@ -405,8 +406,12 @@ pub(crate) enum Document<'r> {
     /// It ended within the limit: all of it.
     Whole(Vec<u8>),
     /// It goes on: what was read, then the rest of the input.
-    Streamed(BufReader<std::io::Chain<std::io::Cursor<Vec<u8>>, &'r mut dyn BufRead>>),
+    Streamed(StreamedInput<'r>),
 }
+
+/// A document too large to hold: what was read of it, then the rest of the input.
+pub(crate) type StreamedInput<'r> =
+    BufReader<std::io::Chain<std::io::Cursor<Vec<u8>>, &'r mut dyn BufRead>>;
 
 /// Reads the rest of a document after `bytes` (what was read of it already) while it fits in
 /// `limit` bytes: whole when the input ends there, else to be parsed as it streams.

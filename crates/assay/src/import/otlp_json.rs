@@ -264,17 +264,13 @@ fn stream_document(input: impl std::io::Read, sink: &mut dyn Sink) -> Result<(),
         return Err(ParseError::Store(e));
     }
     match parsed {
-        Ok(true) => Ok(()),
         Ok(false) => Err(ParseError::Input(NOT_OTLP.to_owned())),
-        Err(e) if stream.spans == 0 => Err(ParseError::Input(e.to_string())),
-        Err(e) => {
-            stream.sink.reject(Rejection {
-                location: format!("line {}, column {}", e.line(), e.column()),
-                field: None,
-                message: format!("{e}; the rest of the document was not read"),
-            });
-            Ok(())
-        }
+        parsed => super::json_records::end_of_stream(
+            parsed.map(drop),
+            stream.spans,
+            stream.sink,
+            "document",
+        ),
     }
 }
 

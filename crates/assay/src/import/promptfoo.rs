@@ -61,10 +61,13 @@ fn is_results(v: &Value) -> bool {
 
 /// A results document.
 pub(super) fn parse_json(reader: &mut dyn BufRead, sink: &mut dyn Sink) -> Result<(), ParseError> {
-    let mut top = match read_document(reader)? {
+    // Read whole: the eval's prompts and metadata follow its results in the file.
+    let mut top = match read_document(reader, u64::MAX)? {
         Json::Whole(Value::Object(top)) => top,
         Json::Lines(_) => return Err(ParseError::Input(LINES.to_owned())),
-        Json::Whole(_) => return Err(ParseError::Input(NOT_RESULTS.to_owned())),
+        Json::Whole(_) | Json::Streamed(_) => {
+            return Err(ParseError::Input(NOT_RESULTS.to_owned()))
+        }
     };
     // `-o results.json` wraps the summary: {evalId, results: {...}, config, metadata}.
     let (mut summary, path) = match top.remove("results") {

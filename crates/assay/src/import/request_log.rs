@@ -7,7 +7,7 @@
 //! the same way whichever file it arrives in.
 
 use std::fmt::Write as _;
-use std::io::BufRead;
+use std::io::{BufRead, Read};
 
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
@@ -517,21 +517,31 @@ pub(super) fn skip_bom(reader: &mut dyn BufRead) -> Result<(), ParseError> {
     Ok(())
 }
 
-/// A JSON input read whole, or found to be JSON lines.
-pub(super) enum Json {
+/// A JSON input read whole, found to be JSON lines, or too large to hold.
+pub(super) enum Json<'r> {
     /// One JSON document.
     Whole(Value),
     /// JSON lines after all (detection saw only part of a long first line): the first line,
     /// the rest still to be read.
     Lines(Vec<u8>),
+    /// One document larger than the limit given to [`read_document`], to be parsed as it
+    /// streams (see [`super::json_records`]).
+    Streamed(super::StreamedInput<'r>),
 }
 
-/// Reads a whole JSON document, unless its first line is a complete value and more follows.
-pub(super) fn read_document(reader: &mut dyn BufRead) -> Result<Json, ParseError> {
+/// Reads a whole JSON document of up to `whole_up_to` bytes, unless its first line is a
+/// complete value and more follows (JSON lines).
+pub(super) fn read_document(
+    reader: &mut dyn BufRead,
+    whole_up_to: u64,
+) -> Result<Json<'_>, ParseError> {
     let io = |e: std::io::Error| ParseError::Input(io_message(&e));
     skip_bom(reader)?;
     let mut bytes = Vec::new();
-    reader.read_until(b'\n', &mut bytes).map_err(io)?;
+    (&mut *reader)
+        .take(whole_up_to)
+        .read_until(b'\n', &mut bytes)
+        .map_err(io)?;
     let more = !reader
         .fill_buf()
         .map_err(io)?
@@ -540,10 +550,12 @@ pub(super) fn read_document(reader: &mut dyn BufRead) -> Result<Json, ParseError
     if more && serde_json::from_slice::<serde::de::IgnoredAny>(&bytes).is_ok() {
         return Ok(Json::Lines(bytes));
     }
-    reader.read_to_end(&mut bytes).map_err(io)?;
-    serde_json::from_slice(&bytes)
-        .map(Json::Whole)
-        .map_err(|e| ParseError::Input(format!("not valid JSON: {e}")))
+    match super::whole_or_streamed(reader, bytes, whole_up_to)? {
+        super::Document::Whole(bytes) => serde_json::from_slice(&bytes)
+            .map(Json::Whole)
+            .map_err(|e| ParseError::Input(format!("not valid JSON: {e}"))),
+        super::Document::Streamed(input) => Ok(Json::Streamed(input)),
+    }
 }
 
 /// Calls `f` with each non-blank line and its number (from 1).
@@ -1243,6 +1255,8 @@ pub(super) mod tests {
         pub(crate) rejections: Vec<Rejection>,
         /// The format the parser said it found, if it said.
         pub(crate) format: Option<Format>,
+        /// Whether the parser asked for its spans to be written in batches (a streamed document).
+        pub(crate) in_batches: bool,
     }
 
     impl Sink for Collect {
@@ -1255,6 +1269,9 @@ pub(super) mod tests {
         }
         fn found_format(&mut self, format: Format) {
             self.format = Some(format);
+        }
+        fn write_in_batches(&mut self) {
+            self.in_batches = true;
         }
     }
 
