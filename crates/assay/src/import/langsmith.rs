@@ -78,7 +78,7 @@ pub(super) fn parse_json(reader: &mut dyn BufRead, sink: &mut dyn Sink) -> Resul
     parse_json_up_to(reader, sink, super::WHOLE_UP_TO)
 }
 
-fn parse_json_up_to(
+pub(super) fn parse_json_up_to(
     reader: &mut dyn BufRead,
     sink: &mut dyn Sink,
     whole_up_to: u64,

@@ -1703,11 +1703,14 @@ pub(super) mod tests {
     #[test]
     fn no_input_makes_a_parser_panic() {
         type Parse = fn(&mut dyn BufRead, &mut dyn Sink) -> Result<(), ParseError>;
-        let parsers: [Parse; 7] = [
+        let parsers: [Parse; 9] = [
             parse_jsonl,
             crate::import::langsmith::parse_json,
+            // The same documents as if too large to hold: streamed record by record.
+            |r, s| crate::import::langsmith::parse_json_up_to(r, s, 0),
             crate::import::langsmith::parse_jsonl,
             crate::import::langfuse::parse_json,
+            |r, s| crate::import::langfuse::parse_json_up_to(r, s, 0),
             crate::import::langfuse::parse_jsonl,
             crate::import::langfuse::parse_csv,
             crate::import::promptfoo::parse_json,
