@@ -380,15 +380,21 @@ impl Found {
 }
 
 /// What the observations of a trace say about it, for a root when the trace itself is missing,
-/// and for the trace's end.
+/// and for the trace's end. One is kept per trace of the export, so it is small: the texts,
+/// rarely present, are boxed.
 #[derive(Default)]
 struct Seen {
-    name: Option<String>,
     timestamp: Option<i64>,
-    tags: Vec<String>,
-    user: Option<String>,
     start: Option<i64>,
     end: Option<i64>,
+    text: Option<Box<SeenText>>,
+}
+
+#[derive(Default)]
+struct SeenText {
+    name: Option<String>,
+    tags: Vec<String>,
+    user: Option<String>,
 }
 
 #[derive(Default)]
@@ -398,8 +404,10 @@ struct Builder {
     held: Vec<(String, Span)>,
     /// Attribution of the traces read so far, by source id, for their observations.
     traces: HashMap<String, Attribution>,
-    seen: HashMap<String, Seen>,
-    seen_order: Vec<String>,
+    /// By a trace's source id, where in `seen` its observations are summed up.
+    seen_at: HashMap<Box<str>, u32>,
+    /// In the order the traces were first seen.
+    seen: Vec<Seen>,
 }
 
 impl Builder {
@@ -435,51 +443,74 @@ impl Builder {
     }
 
     fn note(&mut self, trace: &str, record: &Record, span: &Span) {
-        let seen = match self.seen.get_mut(trace) {
-            Some(seen) => seen,
+        let at = match self.seen_at.get(trace) {
+            Some(&at) => at as usize,
             None => {
-                self.seen_order.push(trace.to_owned());
-                self.seen.entry(trace.to_owned()).or_default()
+                self.seen_at.insert(trace.into(), self.seen.len() as u32);
+                self.seen.push(Seen::default());
+                self.seen.len() - 1
             }
         };
+        let seen = &mut self.seen[at];
         seen.start = Some(seen.start.map_or(span.start_ns, |s| s.min(span.start_ns)));
         if let Some(end) = span.end_ns {
             seen.end = Some(seen.end.map_or(end, |e| e.max(end)));
-        }
-        if seen.name.is_none() {
-            seen.name = record.get("traceName").and_then(text);
         }
         if seen.timestamp.is_none() {
             seen.timestamp = record
                 .get("traceTimestamp")
                 .and_then(|t| parse_time(t).ok());
         }
-        if seen.tags.is_empty() {
-            seen.tags = record.get("traceTags").map(tags).unwrap_or_default();
+        let known = seen.text.as_deref();
+        let name = known
+            .is_none_or(|t| t.name.is_none())
+            .then(|| record.get("traceName").and_then(text))
+            .flatten();
+        let tags = known
+            .is_none_or(|t| t.tags.is_empty())
+            .then(|| record.get("traceTags").map(tags))
+            .flatten()
+            .unwrap_or_default();
+        let user = known
+            .is_none_or(|t| t.user.is_none())
+            .then(|| record.get("userId").and_then(text))
+            .flatten();
+        if name.is_some() || !tags.is_empty() || user.is_some() {
+            let t = seen.text.get_or_insert_with(Box::default);
+            if t.name.is_none() {
+                t.name = name;
+            }
+            if t.tags.is_empty() {
+                t.tags = tags;
+            }
+            if t.user.is_none() {
+                t.user = user;
+            }
         }
-        if seen.user.is_none() {
-            seen.user = record.get("userId").and_then(text);
-        }
+    }
+
+    fn seen(&self, trace: &str) -> Option<&Seen> {
+        self.seen_at.get(trace).map(|&at| &self.seen[at as usize])
     }
 
     fn finish(mut self, sink: &mut dyn Sink) -> Result<(), ParseError> {
         for (source, mut span) in std::mem::take(&mut self.held) {
             if span.end_ns.is_none() {
                 span.end_ns = self
-                    .seen
-                    .get(&source)
+                    .seen(&source)
                     .and_then(|s| s.end)
                     .filter(|e| *e >= span.start_ns);
             }
             sink.span(span)?;
         }
-        for source in &self.seen_order {
+        let mut order: Vec<(u32, &str)> = self.seen_at.iter().map(|(s, &at)| (at, &**s)).collect();
+        order.sort_unstable();
+        for (at, source) in order {
             if self.traces.contains_key(source) {
                 continue;
             }
-            let Some(seen) = self.seen.get(source) else {
-                continue;
-            };
+            let seen = &self.seen[at as usize];
+            let text = seen.text.as_deref();
             let start = match (seen.timestamp, seen.start) {
                 (Some(t), Some(s)) => t.min(s),
                 (t, s) => t.or(s).unwrap_or(0),
@@ -487,16 +518,16 @@ impl Builder {
             let mut root = Span::new(
                 trace_id_for(source),
                 root_span_id(source),
-                seen.name.clone().unwrap_or_default(),
+                text.and_then(|t| t.name.clone()).unwrap_or_default(),
                 start,
             );
             root.kind = SpanKind::Chain;
             root.end_ns = seen.end.filter(|e| *e >= start);
-            root.tags = seen.tags.clone();
-            root.attribution.user = seen.user.clone();
+            root.tags = text.map(|t| t.tags.clone()).unwrap_or_default();
+            root.attribution.user = text.and_then(|t| t.user.clone());
             root.payload
                 .attributes
-                .insert("id".to_owned(), Value::String(source.clone()));
+                .insert("id".to_owned(), Value::String(source.to_owned()));
             sink.span(root)?;
         }
         Ok(())
