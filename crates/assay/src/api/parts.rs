@@ -45,12 +45,36 @@ struct Parted {
     /// Taken by the import when it starts, which may be after the last part was sent: the
     /// entry stays until the import ends.
     receiver: Option<Receiver<Part>>,
+    opened: Instant,
 }
 
 impl PartedUploads {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Parted>> {
         // The map holds channels only: a panic elsewhere cannot leave it inconsistent.
         self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Opens an upload under `id` at `now`; `false` when one is open under it already. Uploads
+    /// opened more than [`PART_WAIT`] before whose import never started are forgotten first
+    /// (a window closed between opening and importing), so they do not pile up.
+    fn open(&self, id: &str, now: Instant) -> bool {
+        let mut open = self.lock();
+        open.retain(|_, p| {
+            p.receiver.is_none() || now.saturating_duration_since(p.opened) <= PART_WAIT
+        });
+        if open.contains_key(id) {
+            return false;
+        }
+        let (sender, receiver) = mpsc::sync_channel(PARTS_IN_FLIGHT);
+        open.insert(
+            id.to_owned(),
+            Parted {
+                sender: Some(sender),
+                receiver: Some(receiver),
+                opened: now,
+            },
+        );
+        true
     }
 }
 
@@ -78,18 +102,9 @@ impl Api {
         if args.id.is_empty() {
             return Err(invalid("id: an upload sent in parts needs an id"));
         }
-        let mut open = self.parted.lock();
-        if open.contains_key(&args.id) {
+        if !self.parted.open(&args.id, Instant::now()) {
             return Err(invalid("id: an upload with this id is open already"));
         }
-        let (sender, receiver) = mpsc::sync_channel(PARTS_IN_FLIGHT);
-        open.insert(
-            args.id.clone(),
-            Parted {
-                sender: Some(sender),
-                receiver: Some(receiver),
-            },
-        );
         Ok(())
     }
 
@@ -204,5 +219,32 @@ impl Read for PartsReader {
         buf[..n].copy_from_slice(&self.current[self.at..self.at + n]);
         self.at += n;
         Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uploads_never_imported_are_forgotten_after_the_wait() {
+        let uploads = PartedUploads::default();
+        let t0 = Instant::now();
+        assert!(uploads.open("never imported", t0));
+        assert!(uploads.open("importing", t0));
+        uploads.lock().get_mut("importing").unwrap().receiver.take();
+        assert!(!uploads.open("importing", t0), "an id is open once");
+
+        // Within the wait, both stay.
+        assert!(uploads.open("later", t0 + PART_WAIT));
+        assert!(uploads.lock().contains_key("never imported"));
+
+        // After it, the one whose import never started is gone; the one being imported stays.
+        assert!(uploads.open("much later", t0 + PART_WAIT + Duration::from_secs(1)));
+        let open = uploads.lock();
+        assert!(!open.contains_key("never imported"));
+        assert!(open.contains_key("importing"));
+        assert!(open.contains_key("later"));
+        assert!(open.contains_key("much later"));
     }
 }
