@@ -561,7 +561,7 @@ struct StoreSink<'s, 'p> {
     batch: Vec<Vec<PreparedSpan>>,
     /// Spans in `batch`.
     pending: usize,
-    traces: rustc_hash::FxHashSet<String>,
+    traces: TraceSet,
     spans_read: u64,
     spans_new: u64,
     spans_merged: u64,
@@ -576,6 +576,38 @@ struct StoreSink<'s, 'p> {
     indexes_dropped: bool,
     /// Prices merged spans again.
     catalogue: Option<Arc<crate::cost::Catalogue>>,
+}
+
+/// The distinct trace ids an import met, to count them. Every id is kept for the whole import,
+/// so the usual one (32 hex digits) is kept as its 16-byte number, not as a string.
+#[derive(Default)]
+struct TraceSet {
+    hex: rustc_hash::FxHashSet<u128>,
+    other: rustc_hash::FxHashSet<String>,
+}
+
+impl TraceSet {
+    fn insert(&mut self, trace_id: &str) {
+        // Only lowercase digits, so that the number stands for exactly one string.
+        let canonical = trace_id.len() == 32
+            && trace_id
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        match u128::from_str_radix(trace_id, 16) {
+            Ok(n) if canonical => {
+                self.hex.insert(n);
+            }
+            _ => {
+                if !self.other.contains(trace_id) {
+                    self.other.insert(trace_id.to_owned());
+                }
+            }
+        }
+    }
+
+    fn len(&self) -> u64 {
+        (self.hex.len() + self.other.len()) as u64
+    }
 }
 
 impl Drop for StoreSink<'_, '_> {
@@ -735,7 +767,7 @@ impl<'s, 'p> StoreSink<'s, 'p> {
             source: std::mem::take(&mut self.source),
             format: self.format,
             compressed: false,
-            traces: self.traces.len() as u64,
+            traces: self.traces.len(),
             spans_read: self.spans_read,
             spans_new: self.spans_new,
             spans_merged: self.spans_merged,
@@ -752,9 +784,7 @@ impl StoreSink<'_, '_> {
     fn spans(&mut self, spans: Vec<PreparedSpan>) -> Result<()> {
         self.spans_read += spans.len() as u64;
         for span in &spans {
-            if !self.traces.contains(&span.span.trace_id) {
-                self.traces.insert(span.span.trace_id.clone());
-            }
+            self.traces.insert(&span.span.trace_id);
         }
         self.pending += spans.len();
         self.batch.push(spans);
@@ -955,6 +985,29 @@ pub(crate) fn io_message(e: &std::io::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn traces_are_counted_once_each_whatever_their_ids() {
+        let mut set = TraceSet::default();
+        let a = "0af7651916cd43dd8448eb211c80319c";
+        for id in [
+            a,
+            a,
+            "0AF7651916CD43DD8448EB211C80319C",
+            "trace-1",
+            "trace-1",
+            "",
+            "+af7651916cd43dd8448eb211c80319",
+        ] {
+            set.insert(id);
+        }
+        // `a`, its uppercase spelling (another string), `trace-1`, the empty id, and a 32-character
+        // id that parses as a number but is not hex digits only.
+        assert_eq!(set.len(), 5);
+        set.insert("00000000000000000000000000000001");
+        set.insert("00000000000000000000000000000000");
+        assert_eq!(set.len(), 7);
+    }
 
     #[test]
     fn detection_reads_content_not_names() {
