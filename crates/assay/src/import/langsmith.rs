@@ -78,6 +78,7 @@ pub(super) fn parse_json(reader: &mut dyn BufRead, sink: &mut dyn Sink) -> Resul
     parse_json_up_to(reader, sink, super::WHOLE_UP_TO)
 }
 
+/// [`parse_json`], streaming a document over `whole_up_to` bytes (tests lower it).
 pub(super) fn parse_json_up_to(
     reader: &mut dyn BufRead,
     sink: &mut dyn Sink,

@@ -413,6 +413,37 @@ pub(crate) enum Document<'r> {
 pub(crate) type StreamedInput<'r> =
     BufReader<std::io::Chain<std::io::Cursor<Vec<u8>>, &'r mut dyn BufRead>>;
 
+/// A JSON input, as its first line tells.
+pub(crate) enum JsonInput<'r> {
+    /// JSON lines: the first line (a complete value, and more follows), the rest still to read.
+    Lines(Vec<u8>),
+    /// One document (see [`whole_or_streamed`]).
+    Document(Document<'r>),
+}
+
+/// Reads the first line of a JSON input (up to `limit` bytes): when it is a complete value and
+/// more follows, the input is JSON lines; else it is one document, read whole up to `limit`.
+pub(crate) fn lines_or_document(
+    reader: &mut dyn BufRead,
+    limit: u64,
+) -> std::result::Result<JsonInput<'_>, ParseError> {
+    let read_error = |e: std::io::Error| ParseError::Input(io_message(&e));
+    let mut bytes = Vec::new();
+    (&mut *reader)
+        .take(limit)
+        .read_until(b'\n', &mut bytes)
+        .map_err(read_error)?;
+    let more = !reader
+        .fill_buf()
+        .map_err(read_error)?
+        .iter()
+        .all(u8::is_ascii_whitespace);
+    if more && serde_json::from_slice::<serde::de::IgnoredAny>(&bytes).is_ok() {
+        return Ok(JsonInput::Lines(bytes));
+    }
+    whole_or_streamed(reader, bytes, limit).map(JsonInput::Document)
+}
+
 /// Reads the rest of a document after `bytes` (what was read of it already) while it fits in
 /// `limit` bytes: whole when the input ends there, else to be parsed as it streams.
 pub(crate) fn whole_or_streamed<'r>(

@@ -4,14 +4,14 @@
 //! Follows the OTLP/JSON encoding: lowerCamelCase keys (snake_case accepted too), hex ids,
 //! 64-bit integers as strings or numbers, unknown fields ignored.
 
-use std::io::{BufRead, Read};
+use std::io::BufRead;
 
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::normalize::normalize;
-use super::{io_message, ParseError, RawSpan, Rejection, Sink};
+use super::{ParseError, RawSpan, Rejection, Sink};
 use crate::model::SpanEvent;
 
 #[derive(Deserialize)]
@@ -220,26 +220,15 @@ fn parse_document_reader_up_to(
     sink: &mut dyn Sink,
     whole_up_to: u64,
 ) -> Result<(), ParseError> {
-    let mut bytes = Vec::new();
-    let read_error = |e: std::io::Error| ParseError::Input(io_message(&e));
-    (&mut *reader)
-        .take(whole_up_to)
-        .read_until(b'\n', &mut bytes)
-        .map_err(read_error)?;
-    let more = !reader
-        .fill_buf()
-        .map_err(|e| ParseError::Input(io_message(&e)))?
-        .iter()
-        .all(u8::is_ascii_whitespace);
-    if more && serde_json::from_slice::<serde::de::IgnoredAny>(&bytes).is_ok() {
-        sink.found_format(super::Format::OtlpJsonl);
-        return super::request_log::lines(Some(&bytes), reader, |n, line| {
-            parse_line(line, n, sink)
-        });
-    }
-    match super::whole_or_streamed(reader, bytes, whole_up_to)? {
-        super::Document::Whole(bytes) => parse_document(&bytes, "", sink),
-        super::Document::Streamed(input) => {
+    match super::lines_or_document(reader, whole_up_to)? {
+        super::JsonInput::Lines(first) => {
+            sink.found_format(super::Format::OtlpJsonl);
+            super::request_log::lines(Some(&first), reader, |n, line| parse_line(line, n, sink))
+        }
+        super::JsonInput::Document(super::Document::Whole(bytes)) => {
+            parse_document(&bytes, "", sink)
+        }
+        super::JsonInput::Document(super::Document::Streamed(input)) => {
             sink.write_in_batches();
             stream_document(input, sink)
         }

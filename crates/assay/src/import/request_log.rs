@@ -7,7 +7,7 @@
 //! the same way whichever file it arrives in.
 
 use std::fmt::Write as _;
-use std::io::{BufRead, Read};
+use std::io::BufRead;
 
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
@@ -535,27 +535,14 @@ pub(super) fn read_document(
     reader: &mut dyn BufRead,
     whole_up_to: u64,
 ) -> Result<Json<'_>, ParseError> {
-    let io = |e: std::io::Error| ParseError::Input(io_message(&e));
     skip_bom(reader)?;
-    let mut bytes = Vec::new();
-    (&mut *reader)
-        .take(whole_up_to)
-        .read_until(b'\n', &mut bytes)
-        .map_err(io)?;
-    let more = !reader
-        .fill_buf()
-        .map_err(io)?
-        .iter()
-        .all(u8::is_ascii_whitespace);
-    if more && serde_json::from_slice::<serde::de::IgnoredAny>(&bytes).is_ok() {
-        return Ok(Json::Lines(bytes));
-    }
-    match super::whole_or_streamed(reader, bytes, whole_up_to)? {
-        super::Document::Whole(bytes) => serde_json::from_slice(&bytes)
+    Ok(match super::lines_or_document(reader, whole_up_to)? {
+        super::JsonInput::Lines(first) => Json::Lines(first),
+        super::JsonInput::Document(super::Document::Whole(bytes)) => serde_json::from_slice(&bytes)
             .map(Json::Whole)
-            .map_err(|e| ParseError::Input(format!("not valid JSON: {e}"))),
-        super::Document::Streamed(input) => Ok(Json::Streamed(input)),
-    }
+            .map_err(|e| ParseError::Input(format!("not valid JSON: {e}")))?,
+        super::JsonInput::Document(super::Document::Streamed(input)) => Json::Streamed(input),
+    })
 }
 
 /// Calls `f` with each non-blank line and its number (from 1).
