@@ -121,6 +121,20 @@ fn read_varint(reader: &mut impl BufRead) -> Option<u64> {
     panic!("a length prefix longer than a varint")
 }
 
+/// Imports `file` into a fresh workspace at `dir` (in a child process), then deletes both.
+/// The row is named by `label`, given the file's size in MB.
+fn import_and_remove(
+    file: &Path,
+    dir: &Path,
+    label: impl FnOnce(f64) -> String,
+) -> (String, String) {
+    let mb = std::fs::metadata(file).expect("size").len() as f64 / 1e6;
+    let (secs, count, peak, _) = import_in_child(file, dir);
+    std::fs::remove_file(file).ok();
+    std::fs::remove_dir_all(dir).ok();
+    (label(mb), import_result(secs, count, peak))
+}
+
 /// Writes the spans of the generated JSON lines at `jsonl` as a Langfuse observations export,
 /// `{"observations": [...]}`, one observation per span. Returns how many it wrote.
 fn write_langfuse_document(jsonl: &Path, document: &Path) -> u64 {
@@ -334,13 +348,9 @@ fn main() {
         out.write_all(tail).expect("write");
         drop(out);
         let dir = scratch.path().join("ws-document");
-        let (secs, count, peak, _) = import_in_child(&document, &dir);
-        rows.push((
-            "OTLP/JSON as one 1 GB document (streamed)".into(),
-            import_result(secs, count, peak),
-        ));
-        std::fs::remove_file(&document).ok();
-        std::fs::remove_dir_all(&dir).ok();
+        rows.push(import_and_remove(&document, &dir, |mb| {
+            format!("OTLP/JSON as one {mb:.0} MB document (streamed)")
+        }));
     }
 
     // The same month as one protobuf `TracesData` message (the stream's messages without their
@@ -357,18 +367,10 @@ fn main() {
             out.write_all(&buf).expect("write");
         }
         drop(out);
-        let size = std::fs::metadata(&message).expect("size").len();
         let dir = scratch.path().join("ws-message");
-        let (secs, count, peak, _) = import_in_child(&message, &dir);
-        rows.push((
-            format!(
-                "protobuf as one {:.0} MB message (streamed)",
-                size as f64 / 1e6
-            ),
-            import_result(secs, count, peak),
-        ));
-        std::fs::remove_file(&message).ok();
-        std::fs::remove_dir_all(&dir).ok();
+        rows.push(import_and_remove(&message, &dir, |mb| {
+            format!("protobuf as one {mb:.0} MB message (streamed)")
+        }));
     }
 
     // The same month as a Langfuse export: one JSON document of observations. Its records are
@@ -377,18 +379,10 @@ fn main() {
         let document = scratch.path().join("langfuse-observations.json");
         let written = write_langfuse_document(&jsonl, &document);
         assert_eq!(written, report.spans);
-        let size = std::fs::metadata(&document).expect("size").len();
         let dir = scratch.path().join("ws-langfuse");
-        let (secs, count, peak, _) = import_in_child(&document, &dir);
-        rows.push((
-            format!(
-                "Langfuse export as one {:.0} MB JSON document (streamed)",
-                size as f64 / 1e6
-            ),
-            import_result(secs, count, peak),
-        ));
-        std::fs::remove_file(&document).ok();
-        std::fs::remove_dir_all(&dir).ok();
+        rows.push(import_and_remove(&document, &dir, |mb| {
+            format!("Langfuse export as one {mb:.0} MB JSON document (streamed)")
+        }));
     }
 
     // The next month into the store holding the first (the protobuf one): an import's cost

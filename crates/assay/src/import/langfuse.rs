@@ -15,8 +15,8 @@ use serde_json::{Map, Value};
 
 use super::request_log::{
     contains, digest_hex, error_class_for, fill_attribution, first_text, float, int, json_text,
-    lines, message, messages, parse_time, plain_text_messages, read_document, response_output,
-    skip_bom, sniff_json, span_id_for, tags, text, trace_id_for, type_name, usage, Bad, Json,
+    lines, message, messages, parse_time, peer_document, plain_text_messages, response_output,
+    skip_bom, sniff_json, span_id_for, tags, text, trace_id_for, type_name, usage, Bad, PeerJson,
     Sniffed,
 };
 use super::{io_message, Format, ParseError, Sink};
@@ -120,19 +120,21 @@ pub(super) fn parse_json(reader: &mut dyn BufRead, sink: &mut dyn Sink) -> Resul
     parse_json_up_to(reader, sink, super::WHOLE_UP_TO)
 }
 
+/// How JSON lines and documents too large to hold are read.
+const JSON: PeerJson = PeerJson {
+    lines_format: Format::LangfuseJsonl,
+    lines: parse_lines,
+    streamed: parse_streamed,
+};
+
 /// [`parse_json`], streaming a document over `whole_up_to` bytes (tests lower it).
 pub(super) fn parse_json_up_to(
     reader: &mut dyn BufRead,
     sink: &mut dyn Sink,
     whole_up_to: u64,
 ) -> Result<(), ParseError> {
-    let doc = match read_document(reader, whole_up_to)? {
-        Json::Whole(doc) => doc,
-        Json::Lines(first) => {
-            sink.found_format(Format::LangfuseJsonl);
-            return parse_lines(Some(&first), reader, sink);
-        }
-        Json::Streamed(input) => return parse_streamed(input, sink),
+    let Some(doc) = peer_document(reader, sink, whole_up_to, &JSON)? else {
+        return Ok(());
     };
     let mut found = Found::default();
     match doc {
@@ -171,7 +173,7 @@ pub(super) fn parse_json_up_to(
 /// A document too large to hold, record by record in the order of the file, as JSON lines are
 /// read: a trace's attribution reaches the observations after it, and a trace is written when
 /// read (its end is the export's, not taken from its observations).
-fn parse_streamed(input: impl std::io::Read, sink: &mut dyn Sink) -> Result<(), ParseError> {
+fn parse_streamed(input: super::StreamedInput<'_>, sink: &mut dyn Sink) -> Result<(), ParseError> {
     sink.write_in_batches();
     let mut builder = Builder::default();
     super::json_records::walk(input, &RECORD_LISTS, sink, &mut |sink, place, value| {

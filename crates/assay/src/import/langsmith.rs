@@ -13,8 +13,8 @@ use serde_json::{Map, Value};
 
 use super::request_log::{
     contains, error_class_for, error_message, fill_attribution, first_text, float, int, is_empty,
-    json_text, lines, message, messages, parse_time, read_document, response_output, sniff_json,
-    span_id_for, tags, text, trace_id_for, type_name, usage, Bad, Json, Sniffed,
+    json_text, lines, message, messages, parse_time, peer_document, response_output, sniff_json,
+    span_id_for, tags, text, trace_id_for, type_name, usage, Bad, PeerJson, Sniffed,
 };
 use super::{Format, ParseError, Sink};
 use crate::model::{Document, Message, Span, SpanEvent, SpanKind, SpanStatus, Usage};
@@ -78,19 +78,21 @@ pub(super) fn parse_json(reader: &mut dyn BufRead, sink: &mut dyn Sink) -> Resul
     parse_json_up_to(reader, sink, super::WHOLE_UP_TO)
 }
 
+/// How JSON lines and documents too large to hold are read.
+const JSON: PeerJson = PeerJson {
+    lines_format: Format::LangsmithJsonl,
+    lines: parse_lines,
+    streamed: parse_streamed,
+};
+
 /// [`parse_json`], streaming a document over `whole_up_to` bytes (tests lower it).
 pub(super) fn parse_json_up_to(
     reader: &mut dyn BufRead,
     sink: &mut dyn Sink,
     whole_up_to: u64,
 ) -> Result<(), ParseError> {
-    let doc = match read_document(reader, whole_up_to)? {
-        Json::Whole(doc) => doc,
-        Json::Lines(first) => {
-            sink.found_format(Format::LangsmithJsonl);
-            return parse_lines(Some(&first), reader, sink);
-        }
-        Json::Streamed(input) => return parse_streamed(input, sink),
+    let Some(doc) = peer_document(reader, sink, whole_up_to, &JSON)? else {
+        return Ok(());
     };
     let mut runs = Runs::default();
     match doc {
@@ -111,7 +113,7 @@ pub(super) fn parse_json_up_to(
 
 /// A document too large to hold, run by run in the order of the file, as JSON lines are read:
 /// a run still open waits for its patch; memory holds only the open runs.
-fn parse_streamed(input: impl std::io::Read, sink: &mut dyn Sink) -> Result<(), ParseError> {
+fn parse_streamed(input: super::StreamedInput<'_>, sink: &mut dyn Sink) -> Result<(), ParseError> {
     sink.write_in_batches();
     let mut open = Open::default();
     let lists = ["post", "patch", "runs"];

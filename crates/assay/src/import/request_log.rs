@@ -545,6 +545,37 @@ pub(super) fn read_document(
     })
 }
 
+/// Reads JSON lines whose first line was read already.
+pub(super) type ReadLines =
+    fn(Option<&[u8]>, &mut dyn BufRead, &mut dyn Sink) -> Result<(), ParseError>;
+
+/// How a peer format reads its JSON input when it is not one document to read whole.
+pub(super) struct PeerJson {
+    /// The format of its JSON lines.
+    pub lines_format: Format,
+    pub lines: ReadLines,
+    /// Reads a document too large to hold as it streams.
+    pub streamed: fn(super::StreamedInput<'_>, &mut dyn Sink) -> Result<(), ParseError>,
+}
+
+/// A peer format's JSON document of up to `whole_up_to` bytes, read whole (`Some`); JSON lines
+/// and larger documents are read by `how` instead (`None`).
+pub(super) fn peer_document(
+    reader: &mut dyn BufRead,
+    sink: &mut dyn Sink,
+    whole_up_to: u64,
+    how: &PeerJson,
+) -> Result<Option<Value>, ParseError> {
+    match read_document(reader, whole_up_to)? {
+        Json::Whole(doc) => Ok(Some(doc)),
+        Json::Lines(first) => {
+            sink.found_format(how.lines_format);
+            (how.lines)(Some(&first), reader, sink).map(|()| None)
+        }
+        Json::Streamed(input) => (how.streamed)(input, sink).map(|()| None),
+    }
+}
+
 /// Calls `f` with each non-blank line and its number (from 1).
 pub(super) fn for_each_line(
     reader: &mut dyn BufRead,
