@@ -121,8 +121,8 @@ pub enum Format {
     OtlpProto,
     /// Binary protobuf `TracesData` messages, each preceded by its varint length.
     OtlpProtoStream,
-    /// OTLP/JSON logs whose records carry GenAI content (`gen_ai.client.inference.operation.details`),
-    /// merged into the spans they belong to.
+    /// OTLP/JSON logs (one document, or one per line) whose records carry GenAI content
+    /// (`gen_ai.client.inference.operation.details`), merged into the spans they belong to.
     OtlpLogsJson,
     /// One binary protobuf `LogsData` (`ExportLogsServiceRequest`) of such records.
     OtlpLogsProto,

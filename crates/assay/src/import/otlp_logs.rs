@@ -73,16 +73,60 @@ pub(super) fn sniff(head: &[u8]) -> bool {
             .any(|w| w == b"\"resourceLogs\"")
 }
 
-/// One logs document.
+/// One logs document, or one per line (the collector's file exporter). The records of the whole
+/// input are gathered before any is written, so the messages of one span are kept together
+/// wherever they are in the file.
 pub(super) fn parse_document_reader(
     reader: &mut dyn BufRead,
     sink: &mut dyn Sink,
 ) -> Result<(), ParseError> {
-    let doc: LogsData = super::from_json(&super::read_all(reader)?)?;
-    let resource_logs = doc.resource_logs.ok_or_else(|| {
-        ParseError::Input("not an OTLP logs document (no \"resourceLogs\")".into())
-    })?;
     let mut gathered = Gathered::default();
+    match super::lines_or_document(reader, u64::MAX)? {
+        super::JsonInput::Lines(first) => {
+            super::request_log::lines(Some(&first), reader, |n, line| {
+                let at = format!("line {n}");
+                match super::from_json::<LogsData>(line) {
+                    Ok(LogsData {
+                        resource_logs: Some(resource_logs),
+                    }) => gather(resource_logs, &format!("{at}: "), &mut gathered, sink),
+                    Ok(_) => sink.reject(Rejection {
+                        location: at,
+                        field: Some("resourceLogs".to_owned()),
+                        message: "missing: not an OTLP logs document".to_owned(),
+                    }),
+                    Err(ParseError::Input(message)) => sink.reject(Rejection {
+                        location: at,
+                        field: None,
+                        message,
+                    }),
+                    Err(e) => return Err(e),
+                }
+                Ok(())
+            })?;
+        }
+        super::JsonInput::Document(document) => {
+            let bytes = match document {
+                super::Document::Whole(bytes) => bytes,
+                super::Document::Streamed(mut rest) => super::read_all(&mut rest)?,
+            };
+            let doc: LogsData = super::from_json(&bytes)?;
+            let resource_logs = doc.resource_logs.ok_or_else(|| {
+                ParseError::Input("not an OTLP logs document (no \"resourceLogs\")".into())
+            })?;
+            gather(resource_logs, "", &mut gathered, sink);
+        }
+    }
+    gathered.emit(sink)
+}
+
+/// Gathers the records of one `LogsData`, rejecting bad ones at `resourceLogs[..]...` after
+/// `prefix`.
+fn gather(
+    resource_logs: Vec<ResourceLogs>,
+    prefix: &str,
+    gathered: &mut Gathered,
+    sink: &mut dyn Sink,
+) {
     for (ri, rl) in resource_logs.into_iter().enumerate() {
         let resource: Map<String, Value> = rl
             .resource
@@ -102,7 +146,9 @@ pub(super) fn parse_document_reader(
                 match convert(record, &resource) {
                     Ok(raw) => gathered.add(raw),
                     Err((field, message)) => sink.reject(Rejection {
-                        location: format!("resourceLogs[{ri}].scopeLogs[{si}].logRecords[{li}]"),
+                        location: format!(
+                            "{prefix}resourceLogs[{ri}].scopeLogs[{si}].logRecords[{li}]"
+                        ),
                         field: Some(field.to_owned()),
                         message,
                     }),
@@ -110,7 +156,6 @@ pub(super) fn parse_document_reader(
             }
         }
     }
-    gathered.emit(sink)
 }
 
 /// One log record, as either encoding carries it (ids as hex).
@@ -213,47 +258,58 @@ pub(super) fn convert(
 mod tests {
     use super::*;
 
-    struct Collect(Vec<crate::model::Span>);
+    #[derive(Default)]
+    struct Collect(Vec<crate::model::Span>, Vec<Rejection>);
 
     impl Sink for Collect {
         fn span(&mut self, span: crate::model::Span) -> crate::Result<()> {
             self.0.push(span);
             Ok(())
         }
-        fn reject(&mut self, _rejection: Rejection) {}
+        fn reject(&mut self, rejection: Rejection) {
+            self.1.push(rejection);
+        }
     }
 
-    #[test]
-    fn per_message_records_of_one_span_keep_every_message_in_order() {
+    /// One span's three per-message records, out of order on purpose: records arrive as the
+    /// exporter batches them.
+    fn per_message_records() -> [String; 3] {
         let record = |name: &str, time: u64, body: &str| {
             format!(
                 r#"{{"traceId": "0af7651916cd43dd8448eb211c80319c", "spanId": "b7ad6b7169203331",
                    "timeUnixNano": "{time}", "eventName": "{name}", "body": {body}}}"#
             )
         };
-        // Out of order on purpose: records arrive as the exporter batches them.
-        let doc = format!(
-            r#"{{"resourceLogs": [{{"scopeLogs": [{{"logRecords": [{}, {}, {}]}}]}}]}}"#,
+        [
             record(
                 "gen_ai.user.message",
                 2000,
-                r#"{"kvlistValue": {"values": [{"key": "content", "value": {"stringValue": "What is the weather in Paris?"}}]}}"#
+                r#"{"kvlistValue": {"values": [{"key": "content", "value": {"stringValue": "What is the weather in Paris?"}}]}}"#,
             ),
             record(
                 "gen_ai.system.message",
                 1000,
-                r#"{"kvlistValue": {"values": [{"key": "content", "value": {"stringValue": "You are terse."}}]}}"#
+                r#"{"kvlistValue": {"values": [{"key": "content", "value": {"stringValue": "You are terse."}}]}}"#,
             ),
             record(
                 "gen_ai.choice",
                 3000,
-                r#"{"kvlistValue": {"values": [{"key": "message", "value": {"kvlistValue": {"values": [{"key": "role", "value": {"stringValue": "assistant"}}, {"key": "content", "value": {"stringValue": "Sunny."}}]}}}, {"key": "index", "value": {"intValue": "0"}}]}}"#
+                r#"{"kvlistValue": {"values": [{"key": "message", "value": {"kvlistValue": {"values": [{"key": "role", "value": {"stringValue": "assistant"}}, {"key": "content", "value": {"stringValue": "Sunny."}}]}}}, {"key": "index", "value": {"intValue": "0"}}]}}"#,
             ),
-        );
-        let mut sink = Collect(Vec::new());
-        parse_document_reader(&mut doc.as_bytes(), &mut sink).unwrap();
-        assert_eq!(sink.0.len(), 1, "one partial span for the three records");
-        let p = &sink.0[0].payload;
+        ]
+    }
+
+    fn logs_data(records: &[String]) -> String {
+        format!(
+            r#"{{"resourceLogs": [{{"scopeLogs": [{{"logRecords": [{}]}}]}}]}}"#,
+            records.join(", ")
+        )
+    }
+
+    /// The one partial span the records make, its messages in time order.
+    fn check_gathered(spans: &[crate::model::Span]) {
+        assert_eq!(spans.len(), 1, "one partial span for the three records");
+        let p = &spans[0].payload;
         let inputs: Vec<(&str, Option<&str>)> = p
             .input_messages
             .iter()
@@ -268,6 +324,50 @@ mod tests {
         );
         assert_eq!(p.output_messages.len(), 1);
         assert_eq!(p.output_messages[0].content.as_deref(), Some("Sunny."));
-        assert_eq!(sink.0[0].start_ns, 1000);
+        assert_eq!(spans[0].start_ns, 1000);
+    }
+
+    #[test]
+    fn per_message_records_of_one_span_keep_every_message_in_order() {
+        let doc = logs_data(&per_message_records());
+        let mut sink = Collect::default();
+        parse_document_reader(&mut doc.as_bytes(), &mut sink).unwrap();
+        check_gathered(&sink.0);
+        assert!(sink.1.is_empty());
+    }
+
+    #[test]
+    fn logs_as_json_lines_are_gathered_across_lines() {
+        // The collector's file exporter: one `LogsData` per line, one span's records in three.
+        let [a, b, c] = per_message_records().map(|r| r.replace('\n', " "));
+        let bad_record =
+            r#"{"traceId": "zz", "spanId": "b7ad6b7169203331", "eventName": "gen_ai.choice"}"#;
+        let lines = [
+            logs_data(&[a]),
+            "{\"resourceLogs\": [oops".to_owned(),
+            logs_data(&[b, bad_record.to_owned()]),
+            r#"{"resourceSpans": []}"#.to_owned(),
+            String::new(),
+            logs_data(&[c]),
+        ];
+        let mut sink = Collect::default();
+        parse_document_reader(&mut lines.join("\n").as_bytes(), &mut sink).unwrap();
+        check_gathered(&sink.0);
+        let rejected: Vec<(&str, Option<&str>)> = sink
+            .1
+            .iter()
+            .map(|r| (r.location.as_str(), r.field.as_deref()))
+            .collect();
+        assert_eq!(
+            rejected,
+            vec![
+                ("line 2", None),
+                (
+                    "line 3: resourceLogs[0].scopeLogs[0].logRecords[1]",
+                    Some("traceId")
+                ),
+                ("line 4", Some("resourceLogs")),
+            ]
+        );
     }
 }
