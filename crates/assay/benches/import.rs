@@ -135,9 +135,18 @@ fn import_and_remove(
     (label(mb), import_result(secs, count, peak))
 }
 
-/// Writes the spans of the generated JSON lines at `jsonl` as a Langfuse observations export,
-/// `{"observations": [...]}`, one observation per span. Returns how many it wrote.
-fn write_langfuse_document(jsonl: &Path, document: &Path) -> u64 {
+/// The peer exports the benchmark writes from the generated spans.
+#[derive(Clone, Copy)]
+enum PeerExport {
+    /// Langfuse: `{"observations": [...]}`, one observation per span.
+    Langfuse,
+    /// LangSmith: an array of finished runs, one per span.
+    Langsmith,
+}
+
+/// Writes the spans of the generated JSON lines at `jsonl` as one `export` document. Returns
+/// how many records it wrote.
+fn write_peer_document(jsonl: &Path, document: &Path, export: PeerExport) -> u64 {
     use serde_json::{json, Value};
     let attribute = |span: &Value, key: &str| -> Option<Value> {
         let found = span["attributes"]
@@ -158,8 +167,46 @@ fn write_langfuse_document(jsonl: &Path, document: &Path) -> u64 {
         let ns: i64 = ns.as_str().and_then(|s| s.parse().ok()).unwrap_or(0);
         Value::from(chrono::DateTime::from_timestamp_nanos(ns).to_rfc3339())
     };
+    let record = |span: &Value| -> Value {
+        let model = attribute(span, "gen_ai.request.model");
+        let parent = span.get("parentSpanId").filter(|p| p.as_str() != Some(""));
+        let tenant = json!({"tenant": attribute(span, "tenant")});
+        match export {
+            PeerExport::Langfuse => json!({
+                "id": span["spanId"],
+                "traceId": span["traceId"],
+                "type": if model.is_some() { "GENERATION" } else { "SPAN" },
+                "name": span["name"],
+                "startTime": time(&span["startTimeUnixNano"]),
+                "endTime": time(&span["endTimeUnixNano"]),
+                "parentObservationId": parent,
+                "model": model,
+                "usage": {
+                    "input": attribute(span, "gen_ai.usage.input_tokens"),
+                    "output": attribute(span, "gen_ai.usage.output_tokens"),
+                },
+                "metadata": tenant,
+            }),
+            PeerExport::Langsmith => json!({
+                "id": span["spanId"],
+                "trace_id": span["traceId"],
+                "parent_run_id": parent,
+                "name": span["name"],
+                "run_type": if model.is_some() { "llm" } else { "chain" },
+                "start_time": time(&span["startTimeUnixNano"]),
+                "end_time": time(&span["endTimeUnixNano"]),
+                "inputs": {"model": model},
+                "outputs": {"tokens": attribute(span, "gen_ai.usage.output_tokens")},
+                "extra": {"metadata": tenant},
+            }),
+        }
+    };
+    let (head, tail): (&[u8], &[u8]) = match export {
+        PeerExport::Langfuse => (b"{\"observations\": [", b"]}"),
+        PeerExport::Langsmith => (b"[", b"]"),
+    };
     let mut out = std::io::BufWriter::new(std::fs::File::create(document).expect("create"));
-    out.write_all(b"{\"observations\": [").expect("write");
+    out.write_all(head).expect("write");
     let mut reader =
         BufReader::with_capacity(256 * 1024, std::fs::File::open(jsonl).expect("open"));
     let mut line = Vec::new();
@@ -173,31 +220,15 @@ fn write_langfuse_document(jsonl: &Path, document: &Path) -> u64 {
             .flat_map(|r| r["scopeSpans"].as_array().cloned().unwrap_or_default())
         {
             for span in scope["spans"].as_array().cloned().unwrap_or_default() {
-                let model = attribute(&span, "gen_ai.request.model");
-                let observation = json!({
-                    "id": span["spanId"],
-                    "traceId": span["traceId"],
-                    "type": if model.is_some() { "GENERATION" } else { "SPAN" },
-                    "name": span["name"],
-                    "startTime": time(&span["startTimeUnixNano"]),
-                    "endTime": time(&span["endTimeUnixNano"]),
-                    "parentObservationId": span.get("parentSpanId").filter(|p| p.as_str() != Some("")),
-                    "model": model,
-                    "usage": {
-                        "input": attribute(&span, "gen_ai.usage.input_tokens"),
-                        "output": attribute(&span, "gen_ai.usage.output_tokens"),
-                    },
-                    "metadata": {"tenant": attribute(&span, "tenant")},
-                });
                 if written > 0 {
                     out.write_all(b",\n").expect("write");
                 }
-                serde_json::to_writer(&mut out, &observation).expect("write");
+                serde_json::to_writer(&mut out, &record(&span)).expect("write");
                 written += 1;
             }
         }
     }
-    out.write_all(b"]}").expect("write");
+    out.write_all(tail).expect("write");
     written
 }
 
@@ -373,15 +404,19 @@ fn main() {
         }));
     }
 
-    // The same month as a Langfuse export: one JSON document of observations. Its records are
-    // taken one at a time as it streams, so memory must stay flat here too.
-    {
-        let document = scratch.path().join("langfuse-observations.json");
-        let written = write_langfuse_document(&jsonl, &document);
+    // The same month as the peers export it: one JSON document of Langfuse observations, and
+    // one of LangSmith runs. Their records are taken one at a time as they stream, so memory
+    // must stay flat here too.
+    for (export, name) in [
+        (PeerExport::Langfuse, "Langfuse"),
+        (PeerExport::Langsmith, "LangSmith"),
+    ] {
+        let document = scratch.path().join(format!("{name}-export.json"));
+        let written = write_peer_document(&jsonl, &document, export);
         assert_eq!(written, report.spans);
-        let dir = scratch.path().join("ws-langfuse");
+        let dir = scratch.path().join(format!("ws-{name}"));
         rows.push(import_and_remove(&document, &dir, |mb| {
-            format!("Langfuse export as one {mb:.0} MB JSON document (streamed)")
+            format!("{name} export as one {mb:.0} MB JSON document (streamed)")
         }));
     }
 
