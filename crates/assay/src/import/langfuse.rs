@@ -174,7 +174,6 @@ pub(super) fn parse_json_up_to(
 /// read: a trace's attribution reaches the observations after it, and a trace is written when
 /// read (its end is the export's, not taken from its observations).
 fn parse_streamed(input: super::StreamedInput<'_>, sink: &mut dyn Sink) -> Result<(), ParseError> {
-    sink.write_in_batches();
     let mut builder = Builder::default();
     super::json_records::walk(input, &RECORD_LISTS, sink, &mut |sink, place, value| {
         let mut found = Found::default();

@@ -114,13 +114,12 @@ pub(super) fn parse_json_up_to(
 /// A document too large to hold, run by run in the order of the file, as JSON lines are read:
 /// a run still open waits for its patch; memory holds only the open runs.
 fn parse_streamed(input: super::StreamedInput<'_>, sink: &mut dyn Sink) -> Result<(), ParseError> {
-    sink.write_in_batches();
     let mut open = Open::default();
     let lists = ["post", "patch", "runs"];
     super::json_records::walk(input, &lists, sink, &mut |sink, place, value| {
         let mut runs = Runs::default();
         match (place.index, value) {
-            (Some(i), item) => runs.add(location("", &format!("{}[{i}]", place.key)), item, sink),
+            (Some(_), item) => runs.add(place.location(), item, sink),
             (None, Value::Object(obj)) => {
                 runs.add_body(obj, "", sink).map_err(ParseError::Input)?
             }

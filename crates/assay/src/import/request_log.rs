@@ -554,7 +554,7 @@ pub(super) struct PeerJson {
     /// The format of its JSON lines.
     pub lines_format: Format,
     pub lines: ReadLines,
-    /// Reads a document too large to hold as it streams.
+    /// Reads a document too large to hold as it streams (written in batches).
     pub streamed: fn(super::StreamedInput<'_>, &mut dyn Sink) -> Result<(), ParseError>,
 }
 
@@ -572,7 +572,10 @@ pub(super) fn peer_document(
             sink.found_format(how.lines_format);
             (how.lines)(Some(&first), reader, sink).map(|()| None)
         }
-        Json::Streamed(input) => (how.streamed)(input, sink).map(|()| None),
+        Json::Streamed(input) => {
+            sink.write_in_batches();
+            (how.streamed)(input, sink).map(|()| None)
+        }
     }
 }
 
