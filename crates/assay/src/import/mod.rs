@@ -607,6 +607,8 @@ struct StoreSink<'s, 'p> {
     indexes_dropped: bool,
     /// Prices merged spans again.
     catalogue: Option<Arc<crate::cost::Catalogue>>,
+    /// Whether this import turned the connection's foreign key checks off (see `flush`).
+    foreign_keys_off: bool,
 }
 
 /// The distinct trace ids an import met, to count them. Every id is kept for the whole import,
@@ -652,6 +654,9 @@ impl Drop for StoreSink<'_, '_> {
         if self.indexes_dropped {
             let _ = traces::ensure_filter_indexes(self.store.conn());
         }
+        if self.foreign_keys_off {
+            let _ = self.store.conn().pragma_update(None, "foreign_keys", true);
+        }
     }
 }
 
@@ -678,6 +683,7 @@ impl<'s, 'p> StoreSink<'s, 'p> {
             committed_any: false,
             indexes_dropped: false,
             catalogue: None,
+            foreign_keys_off: false,
         }
     }
 
@@ -687,10 +693,23 @@ impl<'s, 'p> StoreSink<'s, 'p> {
     fn flush(&mut self, last: bool) -> Result<()> {
         let (tx, began) = match self.tx.take() {
             Some(open) => open,
-            None => (
-                self.store.conn().unchecked_transaction()?,
-                std::time::Instant::now(),
-            ),
+            None => {
+                // The writer sets every reference it writes itself (a payload's id is its
+                // span's row, a span's import is this import's row), so checking them costs two
+                // lookups per span for nothing. The sink holds the connection for the whole
+                // import, and turns the checks back on when it ends (`Drop`); the pragma only
+                // takes effect outside a transaction.
+                if !self.foreign_keys_off {
+                    self.store
+                        .conn()
+                        .pragma_update(None, "foreign_keys", false)?;
+                    self.foreign_keys_off = true;
+                }
+                (
+                    self.store.conn().unchecked_transaction()?,
+                    std::time::Instant::now(),
+                )
+            }
         };
         if let Err(e) = self.write_batch(&tx) {
             // Dropping `tx` rolls the whole transaction back.
@@ -1038,6 +1057,38 @@ mod tests {
         set.insert("00000000000000000000000000000001");
         set.insert("00000000000000000000000000000000");
         assert_eq!(set.len(), 7);
+    }
+
+    #[test]
+    fn references_are_checked_again_once_an_import_ends_however_it_ends() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("assay.db")).unwrap();
+        let mut month = Vec::new();
+        let options = crate::generate::GenerateOptions {
+            spans: 3_000,
+            ..Default::default()
+        };
+        crate::generate::generate(&options, Some(&mut month), None).unwrap();
+        let first = import_bytes(&mut store, "month", &month).unwrap();
+        let again = import_bytes(&mut store, "month again", &month).unwrap();
+        assert_eq!((again.spans_new, again.spans_merged), (0, first.spans_new));
+        assert!(import_bytes(&mut store, "not traces", b"\x00\x01 binary").is_err());
+        let conn = store.conn();
+        let checking: bool = conn
+            .pragma_query_value(None, "foreign_keys", |r| r.get(0))
+            .unwrap();
+        assert!(checking, "foreign key checks are back on");
+        let broken: i64 = conn
+            .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(broken, 0, "every reference the imports wrote holds");
+        let orphan = conn.execute(
+            "INSERT INTO span_payloads (id, detail, attributes) VALUES (?1, '{}', '{}')",
+            [i64::MAX],
+        );
+        assert!(orphan.is_err(), "a payload without its span is refused");
     }
 
     #[test]
