@@ -113,13 +113,6 @@ fn csv_header_is_langfuse(head: &[u8]) -> bool {
 /// The keys of a document object whose arrays hold records (`data` is an API page).
 const RECORD_LISTS: [&str; 3] = ["data", "traces", "observations"];
 
-/// A JSON document. Traces are read first so their attribution reaches their observations, and
-/// written last so their end can be taken from their observations when the export has none.
-/// A document too large to hold is read as it streams, like JSON lines (see [`parse_streamed`]).
-pub(super) fn parse_json(reader: &mut dyn BufRead, sink: &mut dyn Sink) -> Result<(), ParseError> {
-    parse_json_up_to(reader, sink, super::WHOLE_UP_TO)
-}
-
 /// How JSON lines and documents too large to hold are read.
 const JSON: PeerJson = PeerJson {
     lines_format: Format::LangfuseJsonl,
@@ -127,7 +120,10 @@ const JSON: PeerJson = PeerJson {
     streamed: parse_streamed,
 };
 
-/// [`parse_json`], streaming a document over `whole_up_to` bytes (tests lower it).
+/// A JSON document. Traces are read first so their attribution reaches their observations, and
+/// written last so their end can be taken from their observations when the export has none.
+/// A document over `whole_up_to` bytes is read as it streams, like JSON lines (see
+/// [`parse_streamed`]).
 pub(super) fn parse_json_up_to(
     reader: &mut dyn BufRead,
     sink: &mut dyn Sink,
@@ -168,6 +164,12 @@ pub(super) fn parse_json_up_to(
     };
     builder.take(found, sink)?;
     builder.finish(sink)
+}
+
+/// [`parse_json_up_to`] at the importers' threshold.
+#[cfg(test)]
+pub(super) fn parse_json(reader: &mut dyn BufRead, sink: &mut dyn Sink) -> Result<(), ParseError> {
+    parse_json_up_to(reader, sink, super::WHOLE_UP_TO)
 }
 
 /// A document too large to hold, record by record in the order of the file, as JSON lines are

@@ -72,12 +72,6 @@ fn holds_runs(value: &Value) -> bool {
     }
 }
 
-/// A JSON document of runs: merged by id, then written. A document too large to hold is read
-/// as it streams, like JSON lines (see [`parse_streamed`]).
-pub(super) fn parse_json(reader: &mut dyn BufRead, sink: &mut dyn Sink) -> Result<(), ParseError> {
-    parse_json_up_to(reader, sink, super::WHOLE_UP_TO)
-}
-
 /// How JSON lines and documents too large to hold are read.
 const JSON: PeerJson = PeerJson {
     lines_format: Format::LangsmithJsonl,
@@ -85,7 +79,8 @@ const JSON: PeerJson = PeerJson {
     streamed: parse_streamed,
 };
 
-/// [`parse_json`], streaming a document over `whole_up_to` bytes (tests lower it).
+/// A JSON document of runs: merged by id, then written. A document over `whole_up_to` bytes is
+/// read as it streams, like JSON lines (see [`parse_streamed`]).
 pub(super) fn parse_json_up_to(
     reader: &mut dyn BufRead,
     sink: &mut dyn Sink,
@@ -109,6 +104,12 @@ pub(super) fn parse_json_up_to(
         emit(&location, &run, sink)?;
     }
     Ok(())
+}
+
+/// [`parse_json_up_to`] at the importers' threshold.
+#[cfg(test)]
+pub(super) fn parse_json(reader: &mut dyn BufRead, sink: &mut dyn Sink) -> Result<(), ParseError> {
+    parse_json_up_to(reader, sink, super::WHOLE_UP_TO)
 }
 
 /// A document too large to hold, run by run in the order of the file, as JSON lines are read:

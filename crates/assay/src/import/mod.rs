@@ -507,7 +507,19 @@ pub fn parse_into(
     reader: &mut dyn BufRead,
     sink: &mut dyn Sink,
 ) -> std::result::Result<(), String> {
-    match parse(format, reader, sink) {
+    parse_into_up_to(format, reader, sink, WHOLE_UP_TO)
+}
+
+/// [`parse_into`] with the size up to which a single document or message is read whole: a
+/// larger one is parsed as it streams. The importers use 32 MB; 0 streams every document, so
+/// that small inputs (tests, fuzzing) reach the streaming readers too.
+pub fn parse_into_up_to(
+    format: Format,
+    reader: &mut dyn BufRead,
+    sink: &mut dyn Sink,
+    whole_up_to: u64,
+) -> std::result::Result<(), String> {
+    match parse_up_to(format, reader, sink, whole_up_to) {
         Ok(()) => Ok(()),
         Err(ParseError::Input(m)) => Err(m),
         Err(ParseError::Store(e)) => Err(e.to_string()),
@@ -519,17 +531,26 @@ fn parse(
     reader: &mut dyn BufRead,
     sink: &mut dyn Sink,
 ) -> std::result::Result<(), ParseError> {
+    parse_up_to(format, reader, sink, WHOLE_UP_TO)
+}
+
+fn parse_up_to(
+    format: Format,
+    reader: &mut dyn BufRead,
+    sink: &mut dyn Sink,
+    whole_up_to: u64,
+) -> std::result::Result<(), ParseError> {
     match format {
-        Format::OtlpJson => otlp_json::parse_document_reader(reader, sink),
+        Format::OtlpJson => otlp_json::parse_document_reader_up_to(reader, sink, whole_up_to),
         Format::OtlpJsonl => otlp_json::parse_lines(reader, sink),
-        Format::OtlpProto => otlp_proto::parse_message(reader, sink),
+        Format::OtlpProto => otlp_proto::parse_message_up_to(reader, sink, whole_up_to),
         Format::OtlpProtoStream => otlp_proto::parse_stream(reader, sink),
         Format::OtlpLogsJson => otlp_logs::parse_document_reader(reader, sink),
         Format::OtlpLogsProto => otlp_proto::parse_logs_message(reader, sink),
-        Format::LangfuseJson => langfuse::parse_json(reader, sink),
+        Format::LangfuseJson => langfuse::parse_json_up_to(reader, sink, whole_up_to),
         Format::LangfuseJsonl => langfuse::parse_jsonl(reader, sink),
         Format::LangfuseCsv => langfuse::parse_csv(reader, sink),
-        Format::LangsmithJson => langsmith::parse_json(reader, sink),
+        Format::LangsmithJson => langsmith::parse_json_up_to(reader, sink, whole_up_to),
         Format::LangsmithJsonl => langsmith::parse_jsonl(reader, sink),
         Format::PromptfooJson => promptfoo::parse_json(reader, sink),
         Format::RequestLogJsonl => request_log::parse_jsonl(reader, sink),

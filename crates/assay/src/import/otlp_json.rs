@@ -205,17 +205,10 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 }
 
 /// One document, or JSON lines whose first line was longer than detection could see: the first
-/// line is read whole (up to [`WHOLE_UP_TO`](super::WHOLE_UP_TO)); when it is a complete
-/// document and more follows, the input is lines. A document over that size is parsed as it
-/// streams (see [`stream_document`]).
-pub(super) fn parse_document_reader(
-    reader: &mut dyn BufRead,
-    sink: &mut dyn Sink,
-) -> Result<(), ParseError> {
-    parse_document_reader_up_to(reader, sink, super::WHOLE_UP_TO)
-}
-
-fn parse_document_reader_up_to(
+/// line is read whole (up to `whole_up_to` bytes; the importers use
+/// [`WHOLE_UP_TO`](super::WHOLE_UP_TO)); when it is a complete document and more follows, the
+/// input is lines. A document over that size is parsed as it streams (see [`stream_document`]).
+pub(super) fn parse_document_reader_up_to(
     reader: &mut dyn BufRead,
     sink: &mut dyn Sink,
     whole_up_to: u64,

@@ -433,17 +433,11 @@ fn walk(
 // Reading
 // ------------------------------------------------------------------------------------------------
 
-/// One `TracesData` message. Up to [`WHOLE_UP_TO`](super::WHOLE_UP_TO) it is read whole, its
-/// framing checked before any span is emitted, so a broken one adds nothing; a larger one is
-/// decoded as it streams (see [`stream_message`]).
-pub(super) fn parse_message(
-    reader: &mut dyn BufRead,
-    sink: &mut dyn Sink,
-) -> Result<(), ParseError> {
-    parse_message_up_to(reader, sink, super::WHOLE_UP_TO)
-}
-
-fn parse_message_up_to(
+/// One `TracesData` message. Up to `whole_up_to` bytes (the importers use
+/// [`WHOLE_UP_TO`](super::WHOLE_UP_TO)) it is read whole, its framing checked before any span is
+/// emitted, so a broken one adds nothing; a larger one is decoded as it streams (see
+/// [`stream_message`]).
+pub(super) fn parse_message_up_to(
     reader: &mut dyn BufRead,
     sink: &mut dyn Sink,
     whole_up_to: u64,
@@ -459,6 +453,15 @@ fn parse_message_up_to(
             stream_message(input, sink)
         }
     }
+}
+
+/// [`parse_message_up_to`] at the importers' threshold.
+#[cfg(test)]
+pub(super) fn parse_message(
+    reader: &mut dyn BufRead,
+    sink: &mut dyn Sink,
+) -> Result<(), ParseError> {
+    parse_message_up_to(reader, sink, super::WHOLE_UP_TO)
 }
 
 /// Decodes a `TracesData` too large to hold as it is read: each resource and each span is read
