@@ -42,6 +42,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0007_traces_by_number",
         include_str!("migrations/0007_traces_by_number.sql"),
     ),
+    (
+        "0008_spans_by_trace_number",
+        include_str!("migrations/0008_spans_by_trace_number.sql"),
+    ),
 ];
 
 /// Checkpoint the WAL every 16,384 pages (256 MB) instead of every 1,000: fewer copies.
@@ -244,7 +248,17 @@ fn check_version(conn: &Connection, path: &Path) -> Result<i64> {
     Ok(found)
 }
 
+/// Applies the missing migrations in one transaction. Foreign keys are off meanwhile, as SQLite
+/// prescribes for rebuilding a table (dropping the old one would otherwise orphan the rows that
+/// reference it); every reference is checked before the commit instead.
 fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
+    conn.pragma_update(None, "foreign_keys", false)?;
+    let migrated = apply_migrations(conn, path);
+    conn.pragma_update(None, "foreign_keys", true)?;
+    migrated
+}
+
+fn apply_migrations(conn: &mut Connection, path: &Path) -> Result<()> {
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     // Checked again inside the write lock: another process may have migrated meanwhile.
     let found = check_version(&tx, path)?;
@@ -252,6 +266,19 @@ fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
         tx.execute_batch(sql)?;
     }
     if found < SCHEMA_VERSION {
+        let broken: i64 =
+            tx.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+                r.get(0)
+            })?;
+        if broken > 0 {
+            return Err(rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY),
+                Some(format!(
+                    "migrating the schema would leave {broken} broken references; nothing was changed"
+                )),
+            )
+            .into());
+        }
         tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
     }
     tx.commit()?;
@@ -279,6 +306,92 @@ mod tests {
             .pragma_query_value(None, "journal_mode", |r| r.get(0))
             .unwrap();
         assert_eq!(mode, "wal", "readers must not block on an import");
+    }
+
+    #[test]
+    fn spans_are_keyed_by_their_trace_number_with_data_costs_and_payloads_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("assay.db");
+        {
+            // A store as the version before `0008_spans_by_trace_number` left it.
+            let mut conn = Connection::open(&path).unwrap();
+            let tx = conn.transaction().unwrap();
+            for (_, sql) in &MIGRATIONS[..7] {
+                tx.execute_batch(sql).unwrap();
+            }
+            tx.pragma_update(None, "user_version", 7).unwrap();
+            tx.execute_batch(
+                "INSERT INTO imports (id, source, format, content_hash, status, spans_read,
+                     spans_new, spans_merged, rejected, started_at)
+                 VALUES (1, 'month.jsonl', 'otlp-jsonl', '', 'done', 3, 3, 0, 0, '2026-11-01');
+                 INSERT INTO spans (id, trace_id, span_id, parent_span_id, name, kind, start_ns,
+                     end_ns, status, provider, request_model, input_tokens, output_tokens,
+                     tenant, import_id, cost)
+                 VALUES (7, 'bb', 's1', NULL, 'root', 'chain', 20, 25, 'ok', NULL, NULL, NULL,
+                         NULL, 'acme', 1, NULL),
+                        (9, 'aa', 's2', NULL, 'root', 'chain', 10, 15, 'ok', NULL, NULL, NULL,
+                         NULL, 'globex', 1, NULL),
+                        (12, 'aa', 's3', 's2', 'chat', 'llm', 11, 14, 'ok', 'openai',
+                         'gpt-4o', 3, 4, 'globex', 1, 0.25);
+                 INSERT INTO span_payloads (id, input, output, detail, attributes)
+                 VALUES (12, 'hello', 'hi there', '{}', '{\"gen_ai.request.model\":\"gpt-4o\"}');
+                 INSERT INTO traces (search_num, trace_id, name, start_ns, end_ns, span_count,
+                     error_count, status, models, input_tokens, output_tokens, tenant)
+                 VALUES (7, 'bb', 'root', 20, 25, 1, 0, 'ok', '', 0, 0, 'acme'),
+                        (9, 'aa', 'root', 10, 15, 2, 0, 'ok', 'gpt-4o', 3, 4, 'globex');",
+            )
+            .unwrap();
+            tx.commit().unwrap();
+        }
+        let store = Store::open(&path).unwrap();
+        let conn = store.conn();
+        let rows: Vec<(i64, i64, String, String, Option<f64>)> = conn
+            .prepare("SELECT id, trace_key, trace_id, span_id, cost FROM spans ORDER BY id")
+            .unwrap()
+            .query_map([], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            })
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                (7, 7, "bb".into(), "s1".into(), None),
+                (9, 9, "aa".into(), "s2".into(), None),
+                (12, 9, "aa".into(), "s3".into(), Some(0.25)),
+            ]
+        );
+        let spans = spans::for_trace(&store, "aa").unwrap();
+        let names: Vec<_> = spans.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["root", "chat"]);
+        assert_eq!(spans[1].payload.input.as_deref(), Some("hello"));
+        let triggers: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'spans'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(triggers, 3, "the cost rollups' triggers are back");
+        let same = conn.execute(
+            "INSERT INTO spans (trace_key, trace_id, span_id, name, kind, start_ns, status)
+             VALUES (9, 'aa', 's3', 'again', 'llm', 11, 'ok')",
+            [],
+        );
+        assert!(same.is_err(), "a span of a trace is stored once");
+        let checking: bool = conn
+            .pragma_query_value(None, "foreign_keys", |r| r.get(0))
+            .unwrap();
+        assert!(
+            checking,
+            "foreign keys are checked again after the migration"
+        );
+        let orphan = conn.execute(
+            "INSERT INTO span_payloads (id, detail, attributes) VALUES (99, '{}', '{}')",
+            [],
+        );
+        assert!(orphan.is_err(), "a payload still needs its span");
     }
 
     #[test]

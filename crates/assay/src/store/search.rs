@@ -144,7 +144,7 @@ fn rebuild_trace(tx: &Transaction<'_>, trace_id: &str) -> Result<()> {
         "INSERT INTO trace_text (rowid, meta, body)
          SELECT ?2, {TRACE_META},
                 (SELECT group_concat(coalesce(p.input, '') || char(10) || coalesce(p.output, ''), char(10))
-                 FROM spans s JOIN span_payloads p ON p.id = s.id WHERE s.trace_id = ?1)
+                 FROM spans s JOIN span_payloads p ON p.id = s.id WHERE s.trace_key = ?2)
          FROM traces WHERE trace_id = ?1"
     ))?
     .execute(params![trace_id, num])?;

@@ -1,12 +1,14 @@
 //! The `spans` and `span_payloads` tables: the write path used by every importer, and the read
 //! path of one trace.
 //!
-//! **Invariant:** a span's identity is `(trace_id, span_id)`. Writing a span that is already
+//! **Invariant:** a span's identity is `(trace_id, span_id)`, stored as `(trace_key, span_id)`
+//! where `trace_key` is the trace's number (`traces.search_num`): the row id of the trace's first
+//! span, taken when the trace is first written. Writing a span that is already
 //! stored merges into it (known fields win over missing ones, attributes are merged), so
 //! re-importing never double counts and a span that arrives again with more data is completed.
 //! Payloads are indexed for full-text search later (see [`crate::store::search`]).
 
-use rusqlite::{params, Transaction};
+use rusqlite::{params, OptionalExtension, Transaction};
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
@@ -47,10 +49,10 @@ INSERT INTO spans (trace_id, span_id, parent_span_id, name, kind, start_ns, end_
     status_message, error_class, service, provider, request_model, response_model, finish_reason,
     ttft_ns, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens,
     reported_cost, prompt_name, prompt_version, tenant, endpoint, feature, user_id, session_id,
-    environment, release, tags, import_id, cost, unpriced)
+    environment, release, tags, import_id, cost, unpriced, trace_key)
 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20,
-    ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35)
-ON CONFLICT (trace_id, span_id) DO UPDATE SET
+    ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35, ?36)
+ON CONFLICT (trace_key, span_id) DO UPDATE SET
     parent_span_id = coalesce(excluded.parent_span_id, parent_span_id),
     name = CASE WHEN excluded.name = '' THEN name ELSE excluded.name END,
     kind = CASE WHEN excluded.kind = 'other' THEN kind ELSE excluded.kind END,
@@ -119,6 +121,8 @@ pub struct PreparedSpan {
     pub span: Span,
     /// The span's row id once [`upsert`] has written it (0 before).
     pub row_id: i64,
+    /// Its trace's number once [`upsert`] has written it (0 before).
+    pub trace_key: i64,
     detail: String,
     attributes: String,
     tags: Option<String>,
@@ -152,6 +156,7 @@ impl PreparedSpan {
         PreparedSpan {
             span,
             row_id: 0,
+            trace_key: 0,
             detail,
             attributes,
             tags,
@@ -189,10 +194,29 @@ pub fn upsert_chunks(
     let mut counts = UpsertCounts::default();
     let mut rollup = crate::store::cost::RollupBatch::default();
     let mut row_ids = Vec::with_capacity(chunks.iter().map(Vec::len).sum());
+    // Each trace's number: a stored trace's, looked up once per batch, or for a new trace the
+    // row id its first span is about to take (rows are only appended, at the largest id + 1).
+    let mut number_of = tx.prepare_cached("SELECT search_num FROM traces WHERE trace_id = ?1")?;
+    let mut numbers: rustc_hash::FxHashMap<&str, i64> = Default::default();
+    let mut next_row: i64 =
+        tx.query_row("SELECT coalesce(max(id), 0) + 1 FROM spans", [], |r| {
+            r.get(0)
+        })?;
     for prepared in chunks.iter().flatten() {
         let s = &prepared.span;
         let a = &s.attribution;
         let tags = &prepared.tags;
+        let trace_key = match numbers.get(s.trace_id.as_str()) {
+            Some(&key) => key,
+            None => {
+                let key = number_of
+                    .query_row([&s.trace_id], |r| r.get::<_, i64>(0))
+                    .optional()?
+                    .unwrap_or(next_row);
+                numbers.insert(&s.trace_id, key);
+                key
+            }
+        };
         let values = params![
             s.trace_id,
             s.span_id,
@@ -229,6 +253,7 @@ pub fn upsert_chunks(
             import_id,
             s.cost,
             s.unpriced,
+            trace_key,
         ];
         let known = insert_span.execute(values)? == 0;
         if !known {
@@ -241,7 +266,9 @@ pub fn upsert_chunks(
             id
         } else {
             counts.new += 1;
-            tx.last_insert_rowid()
+            let id = tx.last_insert_rowid();
+            next_row = id + 1;
+            id
         };
         let p = &s.payload;
         let (detail, attributes) = (&prepared.detail, &prepared.attributes);
@@ -251,7 +278,7 @@ pub fn upsert_chunks(
         } else {
             insert_payload.execute(values)?;
         }
-        row_ids.push(id);
+        row_ids.push((id, trace_key));
         let payload_id = id;
         // New payloads are above the index's watermark already; a merged one may have been
         // indexed with its old text.
@@ -262,8 +289,9 @@ pub fn upsert_chunks(
     // New model calls enter the cost rollups here, one upsert per group; merges, duplicates
     // and repricing are moved by the triggers on `spans` (`0004_cost_narrow_rollups.sql`).
     rollup.write(tx)?;
-    for (prepared, id) in chunks.iter_mut().flatten().zip(row_ids) {
+    for (prepared, (id, trace_key)) in chunks.iter_mut().flatten().zip(row_ids) {
         prepared.row_id = id;
+        prepared.trace_key = trace_key;
     }
     Ok(counts)
 }
@@ -296,7 +324,7 @@ pub fn for_trace(store: &Store, trace_id: &str) -> Result<Vec<Span>> {
                 s.session_id, s.environment, s.release, s.tags, s.duplicate_of,
                 p.input, p.output, p.detail, p.attributes, s.cost, s.unpriced
          FROM spans s LEFT JOIN span_payloads p ON p.id = s.id
-         WHERE s.trace_id = ?1
+         WHERE s.trace_key = (SELECT search_num FROM traces WHERE trace_id = ?1)
          ORDER BY s.start_ns, s.span_id",
     )?;
     let rows = stmt.query_map([trace_id], |r| {

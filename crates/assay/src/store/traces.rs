@@ -56,13 +56,13 @@ SELECT g.trace_id,
     g.start_ns, g.end_ns, g.span_count, g.error_count, g.status,
     coalesce((SELECT group_concat(model, char(31)) FROM (
         SELECT DISTINCT coalesce(m.request_model, m.response_model) AS model FROM spans m
-        WHERE m.trace_id = g.trace_id AND coalesce(m.request_model, m.response_model) IS NOT NULL
+        WHERE m.trace_key = g.trace_key AND coalesce(m.request_model, m.response_model) IS NOT NULL
         ORDER BY model)), ''),
     g.input_tokens, g.output_tokens, g.tenant, g.endpoint, g.feature, g.user_id, g.session_id,
     g.environment,
-    g.first_id
+    g.trace_key
 FROM (
-    SELECT s.trace_id,
+    SELECT s.trace_key, min(s.trace_id) AS trace_id,
         max(s.service) AS any_service,
         min(s.start_ns) AS start_ns,
         max(coalesce(s.end_ns, s.start_ns)) AS end_ns,
@@ -74,19 +74,18 @@ FROM (
         coalesce(sum(s.output_tokens) FILTER (WHERE s.duplicate_of IS NULL), 0) AS output_tokens,
         max(s.tenant) AS tenant, max(s.endpoint) AS endpoint, max(s.feature) AS feature,
         max(s.user_id) AS user_id, max(s.session_id) AS session_id,
-        max(s.environment) AS environment,
-        min(s.id) AS first_id
+        max(s.environment) AS environment
     -- CROSS JOIN keeps `touched` outside: the planner, knowing nothing of the temporary table,
-    -- would otherwise walk the whole `(trace_id, span_id)` index in GROUP BY order and probe
+    -- would otherwise walk the whole `(trace_key, span_id)` index in GROUP BY order and probe
     -- `touched` per span, a cost that grows with the store instead of with the batch.
-    FROM touched t CROSS JOIN spans s ON s.trace_id = t.trace_id
-    GROUP BY s.trace_id
+    FROM touched t CROSS JOIN spans s ON s.trace_key = t.trace_key
+    GROUP BY s.trace_key
 ) AS g
-LEFT JOIN spans root ON root.trace_id = g.trace_id AND root.span_id = (
+LEFT JOIN spans root ON root.trace_key = g.trace_key AND root.span_id = (
     SELECT r.span_id FROM spans r
-    WHERE r.trace_id = g.trace_id
+    WHERE r.trace_key = g.trace_key
       AND (r.parent_span_id IS NULL
-           OR NOT EXISTS (SELECT 1 FROM spans p WHERE p.trace_id = r.trace_id AND p.span_id = r.parent_span_id))
+           OR NOT EXISTS (SELECT 1 FROM spans p WHERE p.trace_key = r.trace_key AND p.span_id = r.parent_span_id))
     ORDER BY (r.parent_span_id IS NOT NULL), r.start_ns, r.span_id
     LIMIT 1)";
 
@@ -97,7 +96,7 @@ LEFT JOIN spans root ON root.trace_id = g.trace_id AND root.span_id = (
 const MARK_DUPLICATES: &str = "
 UPDATE spans SET duplicate_of = (
     SELECT o.span_id FROM spans o
-    WHERE o.trace_id = spans.trace_id
+    WHERE o.trace_key = spans.trace_key
       AND o.span_id <> spans.span_id
       AND o.kind = 'llm'
       AND o.parent_span_id IS spans.parent_span_id
@@ -110,7 +109,7 @@ UPDATE spans SET duplicate_of = (
     ORDER BY o.start_ns, o.span_id
     LIMIT 1
 )
-WHERE trace_id = ?1 AND kind = 'llm' AND input_tokens IS NOT NULL";
+WHERE trace_key = ?1 AND kind = 'llm' AND input_tokens IS NOT NULL";
 
 /// Marks duplicate model calls and recomputes the summary rows of the traces `spans` belong to.
 ///
@@ -122,26 +121,25 @@ pub fn refresh<'s>(
     spans: impl IntoIterator<Item = &'s PreparedSpan>,
 ) -> Result<()> {
     tx.execute_batch(
-        "CREATE TEMP TABLE IF NOT EXISTS touched (trace_id TEXT PRIMARY KEY) WITHOUT ROWID;
+        "CREATE TEMP TABLE IF NOT EXISTS touched (trace_key INTEGER PRIMARY KEY);
          DELETE FROM touched;",
     )?;
-    // Per trace: its spans in the batch and the smallest of their row ids.
+    // Per trace: its spans in the batch and its number.
     let mut by_trace: rustc_hash::FxHashMap<&str, (Vec<&Span>, i64)> = Default::default();
     for p in spans {
         let entry = by_trace
             .entry(p.span.trace_id.as_str())
-            .or_insert_with(|| (Vec::new(), i64::MAX));
+            .or_insert_with(|| (Vec::new(), p.trace_key));
         entry.0.push(&p.span);
-        entry.1 = entry.1.min(p.row_id);
     }
-    let mut touch = tx.prepare_cached("INSERT OR IGNORE INTO touched (trace_id) VALUES (?1)")?;
+    let mut touch = tx.prepare_cached("INSERT OR IGNORE INTO touched (trace_key) VALUES (?1)")?;
     let mut duplicates = tx.prepare_cached(MARK_DUPLICATES)?;
     let mut insert = tx.prepare_cached(INSERT_SUMMARY)?;
     let mut any_touched = false;
     // In order of their numbers, so new trace rows append to the table.
     let mut by_trace: Vec<_> = by_trace.into_iter().collect();
-    by_trace.sort_unstable_by_key(|(_, (_, first_id))| *first_id);
-    for (trace, (spans, first_id)) in by_trace {
+    by_trace.sort_unstable_by_key(|(_, (_, number))| *number);
+    for (trace, (spans, number)) in by_trace {
         let mut keys = rustc_hash::FxHashSet::default();
         let mut ids = rustc_hash::FxHashSet::default();
         let mut candidate = false;
@@ -179,16 +177,16 @@ pub fn refresh<'s>(
                 t.user_id,
                 t.session_id,
                 t.environment,
-                first_id,
+                number,
             ])? == 0;
             if !existed {
                 continue;
             }
         }
         if model_calls && (candidate || existed) {
-            duplicates.execute([trace])?;
+            duplicates.execute([number])?;
         }
-        touch.execute([trace])?;
+        touch.execute([number])?;
         any_touched = true;
     }
     if any_touched {
@@ -716,7 +714,7 @@ mod tests {
         let store = Store::open(&dir.path().join("assay.db")).unwrap();
         store
             .conn()
-            .execute_batch("CREATE TEMP TABLE touched (trace_id TEXT PRIMARY KEY) WITHOUT ROWID")
+            .execute_batch("CREATE TEMP TABLE touched (trace_key INTEGER PRIMARY KEY)")
             .unwrap();
         let steps = crate::store::query_plan(store.conn(), REFRESH);
         let spans = steps
