@@ -308,6 +308,18 @@ mod tests {
         assert_eq!(mode, "wal", "readers must not block on an import");
     }
 
+    /// Opens a transaction on `conn` with the first `version` migrations applied, as a store of
+    /// that version holds them.
+    fn at_version(conn: &mut Connection, version: usize) -> rusqlite::Transaction<'_> {
+        let tx = conn.transaction().unwrap();
+        for (_, sql) in &MIGRATIONS[..version] {
+            tx.execute_batch(sql).unwrap();
+        }
+        tx.pragma_update(None, "user_version", version as i64)
+            .unwrap();
+        tx
+    }
+
     #[test]
     fn spans_are_keyed_by_their_trace_number_with_data_costs_and_payloads_kept() {
         let dir = tempfile::tempdir().unwrap();
@@ -315,11 +327,7 @@ mod tests {
         {
             // A store as the version before `0008_spans_by_trace_number` left it.
             let mut conn = Connection::open(&path).unwrap();
-            let tx = conn.transaction().unwrap();
-            for (_, sql) in &MIGRATIONS[..7] {
-                tx.execute_batch(sql).unwrap();
-            }
-            tx.pragma_update(None, "user_version", 7).unwrap();
+            let tx = at_version(&mut conn, 7);
             tx.execute_batch(
                 "INSERT INTO imports (id, source, format, content_hash, status, spans_read,
                      spans_new, spans_merged, rejected, started_at)
@@ -401,11 +409,7 @@ mod tests {
         {
             // A store as the version before `0007_traces_by_number` left it.
             let mut conn = Connection::open(&path).unwrap();
-            let tx = conn.transaction().unwrap();
-            for (_, sql) in &MIGRATIONS[..6] {
-                tx.execute_batch(sql).unwrap();
-            }
-            tx.pragma_update(None, "user_version", 6).unwrap();
+            let tx = at_version(&mut conn, 6);
             tx.execute_batch(
                 "INSERT INTO spans (id, trace_id, span_id, name, kind, start_ns, status)
                  VALUES (7, 'bb', 's1', 'root', 'chain', 20, 'ok'),
