@@ -109,7 +109,6 @@ impl Store {
         conn.pragma_update(None, "page_size", 16_384)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
-        conn.pragma_update(None, "foreign_keys", true)?;
         // A bigger page cache keeps imports and the explorer off the read() path. It is a bound,
         // not an allocation, and stays well inside the memory budget (memory-mapped I/O would
         // count the whole file against it).
@@ -248,9 +247,10 @@ fn check_version(conn: &Connection, path: &Path) -> Result<i64> {
     Ok(found)
 }
 
-/// Applies the missing migrations in one transaction. Foreign keys are off meanwhile, as SQLite
-/// prescribes for rebuilding a table (dropping the old one would otherwise orphan the rows that
-/// reference it); every reference is checked before the commit instead.
+/// Applies the missing migrations in one transaction, and turns the connection's foreign key
+/// checks on. They are off meanwhile, as SQLite prescribes for rebuilding a table (dropping the
+/// old one would otherwise orphan the rows that reference it); every reference is checked
+/// before the commit instead.
 fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
     conn.pragma_update(None, "foreign_keys", false)?;
     let migrated = apply_migrations(conn, path);
