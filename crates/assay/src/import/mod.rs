@@ -613,7 +613,8 @@ struct StoreSink<'s, 'p> {
     batch: Vec<Vec<PreparedSpan>>,
     /// Spans in `batch`.
     pending: usize,
-    traces: TraceSet,
+    /// The traces this import met: counted, and their numbers kept for the writer.
+    traces: spans::TraceNumbers,
     spans_read: u64,
     spans_new: u64,
     spans_merged: u64,
@@ -630,38 +631,6 @@ struct StoreSink<'s, 'p> {
     catalogue: Option<Arc<crate::cost::Catalogue>>,
     /// Whether this import turned the connection's foreign key checks off (see `flush`).
     foreign_keys_off: bool,
-}
-
-/// The distinct trace ids an import met, to count them. Every id is kept for the whole import,
-/// so the usual one (32 hex digits) is kept as its 16-byte number, not as a string.
-#[derive(Default)]
-struct TraceSet {
-    hex: rustc_hash::FxHashSet<u128>,
-    other: rustc_hash::FxHashSet<String>,
-}
-
-impl TraceSet {
-    fn insert(&mut self, trace_id: &str) {
-        // Only lowercase digits, so that the number stands for exactly one string.
-        let canonical = trace_id.len() == 32
-            && trace_id
-                .bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-        match u128::from_str_radix(trace_id, 16) {
-            Ok(n) if canonical => {
-                self.hex.insert(n);
-            }
-            _ => {
-                if !self.other.contains(trace_id) {
-                    self.other.insert(trace_id.to_owned());
-                }
-            }
-        }
-    }
-
-    fn len(&self) -> u64 {
-        (self.hex.len() + self.other.len()) as u64
-    }
 }
 
 impl Drop for StoreSink<'_, '_> {
@@ -787,10 +756,18 @@ impl<'s, 'p> StoreSink<'s, 'p> {
                 traces::drop_filter_indexes(tx)?;
                 self.indexes_dropped = true;
             }
+            // Into an empty store, a trace this import has not met is new: no lookups.
+            self.traces.holds_every_stored_trace(empty);
         }
         fill_trace_attribution(&mut self.batch);
         let mut merged = Vec::new();
-        let counts = spans::upsert_chunks(tx, &mut self.batch, self.import_id, &mut merged)?;
+        let counts = spans::upsert_chunks(
+            tx,
+            &mut self.batch,
+            self.import_id,
+            &mut merged,
+            &mut self.traces,
+        )?;
         // A merged span's cost follows from its merged usage and model.
         if let (false, Some(catalogue)) = (merged.is_empty(), &self.catalogue) {
             spans::reprice_rows(tx, &merged, catalogue)?;
@@ -855,7 +832,7 @@ impl StoreSink<'_, '_> {
     fn spans(&mut self, spans: Vec<PreparedSpan>) -> Result<()> {
         self.spans_read += spans.len() as u64;
         for span in &spans {
-            self.traces.insert(&span.span.trace_id);
+            self.traces.note(&span.span.trace_id);
         }
         self.pending += spans.len();
         self.batch.push(spans);
@@ -1056,29 +1033,6 @@ pub(crate) fn io_message(e: &std::io::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn traces_are_counted_once_each_whatever_their_ids() {
-        let mut set = TraceSet::default();
-        let a = "0af7651916cd43dd8448eb211c80319c";
-        for id in [
-            a,
-            a,
-            "0AF7651916CD43DD8448EB211C80319C",
-            "trace-1",
-            "trace-1",
-            "",
-            "+af7651916cd43dd8448eb211c80319",
-        ] {
-            set.insert(id);
-        }
-        // `a`, its uppercase spelling (another string), `trace-1`, the empty id, and a 32-character
-        // id that parses as a number but is not hex digits only.
-        assert_eq!(set.len(), 5);
-        set.insert("00000000000000000000000000000001");
-        set.insert("00000000000000000000000000000000");
-        assert_eq!(set.len(), 7);
-    }
 
     #[test]
     fn references_are_checked_again_once_an_import_ends_however_it_ends() {

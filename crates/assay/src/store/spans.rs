@@ -164,6 +164,99 @@ impl PreparedSpan {
     }
 }
 
+/// The traces an import met, each with its number once the writer knows it, so each batch
+/// looks up in the store only the traces it meets for the first time. The usual id (32 hex
+/// digits) is kept as its 16-byte number, not as a string: every id stays for the whole import.
+///
+/// The numbers hold while this connection alone writes: `PRAGMA data_version` changes when
+/// another connection commits, and the numbers are then looked up again.
+#[derive(Default)]
+pub struct TraceNumbers {
+    hex: rustc_hash::FxHashMap<u128, i64>,
+    other: rustc_hash::FxHashMap<String, i64>,
+    /// Every trace in the store is among those met (the import began on a store without
+    /// traces), so one not met is new.
+    complete: bool,
+    /// The store's `data_version` when the numbers were last right.
+    data_version: Option<i64>,
+}
+
+/// A number that is not known yet (numbers start at 1).
+const UNKNOWN: i64 = 0;
+
+impl TraceNumbers {
+    /// Counts `trace_id` as met.
+    pub fn note(&mut self, trace_id: &str) {
+        match hex_number(trace_id) {
+            Some(n) => {
+                self.hex.entry(n).or_insert(UNKNOWN);
+            }
+            None => {
+                if !self.other.contains_key(trace_id) {
+                    self.other.insert(trace_id.to_owned(), UNKNOWN);
+                }
+            }
+        }
+    }
+
+    /// How many distinct traces were met.
+    pub fn len(&self) -> u64 {
+        (self.hex.len() + self.other.len()) as u64
+    }
+
+    /// Whether none was met.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Says whether the store held no trace when the import began (read in the transaction of
+    /// its first batch, before [`upsert_chunks`] runs in it).
+    pub fn holds_every_stored_trace(&mut self, store_was_empty: bool) {
+        self.complete = store_was_empty;
+    }
+
+    fn get(&self, trace_id: &str) -> Option<i64> {
+        let number = match hex_number(trace_id) {
+            Some(n) => self.hex.get(&n),
+            None => self.other.get(trace_id),
+        };
+        number.copied().filter(|&n| n != UNKNOWN)
+    }
+
+    fn set(&mut self, trace_id: &str, number: i64) {
+        match hex_number(trace_id) {
+            Some(n) => {
+                self.hex.insert(n, number);
+            }
+            None => {
+                self.other.insert(trace_id.to_owned(), number);
+            }
+        }
+    }
+
+    /// Forgets every number if another connection wrote since the last batch.
+    fn check(&mut self, data_version: i64) {
+        if self.data_version.is_some_and(|v| v != data_version) {
+            self.complete = false;
+            self.hex.values_mut().for_each(|n| *n = UNKNOWN);
+            self.other.values_mut().for_each(|n| *n = UNKNOWN);
+        }
+        self.data_version = Some(data_version);
+    }
+}
+
+/// The number of a trace id of 32 lowercase hex digits (only those, so that a number stands for
+/// exactly one string).
+fn hex_number(trace_id: &str) -> Option<u128> {
+    let canonical = trace_id.len() == 32
+        && trace_id
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    canonical
+        .then(|| u128::from_str_radix(trace_id, 16).ok())
+        .flatten()
+}
+
 /// Writes `spans` inside `tx`, merging into any already stored, and sets each one's `row_id`.
 /// Returns what was new and what merged.
 ///
@@ -173,17 +266,25 @@ pub fn upsert(
     spans: &mut Vec<PreparedSpan>,
     import_id: i64,
 ) -> Result<UpsertCounts> {
-    upsert_chunks(tx, std::slice::from_mut(spans), import_id, &mut Vec::new())
+    upsert_chunks(
+        tx,
+        std::slice::from_mut(spans),
+        import_id,
+        &mut Vec::new(),
+        &mut TraceNumbers::default(),
+    )
 }
 
 /// [`upsert`] of spans held in chunks (as the importer receives them, so they are never moved
 /// one by one), also collecting the row ids of the spans that merged into stored ones (their
-/// cost must be computed again from the merged row: see [`reprice_rows`]).
+/// cost must be computed again from the merged row: see [`reprice_rows`]), and keeping the
+/// numbers of the traces met in `numbers` for the next batch.
 pub fn upsert_chunks(
     tx: &Transaction<'_>,
     chunks: &mut [Vec<PreparedSpan>],
     import_id: i64,
     merged_ids: &mut Vec<i64>,
+    numbers: &mut TraceNumbers,
 ) -> Result<UpsertCounts> {
     let mut insert_span = tx.prepare_cached(&insert_span_sql())?;
     let mut insert_payload = tx.prepare_cached(&insert_payload_sql())?;
@@ -194,10 +295,11 @@ pub fn upsert_chunks(
     let mut counts = UpsertCounts::default();
     let mut rollup = crate::store::cost::RollupBatch::default();
     let mut row_ids = Vec::with_capacity(chunks.iter().map(Vec::len).sum());
-    // Each trace's number: a stored trace's, looked up once per batch, or for a new trace the
-    // row id its first span is about to take (rows are only appended, at the largest id + 1).
+    // Each trace's number: a stored trace's, looked up the first time the import meets it
+    // (never, into a store that was empty), or for a new trace the row id its first span is
+    // about to take (rows are only appended, at the largest id + 1).
+    numbers.check(tx.query_row("PRAGMA data_version", [], |r| r.get(0))?);
     let mut number_of = tx.prepare_cached("SELECT search_num FROM traces WHERE trace_id = ?1")?;
-    let mut numbers: rustc_hash::FxHashMap<&str, i64> = Default::default();
     let mut next_row: i64 =
         tx.query_row("SELECT coalesce(max(id), 0) + 1 FROM spans", [], |r| {
             r.get(0)
@@ -206,14 +308,18 @@ pub fn upsert_chunks(
         let s = &prepared.span;
         let a = &s.attribution;
         let tags = &prepared.tags;
-        let trace_key = match numbers.get(s.trace_id.as_str()) {
-            Some(&key) => key,
+        let trace_key = match numbers.get(&s.trace_id) {
+            Some(key) => key,
             None => {
-                let key = number_of
-                    .query_row([&s.trace_id], |r| r.get::<_, i64>(0))
-                    .optional()?
-                    .unwrap_or(next_row);
-                numbers.insert(&s.trace_id, key);
+                let stored = if numbers.complete {
+                    None
+                } else {
+                    number_of
+                        .query_row([&s.trace_id], |r| r.get::<_, i64>(0))
+                        .optional()?
+                };
+                let key = stored.unwrap_or(next_row);
+                numbers.set(&s.trace_id, key);
                 key
             }
         };
@@ -481,6 +587,123 @@ pub fn count(store: &Store) -> Result<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn traces_are_counted_once_each_whatever_their_ids() {
+        let mut set = TraceNumbers::default();
+        let a = "0af7651916cd43dd8448eb211c80319c";
+        for id in [
+            a,
+            a,
+            "0AF7651916CD43DD8448EB211C80319C",
+            "trace-1",
+            "trace-1",
+            "",
+            "+af7651916cd43dd8448eb211c80319",
+        ] {
+            set.note(id);
+        }
+        // `a`, its uppercase spelling (another string), `trace-1`, the empty id, and a 32-character
+        // id that parses as a number but is not hex digits only.
+        assert_eq!(set.len(), 5);
+        set.note("00000000000000000000000000000001");
+        set.note("00000000000000000000000000000000");
+        assert_eq!(set.len(), 7);
+        // Noted, a trace has no number yet; each spelling keeps its own.
+        assert_eq!(set.get(a), None);
+        set.set(a, 7);
+        set.set("0AF7651916CD43DD8448EB211C80319C", 9);
+        assert_eq!(set.get(a), Some(7));
+        assert_eq!(set.get("0AF7651916CD43DD8448EB211C80319C"), Some(9));
+        // Another connection's write makes every number unknown again, and still counted.
+        set.check(1);
+        assert_eq!(set.get(a), Some(7));
+        set.check(2);
+        assert_eq!(set.get(a), None);
+        assert_eq!(set.get("0AF7651916CD43DD8448EB211C80319C"), None);
+        assert_eq!(set.len(), 7);
+    }
+
+    fn span(trace: &str, id: &str, start_ns: i64) -> PreparedSpan {
+        PreparedSpan::new(Span::new(trace.into(), id.into(), "step".into(), start_ns))
+    }
+
+    /// An import that began on an empty store takes a trace it has not met for new, without a
+    /// lookup; once another connection has written, it looks traces up again, so a trace that
+    /// connection stored keeps one number and its spans merge rather than repeat.
+    #[test]
+    fn a_trace_another_connection_stored_during_an_import_keeps_its_number() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("assay.db");
+        let mut importing = Store::open(&path).unwrap();
+        let mut other = Store::open(&path).unwrap();
+        let first = "0af7651916cd43dd8448eb211c80319c";
+        let theirs = "4bf92f3577b34da6a3ce929d0e0e4736";
+        importing
+            .conn()
+            .execute(
+                "INSERT INTO imports (source, format, content_hash, status, spans_read, spans_new,
+                     spans_merged, rejected, started_at)
+                 VALUES ('a.jsonl', 'otlp_jsonl', '', 'running', 0, 0, 0, 0, '')",
+                [],
+            )
+            .unwrap();
+        let import = importing.conn().last_insert_rowid();
+        let mut numbers = TraceNumbers::default();
+        numbers.holds_every_stored_trace(true);
+        let write = |store: &mut Store, spans: Vec<PreparedSpan>, numbers: &mut TraceNumbers| {
+            let tx = store.conn_mut().transaction().unwrap();
+            let mut chunks = vec![spans];
+            let counts = upsert_chunks(&tx, &mut chunks, import, &mut Vec::new(), numbers).unwrap();
+            crate::store::traces::refresh(&tx, chunks.iter().flatten()).unwrap();
+            tx.commit().unwrap();
+            counts
+        };
+        let counts = write(
+            &mut importing,
+            vec![span(first, "00f067aa0ba902b7", 1)],
+            &mut numbers,
+        );
+        assert_eq!(counts.new, 1);
+        // Another connection (an eval run, a second import) stores a trace in between.
+        write(
+            &mut other,
+            vec![span(theirs, "53995c3f42cd8ad8", 2)],
+            &mut TraceNumbers::default(),
+        );
+        let counts = write(
+            &mut importing,
+            vec![
+                span(theirs, "53995c3f42cd8ad8", 2),
+                span(theirs, "a2fb4a1d1a96d312", 3),
+                span(first, "00f067aa0ba902b8", 4),
+            ],
+            &mut numbers,
+        );
+        assert_eq!((counts.new, counts.merged), (2, 1));
+        let conn = importing.conn();
+        let keys = |trace: &str| -> Vec<i64> {
+            let mut stmt = conn
+                .prepare("SELECT DISTINCT trace_key FROM spans WHERE trace_id = ?1")
+                .unwrap();
+            let rows = stmt.query_map([trace], |r| r.get(0)).unwrap();
+            rows.map(Result::unwrap).collect()
+        };
+        let stored: i64 = conn
+            .query_row(
+                "SELECT search_num FROM traces WHERE trace_id = ?1",
+                [theirs],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(keys(theirs), vec![stored]);
+        assert_eq!(keys(first), vec![1]);
+        assert_eq!(for_trace(&importing, theirs).unwrap().len(), 2);
+        let traces: i64 = conn
+            .query_row("SELECT count(*) FROM traces", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(traces, 2);
+    }
 
     #[test]
     fn setting_costs_looks_up_only_the_changed_spans() {
