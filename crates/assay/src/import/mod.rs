@@ -29,6 +29,7 @@ use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -339,7 +340,12 @@ pub fn import_reader(
             result.and(flushed.map_err(ParseError::Store))
         });
         let mut written: Result<()> = Ok(());
-        for message in receiver.iter() {
+        loop {
+            let began = Instant::now();
+            let Ok(message) = receiver.recv() else {
+                break;
+            };
+            sink.waited += began.elapsed();
             match message {
                 Parsed::Spans(spans) => written = sink.spans(spans),
                 Parsed::Reject(r) => sink.reject(r),
@@ -600,11 +606,63 @@ pub fn detect(head: &[u8]) -> std::result::Result<Format, String> {
     ))
 }
 
+/// Whether an import into an empty store keeps the trace list's filter indexes up to date as it
+/// writes, or drops them and builds them once at its end. Building costs less in all (about a
+/// second for a month of traces, on one core after the parsing is done); keeping them costs
+/// the writer more, but while the writer waits for the parser (JSON is slower to parse than it
+/// is to write) that work is free and the build at the end is saved. So the writer keeps them,
+/// and drops them once it turns out to be the slower stage: over the spans from
+/// [`IndexPlan::WINDOW_FROM`] to [`IndexPlan::WINDOW_TO`] (past the start, where the parser
+/// fills the pipe) it waited less than [`IndexPlan::IDLE_SHARE`] of the time.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum IndexPlan {
+    /// Keep them (the store held traces, the input is one document, or the writer waits).
+    Keep,
+    /// Watching the writer; `window`: when the window began and how long it had waited then.
+    Undecided {
+        window: Option<(Instant, std::time::Duration)>,
+    },
+}
+
+impl IndexPlan {
+    const WINDOW_FROM: u64 = 60_000;
+    const WINDOW_TO: u64 = 120_000;
+    const IDLE_SHARE: f64 = 0.10;
+
+    /// Called before each batch with the spans read and the writer's total wait so far; true
+    /// once, when the indexes should be dropped.
+    fn writer_is_slower(
+        &mut self,
+        spans_read: u64,
+        waited: std::time::Duration,
+        now: Instant,
+    ) -> bool {
+        let IndexPlan::Undecided { window } = *self else {
+            return false;
+        };
+        match window {
+            None if spans_read >= Self::WINDOW_FROM => {
+                *self = IndexPlan::Undecided {
+                    window: Some((now, waited)),
+                };
+                false
+            }
+            Some((began, waited_then)) if spans_read >= Self::WINDOW_TO => {
+                *self = IndexPlan::Keep;
+                let elapsed = now.duration_since(began).as_secs_f64();
+                let idle = waited.saturating_sub(waited_then).as_secs_f64();
+                elapsed > 0.0 && idle < Self::IDLE_SHARE * elapsed
+            }
+            _ => false,
+        }
+    }
+}
+
 /// Writes parsed spans to the store in batches, [`BATCHES_PER_COMMIT`] batches per transaction.
 struct StoreSink<'s, 'p> {
     store: &'s Store,
     /// The open transaction, between a batch and the commit, and when it began.
-    tx: Option<(rusqlite::Transaction<'s>, std::time::Instant)>,
+    tx: Option<(rusqlite::Transaction<'s>, Instant)>,
     /// Batches written in `tx`.
     batches_in_tx: u32,
     import_id: i64,
@@ -627,6 +685,10 @@ struct StoreSink<'s, 'p> {
     committed_any: bool,
     /// Whether the trace list's filter indexes are dropped until this import ends.
     indexes_dropped: bool,
+    /// Whether to keep those indexes up to date or drop them (see [`IndexPlan`]).
+    index_plan: IndexPlan,
+    /// How long the writer has waited for the parser so far.
+    waited: std::time::Duration,
     /// Prices merged spans again.
     catalogue: Option<Arc<crate::cost::Catalogue>>,
     /// Whether this import turned the connection's foreign key checks off (see `flush`).
@@ -672,6 +734,8 @@ impl<'s, 'p> StoreSink<'s, 'p> {
             progress: None,
             committed_any: false,
             indexes_dropped: false,
+            index_plan: IndexPlan::Keep,
+            waited: std::time::Duration::ZERO,
             catalogue: None,
             foreign_keys_off: false,
         }
@@ -695,10 +759,7 @@ impl<'s, 'p> StoreSink<'s, 'p> {
                         .pragma_update(None, "foreign_keys", false)?;
                     self.foreign_keys_off = true;
                 }
-                (
-                    self.store.conn().unchecked_transaction()?,
-                    std::time::Instant::now(),
-                )
+                (self.store.conn().unchecked_transaction()?, Instant::now())
             }
         };
         if let Err(e) = self.write_batch(&tx) {
@@ -747,17 +808,23 @@ impl<'s, 'p> StoreSink<'s, 'p> {
                 ],
             )?;
             self.import_id = tx.last_insert_rowid();
-            // Into an empty store, building the trace list's indexes once at the end costs less
-            // than keeping them up to date; into a store that holds traces already, keeping
-            // them costs less than building them again over everything.
+            // Into a store that holds traces already, keeping the trace list's indexes up to
+            // date costs less than building them again over everything; into an empty one, it
+            // depends on which stage is slower (see `IndexPlan`).
             let empty: bool =
                 tx.query_row("SELECT NOT EXISTS (SELECT 1 FROM traces)", [], |r| r.get(0))?;
             if self.record_stream && empty {
-                traces::drop_filter_indexes(tx)?;
-                self.indexes_dropped = true;
+                self.index_plan = IndexPlan::Undecided { window: None };
             }
             // Into an empty store, a trace this import has not met is new: no lookups.
             self.traces.holds_every_stored_trace(empty);
+        }
+        if self
+            .index_plan
+            .writer_is_slower(self.spans_read, self.waited, Instant::now())
+        {
+            traces::drop_filter_indexes(tx)?;
+            self.indexes_dropped = true;
         }
         fill_trace_attribution(&mut self.batch);
         let mut merged = Vec::new();
@@ -1033,6 +1100,61 @@ pub(crate) fn io_message(e: &std::io::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_writer_drops_the_list_indexes_only_once_it_is_the_slower_stage() {
+        use std::time::Duration;
+        let t0 = Instant::now();
+        let at = |s: f64| t0 + Duration::from_secs_f64(s);
+        // The writer waited 5% of the window: it is the slower stage, so the indexes go, once.
+        let mut plan = IndexPlan::Undecided { window: None };
+        assert!(!plan.writer_is_slower(20_000, Duration::from_secs(1), at(0.5)));
+        assert!(!plan.writer_is_slower(60_000, Duration::from_secs(1), at(1.0)));
+        assert!(!plan.writer_is_slower(80_000, Duration::from_millis(1_020), at(1.5)));
+        assert!(plan.writer_is_slower(120_000, Duration::from_millis(1_050), at(2.0)));
+        assert_eq!(plan, IndexPlan::Keep);
+        assert!(!plan.writer_is_slower(140_000, Duration::from_millis(1_050), at(2.5)));
+        // It waited 30% of the window for the parser: the indexes stay, kept up to date.
+        let mut plan = IndexPlan::Undecided { window: None };
+        assert!(!plan.writer_is_slower(60_000, Duration::from_secs(1), at(1.0)));
+        assert!(!plan.writer_is_slower(120_000, Duration::from_millis(1_300), at(2.0)));
+        assert_eq!(plan, IndexPlan::Keep);
+        // A store that held traces, or a document read whole, keeps them.
+        let mut plan = IndexPlan::Keep;
+        assert!(!plan.writer_is_slower(120_000, Duration::ZERO, at(2.0)));
+    }
+
+    #[test]
+    fn the_list_indexes_are_there_after_an_import_into_an_empty_store() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("assay.db")).unwrap();
+        let mut month = Vec::new();
+        let options = crate::generate::GenerateOptions {
+            spans: 3_000,
+            ..Default::default()
+        };
+        crate::generate::generate(&options, Some(&mut month), None).unwrap();
+        import_bytes(&mut store, "month", &month).unwrap();
+        let indexes: i64 = store
+            .conn()
+            .query_row(
+                "SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND name IN
+                 ('traces_by_tenant', 'traces_by_endpoint', 'traces_by_status',
+                  'traces_by_environment', 'traces_facets', 'traces_search_sorts')",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(indexes, 6);
+        let plan = crate::store::query_plan(
+            store.conn(),
+            "SELECT search_num FROM traces WHERE tenant = 'acme' ORDER BY start_ns DESC LIMIT 50",
+        );
+        assert!(
+            plan.iter().any(|s| s.contains("traces_by_tenant")),
+            "{plan:#?}"
+        );
+    }
 
     #[test]
     fn references_are_checked_again_once_an_import_ends_however_it_ends() {

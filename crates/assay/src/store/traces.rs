@@ -284,10 +284,11 @@ fn summarise(spans: &[&Span], ids: &rustc_hash::FxHashSet<&str>) -> Summary {
 }
 
 /// The trace list's filter and sort indexes. Imports keep them up to date row by row (new traces
-/// land at the newest end of each key's range), except a record stream into an empty store,
-/// which drops them and builds them once at its end. Building them again over a store that
-/// already holds a month would cost more than keeping them. [`ensure_filter_indexes`] runs at
-/// every open too, so an import killed in between, or a new index, is built then.
+/// land at the newest end of each key's range), except a record stream into an empty store
+/// whose writer is the slower stage, which drops them and builds them once at its end (see
+/// `import::IndexPlan`). Building them again over a store that already holds a month would cost
+/// more than keeping them. [`ensure_filter_indexes`] runs at every open too, so an import
+/// killed in between, or a new index, is built then.
 const FILTER_INDEXES: &[(&str, &str)] = &[
     // In the list's own order (newest first, then `search_num`, the rowid every index ends
     // with), so a filtered page stops after its rows; a text search within a filter is counted
