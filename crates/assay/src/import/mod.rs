@@ -671,7 +671,7 @@ struct StoreSink<'s, 'p> {
     batch: Vec<Vec<PreparedSpan>>,
     /// Spans in `batch`.
     pending: usize,
-    /// The traces this import met: counted, and their numbers kept for the writer.
+    /// The traces this import wrote spans of: counted, and their numbers kept for the writer.
     traces: spans::TraceNumbers,
     spans_read: u64,
     spans_new: u64,
@@ -898,9 +898,6 @@ impl StoreSink<'_, '_> {
     /// spans are pending; a whole document collects them all.
     fn spans(&mut self, spans: Vec<PreparedSpan>) -> Result<()> {
         self.spans_read += spans.len() as u64;
-        for span in &spans {
-            self.traces.note(&span.span.trace_id);
-        }
         self.pending += spans.len();
         self.batch.push(spans);
         if self.record_stream && self.pending >= BATCH {

@@ -185,20 +185,6 @@ pub struct TraceNumbers {
 const UNKNOWN: i64 = 0;
 
 impl TraceNumbers {
-    /// Counts `trace_id` as met.
-    pub fn note(&mut self, trace_id: &str) {
-        match hex_number(trace_id) {
-            Some(n) => {
-                self.hex.entry(n).or_insert(UNKNOWN);
-            }
-            None => {
-                if !self.other.contains_key(trace_id) {
-                    self.other.insert(trace_id.to_owned(), UNKNOWN);
-                }
-            }
-        }
-    }
-
     /// How many distinct traces were met.
     pub fn len(&self) -> u64 {
         (self.hex.len() + self.other.len()) as u64
@@ -592,7 +578,7 @@ mod tests {
     fn traces_are_counted_once_each_whatever_their_ids() {
         let mut set = TraceNumbers::default();
         let a = "0af7651916cd43dd8448eb211c80319c";
-        for id in [
+        for (number, id) in [
             a,
             a,
             "0AF7651916CD43DD8448EB211C80319C",
@@ -600,27 +586,30 @@ mod tests {
             "trace-1",
             "",
             "+af7651916cd43dd8448eb211c80319",
-        ] {
-            set.note(id);
+            "00000000000000000000000000000001",
+            "00000000000000000000000000000000",
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            if set.get(id).is_none() {
+                set.set(id, number as i64 + 1);
+            }
         }
-        // `a`, its uppercase spelling (another string), `trace-1`, the empty id, and a 32-character
-        // id that parses as a number but is not hex digits only.
-        assert_eq!(set.len(), 5);
-        set.note("00000000000000000000000000000001");
-        set.note("00000000000000000000000000000000");
+        // `a`, its uppercase spelling (another string), `trace-1`, the empty id, a 32-character
+        // id that parses as a number but is not hex digits only, and two numbers.
         assert_eq!(set.len(), 7);
-        // Noted, a trace has no number yet; each spelling keeps its own.
-        assert_eq!(set.get(a), None);
-        set.set(a, 7);
-        set.set("0AF7651916CD43DD8448EB211C80319C", 9);
-        assert_eq!(set.get(a), Some(7));
-        assert_eq!(set.get("0AF7651916CD43DD8448EB211C80319C"), Some(9));
+        // Each spelling keeps its own number, the one it got first.
+        assert_eq!(set.get(a), Some(1));
+        assert_eq!(set.get("0AF7651916CD43DD8448EB211C80319C"), Some(3));
+        assert_eq!(set.get("trace-1"), Some(4));
+        assert_eq!(set.get("00000000000000000000000000000000"), Some(9));
         // Another connection's write makes every number unknown again, and still counted.
         set.check(1);
-        assert_eq!(set.get(a), Some(7));
+        assert_eq!(set.get(a), Some(1));
         set.check(2);
         assert_eq!(set.get(a), None);
-        assert_eq!(set.get("0AF7651916CD43DD8448EB211C80319C"), None);
+        assert_eq!(set.get("trace-1"), None);
         assert_eq!(set.len(), 7);
     }
 
