@@ -794,8 +794,83 @@ fn time_to_first_token(attrs: &Attrs<'_>, raw: &RawSpan) -> Option<i64> {
         .map(|ms| (ms * 1e6) as i64)
 }
 
+/// The messages of a GenAI messages attribute (`gen_ai.input.messages`, ...), when it has one.
+fn genai_messages(attrs: &Attrs<'_>, key: &str) -> Option<Vec<Message>> {
+    if let Some(Value::String(text)) = attrs.raw(key) {
+        if let Some(messages) = plain_genai_messages(text) {
+            return Some(messages);
+        }
+    }
+    attrs.json(&[key]).map(|v| messages_from_json(&v))
+}
+
+/// Messages in the GenAI convention's plain shape, read straight from their JSON text: a list
+/// of `{role, parts: [{type, content}], finish_reason?}` whose parts are all text (no tool
+/// call or result). That is what instrumentations write for nearly every model call, and
+/// reading it without building a JSON tree first halves its cost. Any other shape is `None`,
+/// and read by [`messages_from_json`], which gives the same messages for this one (a test
+/// checks).
+fn plain_genai_messages(text: &str) -> Option<Vec<Message>> {
+    use std::borrow::Cow;
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Plain<'a> {
+        #[serde(borrow)]
+        role: Cow<'a, str>,
+        #[serde(borrow)]
+        parts: Vec<Part<'a>>,
+        #[serde(default)]
+        #[allow(dead_code)]
+        finish_reason: serde::de::IgnoredAny,
+    }
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Part<'a> {
+        #[serde(rename = "type", borrow)]
+        kind: Cow<'a, str>,
+        #[serde(borrow)]
+        content: Cow<'a, str>,
+    }
+    let plain: Vec<Plain<'_>> = serde_json::from_str(text).ok()?;
+    plain
+        .into_iter()
+        .map(|m| {
+            let tool = |k: &str| {
+                matches!(
+                    k,
+                    "tool_call" | "tool_use" | "tool_call_response" | "tool_result"
+                )
+            };
+            if m.parts.iter().any(|p| tool(&p.kind)) {
+                return None;
+            }
+            let role = match m.role.as_ref() {
+                "human" => "user".to_owned(),
+                "ai" => "assistant".to_owned(),
+                _ => m.role.into_owned(),
+            };
+            let content = match m.parts.len() {
+                0 => None,
+                1 => m.parts.into_iter().next().map(|p| p.content.into_owned()),
+                _ => Some(
+                    m.parts
+                        .iter()
+                        .map(|p| p.content.as_ref())
+                        .collect::<Vec<_>>()
+                        .join("\n"),
+                ),
+            };
+            Some(Message {
+                role,
+                content,
+                ..Message::default()
+            })
+        })
+        .collect()
+}
+
 fn input_messages(attrs: &Attrs<'_>, raw: &RawSpan) -> Vec<Message> {
-    if let Some(v) = attrs.json(&["gen_ai.input.messages"]) {
+    if let Some(input) = genai_messages(attrs, "gen_ai.input.messages") {
         let mut messages = Vec::new();
         if let Some(system) = attrs.json(&["gen_ai.system_instructions"]) {
             if let Some(content) = parts_text(&system) {
@@ -806,7 +881,7 @@ fn input_messages(attrs: &Attrs<'_>, raw: &RawSpan) -> Vec<Message> {
                 });
             }
         }
-        messages.extend(messages_from_json(&v));
+        messages.extend(input);
         return messages;
     }
     let oi = flattened_messages(attrs, "llm.input_messages.");
@@ -838,8 +913,8 @@ fn input_messages(attrs: &Attrs<'_>, raw: &RawSpan) -> Vec<Message> {
 }
 
 fn output_messages(attrs: &Attrs<'_>, raw: &RawSpan) -> Vec<Message> {
-    if let Some(v) = attrs.json(&["gen_ai.output.messages"]) {
-        return messages_from_json(&v);
+    if let Some(output) = genai_messages(attrs, "gen_ai.output.messages") {
+        return output;
     }
     let oi = flattened_messages(attrs, "llm.output_messages.");
     if !oi.is_empty() {
@@ -1240,6 +1315,142 @@ fn prompt_template(attrs: &Attrs<'_>) -> Option<PromptTemplate> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// JSON text of GenAI-style messages, in the plain shape and around it (tool parts, other
+    /// keys, text under another key, content that is not text, escapes).
+    fn messages_text() -> impl Strategy<Value = String> {
+        // Mostly the plain shape, so both paths are compared often; the rest strays from it.
+        let text = prop_oneof![
+            4 => Just(Value::from("hello")),
+            1 => Just(Value::from("")),
+            2 => Just(Value::from("line\nbreak \"quoted\" \\ é \u{1F600}")),
+            1 => Just(Value::from(7)),
+            1 => Just(Value::Null),
+        ];
+        let kind = prop_oneof![
+            12 => Just("text"),
+            1 => Just("reasoning"),
+            1 => Just("image"),
+            1 => Just("tool_call"),
+            1 => Just("tool_use"),
+            1 => Just("tool_call_response"),
+            1 => Just("tool_result"),
+        ];
+        let part = (kind, proptest::option::weighted(0.95, text), 0..20u8).prop_map(
+            |(kind, content, stray)| {
+                let mut p = serde_json::json!({ "type": kind });
+                if let Some(c) = content {
+                    p[if stray == 0 { "text" } else { "content" }] = c;
+                }
+                if stray == 1 {
+                    p["id"] = Value::from("call_1");
+                }
+                p
+            },
+        );
+        let role = prop_oneof![
+            3 => Just(Value::from("user")),
+            3 => Just(Value::from("assistant")),
+            2 => Just(Value::from("human")),
+            2 => Just(Value::from("ai")),
+            1 => Just(Value::from("tool")),
+            1 => Just(Value::from(3)),
+        ];
+        let extra = prop_oneof![
+            6 => Just(None),
+            3 => Just(Some(("finish_reason", Value::from("stop")))),
+            1 => Just(Some(("name", Value::from("bot")))),
+            1 => Just(Some(("content", Value::from("inline")))),
+            1 => Just(Some(("tool_calls", serde_json::json!([{ "name": "f" }])))),
+        ];
+        let message = (role, proptest::collection::vec(part, 0..4), extra, 0..10u8).prop_map(
+            |(role, parts, extra, stray)| {
+                let mut m = serde_json::json!({ "role": role });
+                if stray > 0 {
+                    m["parts"] = Value::Array(parts);
+                }
+                if let Some((k, v)) = extra {
+                    m[k] = v;
+                }
+                m
+            },
+        );
+        prop_oneof![
+            proptest::collection::vec(message.clone(), 0..4)
+                .prop_map(|m| Value::Array(m).to_string()),
+            message.prop_map(|m| m.to_string()),
+            Just("not json".to_owned()),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn plain_genai_messages_read_as_the_general_reader_reads_them(text in messages_text()) {
+            if let Some(fast) = plain_genai_messages(&text) {
+                let value: Value = serde_json::from_str(&text).unwrap();
+                prop_assert_eq!(fast, messages_from_json(&value));
+            }
+        }
+    }
+
+    #[test]
+    fn plain_genai_messages_map_roles_and_join_parts() {
+        let text = r#"[{"role":"human","parts":[{"type":"text","content":"a"},
+            {"type":"reasoning","content":"b\u00e9"}]},
+            {"role":"ai","parts":[],"finish_reason":"stop"}]"#;
+        let fast = plain_genai_messages(text).unwrap();
+        assert_eq!(fast[0].role, "user");
+        assert_eq!(fast[0].content.as_deref(), Some("a\nbé"));
+        assert_eq!(fast[1].role, "assistant");
+        assert_eq!(fast[1].content, None);
+        assert_eq!(
+            fast,
+            messages_from_json(&serde_json::from_str(text).unwrap())
+        );
+        // A tool call, or any key the plain shape lacks, takes the general reader.
+        for other in [
+            r#"[{"role":"assistant","parts":[{"type":"tool_call","id":"1","name":"f"}]}]"#,
+            r#"[{"role":"user","parts":[{"type":"text","text":"a"}]}]"#,
+            r#"[{"role":"user","content":"a"}]"#,
+            r#"{"messages":[]}"#,
+        ] {
+            assert_eq!(plain_genai_messages(other), None, "{other}");
+        }
+    }
+
+    /// Every messages attribute of the generated month takes the direct path, and reads as the
+    /// general reader reads it.
+    #[test]
+    fn generated_messages_take_the_plain_path() {
+        let mut month = Vec::new();
+        let options = crate::generate::GenerateOptions {
+            spans: 2_000,
+            ..Default::default()
+        };
+        crate::generate::generate(&options, Some(&mut month), None).unwrap();
+        let mut checked = 0;
+        for line in month.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+            let doc: Value = serde_json::from_slice(line).unwrap();
+            for rs in doc["resourceSpans"].as_array().unwrap() {
+                for ss in rs["scopeSpans"].as_array().unwrap() {
+                    for span in ss["spans"].as_array().unwrap() {
+                        for kv in span["attributes"].as_array().unwrap() {
+                            let key = kv["key"].as_str().unwrap();
+                            if key != "gen_ai.input.messages" && key != "gen_ai.output.messages" {
+                                continue;
+                            }
+                            let text = kv["value"]["stringValue"].as_str().unwrap();
+                            let general = messages_from_json(&serde_json::from_str(text).unwrap());
+                            assert_eq!(plain_genai_messages(text), Some(general), "{text}");
+                            checked += 1;
+                        }
+                    }
+                }
+            }
+        }
+        assert!(checked > 500, "{checked}");
+    }
 
     fn raw(attrs: Value) -> RawSpan {
         RawSpan {
