@@ -1122,6 +1122,36 @@ mod tests {
     }
 
     #[test]
+    fn an_import_records_the_sha256_of_its_content_gzipped_or_not() {
+        use std::io::Write;
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("assay.db")).unwrap();
+        let mut month = Vec::new();
+        let options = crate::generate::GenerateOptions {
+            spans: 2_000,
+            ..Default::default()
+        };
+        crate::generate::generate(&options, Some(&mut month), None).unwrap();
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(&month).unwrap();
+        let gz = gz.finish().unwrap();
+        import_bytes(&mut store, "month.jsonl", &month).unwrap();
+        import_bytes(&mut store, "month.jsonl.gz", &gz).unwrap();
+        let expected = format!("{:x}", Sha256::digest(&month));
+        let mut stmt = store
+            .conn()
+            .prepare("SELECT content_hash, bytes FROM imports ORDER BY id")
+            .unwrap();
+        let rows: Vec<(String, i64)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        let whole = (expected, month.len() as i64);
+        assert_eq!(rows, vec![whole.clone(), whole]);
+    }
+
+    #[test]
     fn the_list_indexes_are_there_after_an_import_into_an_empty_store() {
         let dir = tempfile::tempdir().unwrap();
         let mut store = Store::open(&dir.path().join("assay.db")).unwrap();
