@@ -78,8 +78,8 @@ pub struct RawSpan {
     pub status_message: Option<String>,
     /// Span attributes as plain JSON.
     pub attributes: Map<String, Value>,
-    /// Resource attributes as plain JSON.
-    pub resource: Map<String, Value>,
+    /// Resource attributes as plain JSON, shared by the resource's spans.
+    pub resource: Arc<Map<String, Value>>,
     /// Span events.
     pub events: Vec<SpanEvent>,
 }

@@ -450,8 +450,8 @@ pub fn normalize(raw: RawSpan) -> Span {
     for key in [input_key, output_key].into_iter().flatten() {
         attributes.remove(key);
     }
-    for (k, v) in resource {
-        attributes.insert(format!("resource.{k}"), v);
+    for (k, v) in resource.iter() {
+        attributes.insert(format!("resource.{k}"), v.clone());
     }
     span.payload = SpanPayload {
         input,

@@ -5,6 +5,7 @@
 //! 64-bit integers as strings or numbers, unknown fields ignored.
 
 use std::io::BufRead;
+use std::sync::Arc;
 
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
@@ -271,7 +272,7 @@ impl Stream<'_> {
         &mut self,
         json: &str,
         at: (usize, usize, usize),
-        resource: &Map<String, Value>,
+        resource: &Arc<Map<String, Value>>,
     ) -> Result<(), ()> {
         self.spans += 1;
         let (ri, si, pi) = at;
@@ -373,16 +374,16 @@ impl<'de> Visitor<'de> for ResourceSeed<'_, '_> {
         f.write_str("a ResourceSpans object")
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let mut resource: Option<Map<String, Value>> = None;
+        let mut resource: Option<Arc<Map<String, Value>>> = None;
         let mut early: Option<Box<serde_json::value::RawValue>> = None;
         while let Some(key) = map.next_key::<String>()? {
             match key.as_str() {
                 "resource" => {
                     let r: Option<Resource> = map.next_value()?;
-                    resource = Some(
+                    resource = Some(Arc::new(
                         r.map(|r| attributes_to_map(r.attributes))
                             .unwrap_or_default(),
-                    );
+                    ));
                 }
                 "scopeSpans" | "scope_spans" => match &resource {
                     Some(resource) => map.next_value_seed(ScopeListSeed {
@@ -415,7 +416,7 @@ impl<'de> Visitor<'de> for ResourceSeed<'_, '_> {
 struct ScopeListSeed<'s, 'a, 'r> {
     stream: &'s mut Stream<'a>,
     ri: usize,
-    resource: &'r Map<String, Value>,
+    resource: &'r Arc<Map<String, Value>>,
 }
 
 impl<'de> DeserializeSeed<'de> for ScopeListSeed<'_, '_, '_> {
@@ -450,7 +451,7 @@ impl<'de> Visitor<'de> for ScopeListSeed<'_, '_, '_> {
 struct ScopeSeed<'s, 'a, 'r> {
     stream: &'s mut Stream<'a>,
     at: (usize, usize),
-    resource: &'r Map<String, Value>,
+    resource: &'r Arc<Map<String, Value>>,
 }
 
 impl<'de> DeserializeSeed<'de> for ScopeSeed<'_, '_, '_> {
@@ -484,7 +485,7 @@ impl<'de> Visitor<'de> for ScopeSeed<'_, '_, '_> {
 struct SpanListSeed<'s, 'a, 'r> {
     stream: &'s mut Stream<'a>,
     at: (usize, usize),
-    resource: &'r Map<String, Value>,
+    resource: &'r Arc<Map<String, Value>>,
 }
 
 impl<'de> DeserializeSeed<'de> for SpanListSeed<'_, '_, '_> {
@@ -548,10 +549,11 @@ pub(super) fn parse_document(
         .resource_spans
         .ok_or_else(|| ParseError::Input(NOT_OTLP.to_owned()))?;
     for (ri, rs) in resource_spans.into_iter().enumerate() {
-        let resource: Map<String, Value> = rs
-            .resource
-            .map(|r| attributes_to_map(r.attributes))
-            .unwrap_or_default();
+        let resource: Arc<Map<String, Value>> = Arc::new(
+            rs.resource
+                .map(|r| attributes_to_map(r.attributes))
+                .unwrap_or_default(),
+        );
         for (si, ss) in rs.scope_spans.into_iter().enumerate() {
             for (pi, span) in ss.spans.into_iter().enumerate() {
                 let location =
@@ -567,7 +569,7 @@ pub(super) fn parse_document(
 /// names (only built for a rejection: this runs for every span).
 fn write_span(
     span: OtlpSpan,
-    resource: &Map<String, Value>,
+    resource: &Arc<Map<String, Value>>,
     location: impl FnOnce() -> String,
     sink: &mut dyn Sink,
 ) -> crate::error::Result<()> {
@@ -586,7 +588,7 @@ fn write_span(
 
 fn convert_span(
     span: OtlpSpan,
-    resource: &Map<String, Value>,
+    resource: &Arc<Map<String, Value>>,
 ) -> Result<RawSpan, (&'static str, String)> {
     let trace_id = normalize_id(span.trace_id.as_deref(), 16).map_err(|m| ("traceId", m))?;
     let span_id = normalize_id(span.span_id.as_deref(), 8).map_err(|m| ("spanId", m))?;

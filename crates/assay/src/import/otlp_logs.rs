@@ -8,6 +8,7 @@
 //! gathered into one partial span, events in time order, so every message is kept.
 
 use std::io::BufRead;
+use std::sync::Arc;
 
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -128,10 +129,11 @@ fn gather(
     sink: &mut dyn Sink,
 ) {
     for (ri, rl) in resource_logs.into_iter().enumerate() {
-        let resource: Map<String, Value> = rl
-            .resource
-            .map(|r| attributes_to_map(r.attributes))
-            .unwrap_or_default();
+        let resource: Arc<Map<String, Value>> = Arc::new(
+            rl.resource
+                .map(|r| attributes_to_map(r.attributes))
+                .unwrap_or_default(),
+        );
         for (si, sl) in rl.scope_logs.into_iter().enumerate() {
             for (li, record) in sl.log_records.into_iter().enumerate() {
                 let record = Record {
@@ -209,7 +211,7 @@ fn merge_record(into: &mut RawSpan, record: RawSpan) {
 /// the record's attributes, and its body as an event.
 pub(super) fn convert(
     record: Record,
-    resource: &Map<String, Value>,
+    resource: &Arc<Map<String, Value>>,
 ) -> Result<RawSpan, (&'static str, String)> {
     let trace_id = normalize_id(record.trace_id.as_deref(), 16).map_err(|m| {
         (

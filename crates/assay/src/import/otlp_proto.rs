@@ -16,6 +16,7 @@
 //! (or inside its resource) rejects that span, naming the byte offset.
 
 use std::io::{BufRead, Read};
+use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
@@ -676,7 +677,7 @@ impl<R: BufRead> Streamed<'_, R> {
     }
 
     fn resource_spans(&mut self, end: u64, ri: usize) -> Result<(), Halt> {
-        let mut resource = Map::new();
+        let mut resource: Arc<Map<String, Value>> = Arc::default();
         let mut resource_bad = None;
         let mut seen_resource = false;
         // Scope spans met before the resource: (index, offset, bytes).
@@ -687,7 +688,10 @@ impl<R: BufRead> Streamed<'_, R> {
                 (1, LEN) => {
                     let len = self.length(end)?;
                     let base = self.read(len)?;
-                    if let Err(bad) = decode_resource(Cursor::new(&self.buf, base), &mut resource) {
+                    // The spans decoded so far have been normalised and dropped, so this
+                    // does not copy the map.
+                    let into = Arc::make_mut(&mut resource);
+                    if let Err(bad) = decode_resource(Cursor::new(&self.buf, base), into) {
                         resource_bad.get_or_insert(bad);
                     }
                     seen_resource = true;
@@ -727,7 +731,7 @@ impl<R: BufRead> Streamed<'_, R> {
         &mut self,
         end: u64,
         (ri, si): (usize, usize),
-        resource: Result<&Map<String, Value>, &Bad>,
+        resource: Result<&Arc<Map<String, Value>>, &Bad>,
     ) -> Result<(), Halt> {
         let mut pi = 0;
         while let Some((number, wire, tag_at)) = self.tag(end)? {
@@ -774,6 +778,7 @@ pub(super) fn parse_logs_message(
                 }
             }
         }
+        let resource = Arc::new(resource);
         let mut fields = rl;
         let mut si = 0;
         while let Some((number, wire)) = fields.field().map_err(input)? {
@@ -1196,6 +1201,7 @@ fn decode_resource_spans(
             }
         }
     }
+    let resource = Arc::new(resource);
     let resource = match &resource_bad {
         Some(bad) => Err(bad),
         None => Ok(&resource),
@@ -1216,7 +1222,7 @@ fn decode_resource_spans(
 fn decode_scope_spans(
     mut ss: Cursor<'_>,
     at: (&str, usize, usize),
-    resource: Result<&Map<String, Value>, &Bad>,
+    resource: Result<&Arc<Map<String, Value>>, &Bad>,
     sink: &mut dyn Sink,
 ) -> Result<(), Stop> {
     let mut pi = 0;
@@ -1234,7 +1240,7 @@ fn decode_scope_spans(
 fn emit_span(
     span: Cursor<'_>,
     at: (&str, usize, usize, usize),
-    resource: Result<&Map<String, Value>, &Bad>,
+    resource: Result<&Arc<Map<String, Value>>, &Bad>,
     sink: &mut dyn Sink,
 ) -> crate::Result<()> {
     match resource
@@ -1273,7 +1279,7 @@ fn decode_resource(mut r: Cursor<'_>, out: &mut Map<String, Value>) -> Result<()
     Ok(())
 }
 
-fn decode_span(mut s: Cursor<'_>, resource: &Map<String, Value>) -> Result<RawSpan, Bad> {
+fn decode_span(mut s: Cursor<'_>, resource: &Arc<Map<String, Value>>) -> Result<RawSpan, Bad> {
     let malformed = |m: Malformed, field: Option<&str>| Bad {
         field: field.map(str::to_owned),
         message: m.to_string(),
