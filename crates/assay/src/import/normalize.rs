@@ -194,6 +194,9 @@ pub(crate) struct Attrs<'a> {
     /// and resource. Most lookups ask for another dialect's key (`llm.*` on a GenAI span);
     /// this answers them without touching the maps.
     heads: u64,
+    /// One bit per whole key present (see [`key_bit`]): without JSON-object attributes, a key
+    /// whose bit is clear is absent, known without scanning it or hashing it.
+    key_bits: u128,
     /// Every span and resource attribute by key, span values winning. The maps are B-trees,
     /// whose lookups compare keys that share long prefixes (`gen_ai.usage.`); a normalisation
     /// looks up many more keys than a span has, so one hash table built per span costs less.
@@ -212,6 +215,21 @@ fn head_bit(key: &str) -> u64 {
     1 << (mixed >> 58)
 }
 
+/// The bit of a whole key in [`Attrs::key_bits`]: a mix of its length and three of its bytes,
+/// taken where keys of one dialect differ (the end, and the middle). Constant time: a
+/// normalisation asks for about ninety keys per span, two thirds of them absent.
+fn key_bit(key: &str) -> u128 {
+    let bytes = key.as_bytes();
+    let len = bytes.len();
+    let at = |i: usize| u64::from(bytes.get(i).copied().unwrap_or(0));
+    let mixed = (len as u64
+        | at(len.wrapping_sub(1)) << 16
+        | at(len.wrapping_sub(2)) << 24
+        | at(len / 2) << 32)
+        .wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    1 << (mixed >> 57)
+}
+
 impl<'a> Attrs<'a> {
     pub(crate) fn new(span: &'a Map<String, Value>, resource: &'a Map<String, Value>) -> Self {
         let objects = span
@@ -220,21 +238,30 @@ impl<'a> Attrs<'a> {
             .map(|(k, _)| (k.as_str(), std::cell::OnceCell::new()))
             .collect();
         let mut heads = 0;
+        let mut key_bits = 0;
         let mut keys = FxHashMap::default();
         keys.reserve(span.len() + resource.len());
         for (k, v) in resource.iter().chain(span) {
             heads |= head_bit(k);
+            key_bits |= key_bit(k);
             keys.insert(k.as_str(), v);
         }
         Attrs {
             span,
             objects,
             heads,
+            key_bits,
             keys,
         }
     }
 
     fn raw(&self, key: &str) -> Option<&Value> {
+        if self.objects.is_empty() {
+            if self.key_bits & key_bit(key) == 0 {
+                return None;
+            }
+            return self.keys.get(key).copied();
+        }
         if self.heads & head_bit(key) == 0 {
             return None;
         }
@@ -1392,6 +1419,41 @@ mod tests {
                 prop_assert_eq!(fast, messages_from_json(&value));
             }
         }
+    }
+
+    /// The key filter never hides a key that is there, with or without JSON-object attributes.
+    #[test]
+    fn every_attribute_is_found_and_no_other() {
+        let present: Vec<String> = (0..60)
+            .map(|i| format!("gen_ai.usage.key_{i}"))
+            .chain(["", "a", "llm.token_count.prompt", "é.ü"].map(String::from))
+            .collect();
+        let span: Map<String, Value> = present
+            .iter()
+            .map(|k| (k.clone(), Value::from(1)))
+            .collect();
+        let resource: Map<String, Value> = [("service.name".to_owned(), Value::from("api"))]
+            .into_iter()
+            .collect();
+        let mut with_object = span.clone();
+        with_object.insert("metadata".into(), Value::from(r#"{"tenant_id":"acme"}"#));
+        for span in [&span, &with_object] {
+            let attrs = Attrs::new(span, &resource);
+            for k in &present {
+                assert_eq!(attrs.raw(k), Some(&Value::from(1)), "{k:?}");
+            }
+            assert_eq!(attrs.raw("service.name"), Some(&Value::from("api")));
+            for k in [
+                "gen_ai.usage.key_60",
+                "gen_ai.usage.key_",
+                "b",
+                "llm.token_count.total",
+            ] {
+                assert_eq!(attrs.raw(k), None, "{k:?}");
+            }
+        }
+        let attrs = Attrs::new(&with_object, &resource);
+        assert_eq!(attrs.raw("metadata.tenant_id"), Some(&Value::from("acme")));
     }
 
     #[test]
