@@ -229,7 +229,14 @@ fn write_peer_document(jsonl: &Path, document: &Path, export: PeerExport) -> u64
         }
     }
     out.write_all(tail).expect("write");
+    close_written(out);
     written
+}
+
+/// Flushes a file the benchmark wrote and waits until it is on disk, so the timings that read
+/// it do not share the disk with its writeback (a user imports files written long before).
+fn close_written(out: std::io::BufWriter<std::fs::File>) {
+    out.into_inner().expect("flush").sync_all().expect("sync");
 }
 
 fn median(mut samples: Vec<Duration>) -> Duration {
@@ -278,8 +285,8 @@ fn main() {
             Some(&mut p),
         )
         .expect("generate");
-        j.flush().expect("flush");
-        p.flush().expect("flush");
+        close_written(j);
+        close_written(p);
         r
     };
     eprintln!(
@@ -377,7 +384,7 @@ fn main() {
             line.clear();
         }
         out.write_all(tail).expect("write");
-        drop(out);
+        close_written(out);
         let dir = scratch.path().join("ws-document");
         rows.push(import_and_remove(&document, &dir, |mb| {
             format!("OTLP/JSON as one {mb:.0} MB document (streamed)")
@@ -397,7 +404,7 @@ fn main() {
             reader.read_exact(&mut buf).expect("a whole message");
             out.write_all(&buf).expect("write");
         }
-        drop(out);
+        close_written(out);
         let dir = scratch.path().join("ws-message");
         rows.push(import_and_remove(&message, &dir, |mb| {
             format!("protobuf as one {mb:.0} MB message (streamed)")
@@ -437,8 +444,7 @@ fn main() {
             None,
         )
         .expect("generate");
-        j.flush().expect("flush");
-        drop(j);
+        close_written(j);
         let (secs, count, peak, _) = import_in_child(&next, &stores[1]);
         rows.push((
             "JSONL: the next month, into the store holding the first".into(),
