@@ -1098,6 +1098,19 @@ pub(crate) fn io_message(e: &std::io::Error) -> String {
 mod tests {
     use super::*;
 
+    /// A new store, and a generated month of about `spans` spans as OTLP JSON lines.
+    fn store_and_month(spans: u64) -> (tempfile::TempDir, Store, Vec<u8>) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("assay.db")).unwrap();
+        let mut month = Vec::new();
+        let options = crate::generate::GenerateOptions {
+            spans,
+            ..Default::default()
+        };
+        crate::generate::generate(&options, Some(&mut month), None).unwrap();
+        (dir, store, month)
+    }
+
     #[test]
     fn the_writer_drops_the_list_indexes_only_once_it_is_the_slower_stage() {
         use std::time::Duration;
@@ -1124,14 +1137,7 @@ mod tests {
     #[test]
     fn an_import_records_the_sha256_of_its_content_gzipped_or_not() {
         use std::io::Write;
-        let dir = tempfile::tempdir().unwrap();
-        let mut store = Store::open(&dir.path().join("assay.db")).unwrap();
-        let mut month = Vec::new();
-        let options = crate::generate::GenerateOptions {
-            spans: 2_000,
-            ..Default::default()
-        };
-        crate::generate::generate(&options, Some(&mut month), None).unwrap();
+        let (_dir, mut store, month) = store_and_month(2_000);
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         gz.write_all(&month).unwrap();
         let gz = gz.finish().unwrap();
@@ -1153,14 +1159,7 @@ mod tests {
 
     #[test]
     fn the_list_indexes_are_there_after_an_import_into_an_empty_store() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut store = Store::open(&dir.path().join("assay.db")).unwrap();
-        let mut month = Vec::new();
-        let options = crate::generate::GenerateOptions {
-            spans: 3_000,
-            ..Default::default()
-        };
-        crate::generate::generate(&options, Some(&mut month), None).unwrap();
+        let (_dir, mut store, month) = store_and_month(3_000);
         import_bytes(&mut store, "month", &month).unwrap();
         let indexes: i64 = store
             .conn()
@@ -1185,14 +1184,7 @@ mod tests {
 
     #[test]
     fn references_are_checked_again_once_an_import_ends_however_it_ends() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut store = Store::open(&dir.path().join("assay.db")).unwrap();
-        let mut month = Vec::new();
-        let options = crate::generate::GenerateOptions {
-            spans: 3_000,
-            ..Default::default()
-        };
-        crate::generate::generate(&options, Some(&mut month), None).unwrap();
+        let (_dir, mut store, month) = store_and_month(3_000);
         let first = import_bytes(&mut store, "month", &month).unwrap();
         let again = import_bytes(&mut store, "month again", &month).unwrap();
         assert_eq!((again.spans_new, again.spans_merged), (0, first.spans_new));
