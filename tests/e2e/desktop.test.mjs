@@ -3,7 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -46,6 +46,17 @@ before(async () => {
 
 after(() => {
   driver?.kill('SIGTERM');
+  // An app whose session did not close it would outlive the driver, holding the test runner's
+  // output open so that the run never ends: stop any left.
+  for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+    try {
+      if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0] === desktopBin) {
+        process.kill(Number(pid), 'SIGKILL');
+      }
+    } catch {
+      // Gone already, or not ours to read.
+    }
+  }
 });
 
 async function openApp(workspace) {
