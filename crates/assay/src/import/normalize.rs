@@ -862,13 +862,10 @@ fn plain_genai_messages(text: &str) -> Option<Vec<Message>> {
     plain
         .into_iter()
         .map(|m| {
-            let tool = |k: &str| {
-                matches!(
-                    k,
-                    "tool_call" | "tool_use" | "tool_call_response" | "tool_result"
-                )
-            };
-            if m.parts.iter().any(|p| tool(&p.kind)) {
+            if m.parts
+                .iter()
+                .any(|p| is_tool_call_part(&p.kind) || is_tool_result_part(&p.kind))
+            {
                 return None;
             }
             let role = match m.role.as_ref() {
@@ -1146,6 +1143,16 @@ fn messages_from_json(v: &Value) -> Vec<Message> {
     }
 }
 
+/// A message part asking for a tool call (GenAI `tool_call`, Anthropic `tool_use`).
+fn is_tool_call_part(kind: &str) -> bool {
+    matches!(kind, "tool_call" | "tool_use")
+}
+
+/// A message part holding a tool's result (GenAI `tool_call_response`, Anthropic `tool_result`).
+fn is_tool_result_part(kind: &str) -> bool {
+    matches!(kind, "tool_call_response" | "tool_result")
+}
+
 /// One message from OpenAI, Anthropic, GenAI-parts or LangChain shapes.
 pub(crate) fn message_from_json(v: &Value) -> Option<Message> {
     let o = v.as_object()?;
@@ -1170,12 +1177,12 @@ pub(crate) fn message_from_json(v: &Value) -> Option<Message> {
         Some(Value::Array(parts)) => {
             for part in parts {
                 match part.get("type").and_then(Value::as_str) {
-                    Some("tool_call") | Some("tool_use") => {
+                    Some(kind) if is_tool_call_part(kind) => {
                         if let Some(call) = tool_call_from_json(part) {
                             message.tool_calls.push(call);
                         }
                     }
-                    Some("tool_call_response") | Some("tool_result") => {
+                    Some(kind) if is_tool_result_part(kind) => {
                         message.tool_call_id = part
                             .get("id")
                             .or_else(|| part.get("tool_use_id"))

@@ -171,7 +171,7 @@ impl PreparedSpan {
 /// The numbers hold while this connection alone writes: `PRAGMA data_version` changes when
 /// another connection commits, and the numbers are then looked up again.
 #[derive(Default)]
-pub struct TraceNumbers {
+pub(crate) struct TraceNumbers {
     hex: rustc_hash::FxHashMap<u128, i64>,
     other: rustc_hash::FxHashMap<String, i64>,
     /// Every trace in the store is among those met (the import began on a store without
@@ -186,18 +186,13 @@ const UNKNOWN: i64 = 0;
 
 impl TraceNumbers {
     /// How many distinct traces were met.
-    pub fn len(&self) -> u64 {
+    pub(crate) fn len(&self) -> u64 {
         (self.hex.len() + self.other.len()) as u64
-    }
-
-    /// Whether none was met.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 
     /// Says whether the store held no trace when the import began (read in the transaction of
     /// its first batch, before [`upsert_chunks`] runs in it).
-    pub fn holds_every_stored_trace(&mut self, store_was_empty: bool) {
+    pub(crate) fn holds_every_stored_trace(&mut self, store_was_empty: bool) {
         self.complete = store_was_empty;
     }
 
@@ -265,7 +260,7 @@ pub fn upsert(
 /// one by one), also collecting the row ids of the spans that merged into stored ones (their
 /// cost must be computed again from the merged row: see [`reprice_rows`]), and keeping the
 /// numbers of the traces met in `numbers` for the next batch.
-pub fn upsert_chunks(
+pub(crate) fn upsert_chunks(
     tx: &Transaction<'_>,
     chunks: &mut [Vec<PreparedSpan>],
     import_id: i64,
