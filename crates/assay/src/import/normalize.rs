@@ -858,7 +858,7 @@ fn plain_genai_messages(text: &str) -> Option<Vec<Message>> {
         #[serde(borrow)]
         content: Cow<'a, str>,
     }
-    let plain: Vec<Plain<'_>> = serde_json::from_str(text).ok()?;
+    let plain: Vec<Plain<'_>> = sonic_rs::from_str(text).ok()?;
     plain
         .into_iter()
         .map(|m| {
