@@ -938,12 +938,23 @@ fn fill_trace_attribution(batch: &mut [Vec<PreparedSpan>]) {
     let mut slot = vec![0usize; batch.iter().map(Vec::len).sum()];
     {
         let mut by_trace: rustc_hash::FxHashMap<&str, usize> = Default::default();
+        // A trace's spans mostly come one after another: the previous span's trace is checked
+        // before the table.
+        let mut previous: Option<(&str, usize)> = None;
         for (i, p) in batch.iter().flatten().enumerate() {
-            let next = traces.len();
-            let t = *by_trace.entry(p.span.trace_id.as_str()).or_insert(next);
-            if t == next {
-                traces.push(crate::model::Attribution::default());
-            }
+            let id = p.span.trace_id.as_str();
+            let t = match previous {
+                Some((last, t)) if last == id => t,
+                _ => {
+                    let next = traces.len();
+                    let t = *by_trace.entry(id).or_insert(next);
+                    if t == next {
+                        traces.push(crate::model::Attribution::default());
+                    }
+                    t
+                }
+            };
+            previous = Some((id, t));
             slot[i] = t;
         }
     }

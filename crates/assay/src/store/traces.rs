@@ -124,12 +124,12 @@ pub fn refresh<'s>(
         "CREATE TEMP TABLE IF NOT EXISTS touched (trace_key INTEGER PRIMARY KEY);
          DELETE FROM touched;",
     )?;
-    // Per trace: its spans in the batch and its number.
-    let mut by_trace: rustc_hash::FxHashMap<&str, (Vec<&Span>, i64)> = Default::default();
+    // Per trace (by its number): its spans in the batch and its id.
+    let mut by_trace: rustc_hash::FxHashMap<i64, (Vec<&Span>, &str)> = Default::default();
     for p in spans {
         let entry = by_trace
-            .entry(p.span.trace_id.as_str())
-            .or_insert_with(|| (Vec::new(), p.trace_key));
+            .entry(p.trace_key)
+            .or_insert_with(|| (Vec::new(), p.span.trace_id.as_str()));
         entry.0.push(&p.span);
     }
     let mut touch = tx.prepare_cached("INSERT OR IGNORE INTO touched (trace_key) VALUES (?1)")?;
@@ -138,8 +138,8 @@ pub fn refresh<'s>(
     let mut any_touched = false;
     // In order of their numbers, so new trace rows append to the table.
     let mut by_trace: Vec<_> = by_trace.into_iter().collect();
-    by_trace.sort_unstable_by_key(|(_, (_, number))| *number);
-    for (trace, (spans, number)) in by_trace {
+    by_trace.sort_unstable_by_key(|(number, _)| *number);
+    for (number, (spans, trace)) in by_trace {
         let mut keys = rustc_hash::FxHashSet::default();
         let mut ids = rustc_hash::FxHashSet::default();
         let mut candidate = false;
