@@ -206,7 +206,7 @@ fn parse_lines(
     let each = |number: u64, line: &[u8]| {
         let location = format!("line {number}");
         let mut found = Found::default();
-        match serde_json::from_slice(line) {
+        match super::json_value(line) {
             Ok(value) => found.one(location, value, None, sink),
             Err(e) => sink.reject(Bad::record(format!("not valid JSON: {e}")).at(location)),
         }

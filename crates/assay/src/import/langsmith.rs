@@ -149,7 +149,7 @@ fn parse_lines(
     let each = |number: u64, line: &[u8]| {
         let prefix = format!("line {number}");
         let mut runs = Runs::default();
-        match serde_json::from_slice(line) {
+        match super::json_value(line) {
             Ok(Value::Array(items)) => runs.add_list(items, &prefix, "", sink),
             Ok(Value::Object(obj)) => {
                 if let Err(message) = runs.add_body(obj, &prefix, sink) {

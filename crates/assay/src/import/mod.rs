@@ -511,6 +511,14 @@ pub(crate) fn from_json<T: serde::de::DeserializeOwned>(
     Ok(value)
 }
 
+/// One JSON value (a record of JSON lines), read as [`from_json`] reads a document: by
+/// `sonic_rs`, and by `serde_json` again for the error of a record it refuses.
+pub(crate) fn json_value(
+    bytes: &[u8],
+) -> std::result::Result<serde_json::Value, serde_json::Error> {
+    sonic_rs::from_slice(bytes).or_else(|_| serde_json::from_slice(bytes))
+}
+
 /// Parses `reader` as `format` into any sink, without a store: for tools and benchmarks that
 /// measure or inspect parsing alone. The error is the input's problem, as text.
 pub fn parse_into(

@@ -48,7 +48,7 @@ fn is_log_line(value: &Value) -> bool {
 pub(super) fn parse_jsonl(reader: &mut dyn BufRead, sink: &mut dyn Sink) -> Result<(), ParseError> {
     for_each_line(reader, |number, line| {
         let location = format!("line {number}");
-        let value: Value = match serde_json::from_slice(line) {
+        let value: Value = match super::json_value(line) {
             Ok(v) => v,
             Err(e) => {
                 sink.reject(Rejection {
