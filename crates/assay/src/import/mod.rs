@@ -626,21 +626,43 @@ pub fn detect(head: &[u8]) -> std::result::Result<Format, String> {
 /// is to write) that work is free and the build at the end is saved. So the writer keeps them,
 /// and drops them once it turns out to be the slower stage: over the spans from
 /// [`IndexPlan::WINDOW_FROM`] to [`IndexPlan::WINDOW_TO`] (past the start, where the parser
-/// fills the pipe) it waited less than [`IndexPlan::IDLE_SHARE`] of the time.
+/// fills the pipe) it waited less than [`IndexPlan::IDLE_SHARE`] of the time. It drops them as
+/// well, at any batch, once most of a batch's traces rewrite their rows (spans of traces
+/// written earlier, such as the trace roots a Langfuse export gives at its end): a rewritten
+/// row moves in every index, which costs more than the build at the end.
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum IndexPlan {
-    /// Keep them (the store held traces, the input is one document, or the writer waits).
+    /// Keep them (the store held traces, the input is one document, or they are dropped).
     Keep,
     /// Watching the writer; `window`: when the window began and how long it had waited then.
     Undecided {
         window: Option<(Instant, std::time::Duration)>,
     },
+    /// Kept while the writer waits for the parser, until batches rewrite trace rows.
+    KeptWhileWriterWaits,
 }
 
 impl IndexPlan {
     const WINDOW_FROM: u64 = 60_000;
     const WINDOW_TO: u64 = 120_000;
     const IDLE_SHARE: f64 = 0.10;
+    /// A batch of fewer traces says little about the input.
+    const REWRITES_FROM_TRACES: usize = 1_000;
+
+    /// Called after each batch's refresh; true once, when the indexes should be dropped because
+    /// most of the batch's traces rewrote their rows.
+    fn rewrites_dominate(&mut self, refreshed: traces::RefreshCounts) -> bool {
+        let watching = matches!(
+            self,
+            IndexPlan::Undecided { .. } | IndexPlan::KeptWhileWriterWaits
+        );
+        let dominate = refreshed.traces >= Self::REWRITES_FROM_TRACES
+            && refreshed.recomputed * 2 >= refreshed.traces;
+        if watching && dominate {
+            *self = IndexPlan::Keep;
+        }
+        watching && dominate
+    }
 
     /// Called before each batch with the spans read and the writer's total wait so far; true
     /// once, when the indexes should be dropped.
@@ -661,10 +683,15 @@ impl IndexPlan {
                 false
             }
             Some((began, waited_then)) if spans_read >= Self::WINDOW_TO => {
-                *self = IndexPlan::Keep;
                 let elapsed = now.duration_since(began).as_secs_f64();
                 let idle = waited.saturating_sub(waited_then).as_secs_f64();
-                elapsed > 0.0 && idle < Self::IDLE_SHARE * elapsed
+                let slower = elapsed > 0.0 && idle < Self::IDLE_SHARE * elapsed;
+                *self = if slower {
+                    IndexPlan::Keep
+                } else {
+                    IndexPlan::KeptWhileWriterWaits
+                };
+                slower
             }
             _ => false,
         }
@@ -852,7 +879,11 @@ impl<'s, 'p> StoreSink<'s, 'p> {
         if let (false, Some(catalogue)) = (merged.is_empty(), &self.catalogue) {
             spans::reprice_rows(tx, &merged, catalogue)?;
         }
-        traces::refresh(tx, self.batch.iter().flatten())?;
+        let refreshed = traces::refresh(tx, self.batch.iter().flatten())?;
+        if self.index_plan.rewrites_dominate(refreshed) {
+            traces::drop_filter_indexes(tx)?;
+            self.indexes_dropped = true;
+        }
         self.spans_new += counts.new;
         self.spans_merged += counts.merged;
         tx.execute(
@@ -1223,7 +1254,7 @@ mod tests {
     }
 
     #[test]
-    fn the_writer_drops_the_list_indexes_only_once_it_is_the_slower_stage() {
+    fn the_writer_drops_the_list_indexes_once_it_is_the_slower_stage_or_rewrites_rows() {
         use std::time::Duration;
         let t0 = Instant::now();
         let at = |s: f64| t0 + Duration::from_secs_f64(s);
@@ -1235,14 +1266,28 @@ mod tests {
         assert!(plan.writer_is_slower(120_000, Duration::from_millis(1_050), at(2.0)));
         assert_eq!(plan, IndexPlan::Keep);
         assert!(!plan.writer_is_slower(140_000, Duration::from_millis(1_050), at(2.5)));
-        // It waited 30% of the window for the parser: the indexes stay, kept up to date.
+        // It waited 30% of the window for the parser: the indexes stay, kept up to date...
         let mut plan = IndexPlan::Undecided { window: None };
         assert!(!plan.writer_is_slower(60_000, Duration::from_secs(1), at(1.0)));
         assert!(!plan.writer_is_slower(120_000, Duration::from_millis(1_300), at(2.0)));
+        assert_eq!(plan, IndexPlan::KeptWhileWriterWaits);
+        assert!(!plan.writer_is_slower(140_000, Duration::from_millis(1_300), at(2.5)));
+        // ...while batches mostly add traces; once most of a batch's traces rewrite their rows
+        // (spans of traces written before), they go, once.
+        let batch = |traces, recomputed| traces::RefreshCounts { traces, recomputed };
+        assert!(!plan.rewrites_dominate(batch(5_000, 2_000)));
+        assert!(!plan.rewrites_dominate(batch(900, 900)));
+        assert!(plan.rewrites_dominate(batch(5_000, 2_500)));
         assert_eq!(plan, IndexPlan::Keep);
+        assert!(!plan.rewrites_dominate(batch(5_000, 5_000)));
+        // Rewrites before the window ends count as well.
+        let mut plan = IndexPlan::Undecided { window: None };
+        assert!(plan.rewrites_dominate(batch(4_000, 4_000)));
+        assert!(!plan.writer_is_slower(120_000, Duration::ZERO, at(2.0)));
         // A store that held traces, or a document read whole, keeps them.
         let mut plan = IndexPlan::Keep;
         assert!(!plan.writer_is_slower(120_000, Duration::ZERO, at(2.0)));
+        assert!(!plan.rewrites_dominate(batch(5_000, 5_000)));
     }
 
     #[test]

@@ -111,6 +111,16 @@ UPDATE spans SET duplicate_of = (
 )
 WHERE trace_key = ?1 AND kind = 'llm' AND input_tokens IS NOT NULL";
 
+/// What [`refresh`] did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct RefreshCounts {
+    /// Traces the spans belong to.
+    pub traces: usize,
+    /// Of those, traces whose row was computed again from their stored spans (the trace was
+    /// stored already, or the batch may hold a duplicate call): each rewrites its row.
+    pub recomputed: usize,
+}
+
 /// Marks duplicate model calls and recomputes the summary rows of the traces `spans` belong to.
 ///
 /// Duplicates are looked for only where one can be: traces whose batch holds two model calls
@@ -119,7 +129,7 @@ WHERE trace_key = ?1 AND kind = 'llm' AND input_tokens IS NOT NULL";
 pub fn refresh<'s>(
     tx: &Transaction<'_>,
     spans: impl IntoIterator<Item = &'s PreparedSpan>,
-) -> Result<()> {
+) -> Result<RefreshCounts> {
     tx.execute_batch(
         "CREATE TEMP TABLE IF NOT EXISTS touched (trace_key INTEGER PRIMARY KEY);
          DELETE FROM touched;",
@@ -135,7 +145,10 @@ pub fn refresh<'s>(
     let mut touch = tx.prepare_cached("INSERT OR IGNORE INTO touched (trace_key) VALUES (?1)")?;
     let mut duplicates = tx.prepare_cached(MARK_DUPLICATES)?;
     let mut insert = tx.prepare_cached(INSERT_SUMMARY)?;
-    let mut any_touched = false;
+    let mut counts = RefreshCounts {
+        traces: by_trace.len(),
+        recomputed: 0,
+    };
     // In order of their numbers, so new trace rows append to the table.
     let mut by_trace: Vec<_> = by_trace.into_iter().collect();
     by_trace.sort_unstable_by_key(|(number, _)| *number);
@@ -187,12 +200,12 @@ pub fn refresh<'s>(
             duplicates.execute([number])?;
         }
         touch.execute([number])?;
-        any_touched = true;
+        counts.recomputed += 1;
     }
-    if any_touched {
+    if counts.recomputed > 0 {
         tx.execute(REFRESH, [])?;
     }
-    Ok(())
+    Ok(counts)
 }
 
 const INSERT_SUMMARY: &str = "
