@@ -126,6 +126,9 @@ pub struct RefreshCounts {
 /// Duplicates are looked for only where one can be: traces whose batch holds two model calls
 /// with the same parent, provider and input tokens, or traces that were already stored (a
 /// duplicate may pair with a span imported earlier).
+///
+/// `spans` are grouped by their trace's number, so they must have been written by
+/// [`upsert`](crate::store::spans::upsert) first (which sets it).
 pub fn refresh<'s>(
     tx: &Transaction<'_>,
     spans: impl IntoIterator<Item = &'s PreparedSpan>,
@@ -137,6 +140,7 @@ pub fn refresh<'s>(
     // Per trace (by its number): its spans in the batch and its id.
     let mut by_trace: rustc_hash::FxHashMap<i64, (Vec<&Span>, &str)> = Default::default();
     for p in spans {
+        debug_assert_ne!(p.trace_key, 0, "refresh before upsert");
         let entry = by_trace
             .entry(p.trace_key)
             .or_insert_with(|| (Vec::new(), p.span.trace_id.as_str()));
