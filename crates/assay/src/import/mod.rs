@@ -733,6 +733,8 @@ struct StoreSink<'s, 'p> {
     catalogue: Option<Arc<crate::cost::Catalogue>>,
     /// Whether this import turned the connection's foreign key checks off (see `flush`).
     foreign_keys_off: bool,
+    /// Hands written batches to the thread that frees them (see `flush`).
+    dropper: Option<mpsc::Sender<Vec<Vec<PreparedSpan>>>>,
 }
 
 impl Drop for StoreSink<'_, '_> {
@@ -778,6 +780,7 @@ impl<'s, 'p> StoreSink<'s, 'p> {
             waited: std::time::Duration::ZERO,
             catalogue: None,
             foreign_keys_off: false,
+            dropper: None,
         }
     }
 
@@ -816,10 +819,20 @@ impl<'s, 'p> StoreSink<'s, 'p> {
         }
         self.committed_any = true;
         // Freeing 20,000 spans (a few dozen heap blocks each) costs the writer about a tenth of
-        // its time; a short-lived thread does it while the writer goes on.
+        // its time; one thread for the whole import does it while the writer goes on. (A new
+        // thread per batch freed as fast, but the allocator kept what each one freed: a
+        // Langfuse export of the month peaked at 410-455 MB instead of 345-381 MB.)
         if self.pending >= 1_000 {
             let spent = std::mem::take(&mut self.batch);
-            std::thread::spawn(move || drop(spent));
+            let sender = self.dropper.get_or_insert_with(|| {
+                let (sender, receiver) = mpsc::channel::<Vec<Vec<PreparedSpan>>>();
+                std::thread::spawn(move || receiver.into_iter().for_each(drop));
+                sender
+            });
+            // Should the thread be gone, the batch is freed here instead.
+            if let Err(mpsc::SendError(spent)) = sender.send(spent) {
+                drop(spent);
+            }
         } else {
             self.batch.clear();
         }
