@@ -656,12 +656,13 @@ impl IndexPlan {
             self,
             IndexPlan::Undecided { .. } | IndexPlan::KeptWhileWriterWaits
         );
-        let dominate = refreshed.traces >= Self::REWRITES_FROM_TRACES
+        let drop_now = watching
+            && refreshed.traces >= Self::REWRITES_FROM_TRACES
             && refreshed.recomputed * 2 >= refreshed.traces;
-        if watching && dominate {
+        if drop_now {
             *self = IndexPlan::Keep;
         }
-        watching && dominate
+        drop_now
     }
 
     /// Called before each batch with the spans read and the writer's total wait so far; true
@@ -829,10 +830,8 @@ impl<'s, 'p> StoreSink<'s, 'p> {
                 std::thread::spawn(move || receiver.into_iter().for_each(drop));
                 sender
             });
-            // Should the thread be gone, the batch is freed here instead.
-            if let Err(mpsc::SendError(spent)) = sender.send(spent) {
-                drop(spent);
-            }
+            // Should the thread be gone, the batch comes back in the error and is freed here.
+            let _ = sender.send(spent);
         } else {
             self.batch.clear();
         }

@@ -422,12 +422,12 @@ impl NullBindings {
                 value,
                 ToSqlOutput::Borrowed(ValueRef::Null) | ToSqlOutput::Owned(Value::Null)
             );
-            let was_null = self.null.get_mut(i);
-            if !(null && was_null.as_deref() == Some(&true)) {
-                stmt.raw_bind_parameter(i + 1, value)?;
-                if let Some(was_null) = was_null {
-                    *was_null = null;
-                }
+            if null && self.null.get(i) == Some(&true) {
+                continue;
+            }
+            stmt.raw_bind_parameter(i + 1, value)?;
+            if let Some(was_null) = self.null.get_mut(i) {
+                *was_null = null;
             }
         }
         Ok(stmt.raw_execute()?)
