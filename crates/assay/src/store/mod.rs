@@ -48,8 +48,16 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ),
 ];
 
-/// Checkpoint the WAL every 16,384 pages (256 MB) instead of every 1,000: fewer copies.
-const WAL_AUTOCHECKPOINT_PAGES: i64 = 16_384;
+/// The page size of a new database: SQLite's largest. Rows carry a kilobyte or two of payload
+/// and an import appends them, so bigger pages mean fewer page allocations, balances and WAL
+/// frames (two writes each) for the same bytes: a month imports 5-10% faster than with 16 KiB
+/// pages (see BENCHMARKS.md), and the explorer's reads take the same time. A database made with
+/// smaller pages keeps them.
+const PAGE_SIZE: i64 = 65_536;
+
+/// Checkpoint the WAL on commit once it holds 256 MB (SQLite's default is 1,000 pages): fewer
+/// copies.
+const WAL_AUTOCHECKPOINT_BYTES: i64 = 256 << 20;
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -104,9 +112,8 @@ impl Store {
         check_version(&conn, path)?;
         // WAL lets `assay serve` read while an import writes; NORMAL is durable at each
         // checkpoint and safe against corruption, which is what an analytics store needs.
-        // Rows carry a kilobyte or two of payload: bigger pages split less often. Only takes
-        // effect on a new database (before the first table exists).
-        conn.pragma_update(None, "page_size", 16_384)?;
+        // Only takes effect on a new database (before the first table exists).
+        conn.pragma_update(None, "page_size", PAGE_SIZE)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         // A bigger page cache keeps imports and the explorer off the read() path. It is a bound,
@@ -114,13 +121,15 @@ impl Store {
         // count the whole file against it).
         conn.pragma_update(None, "cache_size", -131_072)?; // KiB
         conn.pragma_update(None, "temp_store", "MEMORY")?;
-        conn.pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES)?;
         migrate(&mut conn, path)?;
         traces::ensure_filter_indexes(&conn)?;
-        Ok(Store {
+        let store = Store {
             conn,
             path: path.to_path_buf(),
-        })
+        };
+        // In pages, of the size the file has (known once its first table exists).
+        store.checkpoint_on_commit_at(WAL_AUTOCHECKPOINT_BYTES)?;
+        Ok(store)
     }
 
     /// Moves checkpoints off this connection for a long write (an import) until the returned
@@ -134,8 +143,7 @@ impl Store {
     }
 
     fn checkpoint_in_background_at(&self, bytes: u64) -> Result<BackgroundCheckpoints<'_>> {
-        let pages = WRITER_CHECKPOINT_BYTES / self.page_size()?;
-        self.conn.pragma_update(None, "wal_autocheckpoint", pages)?;
+        self.checkpoint_on_commit_at(WRITER_CHECKPOINT_BYTES)?;
         let stop = Arc::new(AtomicBool::new(false));
         let path = self.path.clone();
         let stopping = Arc::clone(&stop);
@@ -147,10 +155,14 @@ impl Store {
         })
     }
 
-    fn page_size(&self) -> Result<i64> {
-        Ok(self
+    /// Makes a commit checkpoint the WAL once it holds `bytes`.
+    fn checkpoint_on_commit_at(&self, bytes: i64) -> Result<()> {
+        let page_size: i64 = self
             .conn
-            .pragma_query_value(None, "page_size", |r| r.get(0))?)
+            .pragma_query_value(None, "page_size", |r| r.get(0))?;
+        self.conn
+            .pragma_update(None, "wal_autocheckpoint", bytes / page_size)?;
+        Ok(())
     }
 
     /// The database file.
@@ -191,10 +203,7 @@ impl Drop for BackgroundCheckpoints<'_> {
             let _ = thread.join();
         }
         // Back to checkpointing on commit; a failure here leaves the larger bound, still safe.
-        let _ = self
-            .store
-            .conn
-            .pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES);
+        let _ = self.store.checkpoint_on_commit_at(WAL_AUTOCHECKPOINT_BYTES);
     }
 }
 
@@ -477,7 +486,7 @@ mod tests {
         let before = std::fs::metadata(&path).unwrap().len();
         {
             let _checkpoints = store.checkpoint_in_background_at(64 << 10).unwrap();
-            assert_eq!(autocheckpoint(&store), WRITER_CHECKPOINT_BYTES / 16_384);
+            assert_eq!(autocheckpoint(&store), WRITER_CHECKPOINT_BYTES / PAGE_SIZE);
             // 2 MB: far below the writer's own bound, so only the other thread checkpoints it.
             store
                 .conn()
@@ -492,7 +501,34 @@ mod tests {
             });
             assert!(copied, "the WAL was not copied into the database");
         }
-        assert_eq!(autocheckpoint(&store), WAL_AUTOCHECKPOINT_PAGES);
+        assert_eq!(autocheckpoint(&store), WAL_AUTOCHECKPOINT_BYTES / PAGE_SIZE);
+    }
+
+    #[test]
+    fn a_new_database_takes_the_largest_pages_and_an_older_one_keeps_its_own() {
+        let dir = tempfile::tempdir().unwrap();
+        let pragma = |store: &Store, name: &str| -> i64 {
+            store
+                .conn()
+                .pragma_query_value(None, name, |r| r.get(0))
+                .unwrap()
+        };
+        let new = Store::open(&dir.path().join("new.db")).unwrap();
+        assert_eq!(pragma(&new, "page_size"), 65_536);
+        assert_eq!(pragma(&new, "wal_autocheckpoint"), 4_096, "256 MB");
+
+        // A database made with 16 KiB pages (as before), opened again.
+        let old = dir.path().join("old.db");
+        {
+            let conn = Connection::open(&old).unwrap();
+            conn.pragma_update(None, "page_size", 16_384).unwrap();
+            conn.pragma_update(None, "journal_mode", "WAL").unwrap();
+            conn.execute_batch("CREATE TABLE t (x)").unwrap();
+        }
+        let old = Store::open(&old).unwrap();
+        assert_eq!(pragma(&old, "page_size"), 16_384);
+        assert_eq!(pragma(&old, "wal_autocheckpoint"), 16_384, "256 MB");
+        assert_eq!(pragma(&old, "user_version"), SCHEMA_VERSION);
     }
 
     #[test]
