@@ -359,9 +359,15 @@ pub struct SpanPayload {
     /// Span events.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub events: Vec<SpanEvent>,
-    /// All source attributes (span and resource), as a JSON object.
+    /// All source attributes (span and resource), as a JSON object. A span read from a file
+    /// holds its resource's apart, in `resource`, until it is stored.
     #[serde(default)]
     pub attributes: serde_json::Map<String, serde_json::Value>,
+    /// The resource's attributes (unprefixed) of a span read from an OTLP file, shared by the
+    /// resource's spans and stored once for all of them (`resources`); under `resource.` in
+    /// `attributes` once read back from the store.
+    #[serde(skip)]
+    pub resource: Option<std::sync::Arc<serde_json::Map<String, serde_json::Value>>>,
 }
 
 /// Formats nanoseconds since the epoch as RFC 3339 UTC with milliseconds (`2026-11-27T04:16:30.123Z`).

@@ -334,6 +334,7 @@ pub fn import_reader(
                 batch: Vec::with_capacity(PIPE_BATCH),
                 attribution,
                 catalogue,
+                resources: Default::default(),
             };
             let result = parse(format, &mut input, &mut channel);
             let flushed = channel.flush();
@@ -1057,6 +1058,7 @@ struct ChannelSink {
     batch: Vec<PreparedSpan>,
     attribution: Option<crate::workspace::AttributionMap>,
     catalogue: Option<Arc<crate::cost::Catalogue>>,
+    resources: spans::Resources,
 }
 
 impl ChannelSink {
@@ -1085,7 +1087,8 @@ impl Sink for ChannelSink {
         if let Some(catalogue) = &self.catalogue {
             crate::cost::apply_price(&mut span, catalogue);
         }
-        self.batch.push(PreparedSpan::new(span));
+        self.batch
+            .push(PreparedSpan::sharing(span, &mut self.resources));
         if self.batch.len() >= PIPE_BATCH {
             self.flush()?;
         }

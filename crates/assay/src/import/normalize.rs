@@ -477,9 +477,6 @@ pub fn normalize(raw: RawSpan) -> Span {
     for key in [input_key, output_key].into_iter().flatten() {
         attributes.remove(key);
     }
-    for (k, v) in resource.iter() {
-        attributes.insert(format!("resource.{k}"), v.clone());
-    }
     span.payload = SpanPayload {
         input,
         output,
@@ -490,6 +487,7 @@ pub fn normalize(raw: RawSpan) -> Span {
         metadata,
         events,
         attributes,
+        resource: (!resource.is_empty()).then_some(resource),
     };
     span
 }
@@ -509,12 +507,16 @@ fn first_text(attrs: &Attrs<'_>, keys: &[&'static str]) -> (Option<&'static str>
 /// present wins over what the well-known attributes said.
 pub fn apply_attribution_map(span: &mut Span, map: &crate::workspace::AttributionMap) {
     let empty = Map::new();
-    let attrs = Attrs::new(&span.payload.attributes, &empty);
+    let resource = span.payload.resource.as_deref().unwrap_or(&empty);
+    // A span's attribute, then its resource's, by name; or a resource's by `resource.` and its
+    // name, as the span detail shows them.
+    let attrs = Attrs::new(&span.payload.attributes, resource);
+    let resource_attrs = Attrs::new(&empty, resource);
     let lookup = |paths: &[String]| -> Option<String> {
         paths.iter().find_map(|p| {
             attrs
                 .text(&[p.as_str()])
-                .or_else(|| attrs.text(&[format!("resource.{p}").as_str()]))
+                .or_else(|| resource_attrs.text(&[p.strip_prefix("resource.")?]))
                 .or_else(|| {
                     let key = p.strip_prefix("metadata.")?;
                     match span.payload.metadata.get(key)? {
@@ -534,7 +536,7 @@ pub fn apply_attribution_map(span: &mut Span, map: &crate::workspace::Attributio
         lookup(&map.environment),
         lookup(&map.release),
     ];
-    drop(attrs);
+    drop((attrs, resource_attrs));
     let [tenant, endpoint, feature, user, session, environment, release] = found;
     let a = &mut span.attribution;
     for (slot, value) in [

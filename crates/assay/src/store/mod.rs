@@ -46,6 +46,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0008_spans_by_trace_number",
         include_str!("migrations/0008_spans_by_trace_number.sql"),
     ),
+    (
+        "0009_resources",
+        include_str!("migrations/0009_resources.sql"),
+    ),
 ];
 
 /// The page size of a new database: SQLite's largest. Rows carry a kilobyte or two of payload

@@ -8,6 +8,8 @@
 //! re-importing never double counts and a span that arrives again with more data is completed.
 //! Payloads are indexed for full-text search later (see [`crate::store::search`]).
 
+use std::sync::Arc;
+
 use rusqlite::{params, OptionalExtension, Transaction};
 use serde::{Deserialize, Serialize};
 
@@ -92,13 +94,14 @@ ON CONFLICT (trace_key, span_id) DO UPDATE SET
 RETURNING id";
 
 const UPSERT_PAYLOAD: &str = "
-INSERT INTO span_payloads (id, input, output, detail, attributes)
-VALUES (?1, ?2, ?3, ?4, ?5)
+INSERT INTO span_payloads (id, input, output, detail, attributes, resource_id)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6)
 ON CONFLICT (id) DO UPDATE SET
     input = coalesce(excluded.input, input),
     output = coalesce(excluded.output, output),
     detail = json_patch(detail, excluded.detail),
-    attributes = json_patch(attributes, excluded.attributes)";
+    attributes = json_patch(attributes, excluded.attributes),
+    resource_id = coalesce(excluded.resource_id, resource_id)";
 
 /// The plain insert of a new span: the fast path, tried first.
 fn insert_span_sql() -> String {
@@ -129,13 +132,21 @@ pub struct PreparedSpan {
     trace_hex: Option<u128>,
     detail: String,
     attributes: String,
+    resource: Option<Arc<StoredResource>>,
     tags: Option<String>,
 }
 
 impl PreparedSpan {
     /// Serialises the payload.
-    pub fn new(mut span: Span) -> PreparedSpan {
+    pub fn new(span: Span) -> PreparedSpan {
+        PreparedSpan::sharing(span, &mut Resources::default())
+    }
+
+    /// Serialises the payload, the resource's attributes once for the spans of a resource
+    /// (which come one after the other).
+    pub(crate) fn sharing(mut span: Span, resources: &mut Resources) -> PreparedSpan {
         let p = &mut span.payload;
+        let resource = p.resource.take().map(|r| resources.stored(r));
         let detail = DetailRef {
             input_messages: &p.input_messages,
             output_messages: &p.output_messages,
@@ -164,7 +175,87 @@ impl PreparedSpan {
             trace_key: 0,
             detail,
             attributes,
+            resource,
             tags,
+        }
+    }
+}
+
+/// A resource's attributes as they are stored in `resources`: a JSON object of their names
+/// under `resource.` (as a span's attributes show them), and its id, the first 8 bytes of the
+/// text's SHA-256 (so the same resource from any import is one row).
+#[derive(Debug)]
+pub(crate) struct StoredResource {
+    id: i64,
+    attributes: String,
+}
+
+impl StoredResource {
+    fn new(resource: &serde_json::Map<String, serde_json::Value>) -> StoredResource {
+        use sha2::Digest;
+        let named: serde_json::Map<String, serde_json::Value> = resource
+            .iter()
+            .map(|(k, v)| (format!("resource.{k}"), v.clone()))
+            .collect();
+        // Serialising plain data cannot fail.
+        let attributes = serde_json::to_string(&named).unwrap_or_else(|_| "{}".to_owned());
+        let digest = sha2::Sha256::digest(attributes.as_bytes());
+        let mut id = [0; 8];
+        id.copy_from_slice(&digest[..8]);
+        StoredResource {
+            id: i64::from_be_bytes(id),
+            attributes,
+        }
+    }
+
+    /// Writes the resource if the store does not hold it; returns its id, or `None` when the id
+    /// holds another resource (two texts with the same hash), whose spans then keep their
+    /// resource's attributes inline.
+    fn write(&self, tx: &Transaction<'_>) -> Result<Option<i64>> {
+        let written = tx
+            .prepare_cached(
+                "INSERT INTO resources (id, attributes) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+            )?
+            .execute(params![self.id, self.attributes])?;
+        if written == 1 {
+            return Ok(Some(self.id));
+        }
+        let stored: String = tx
+            .prepare_cached("SELECT attributes FROM resources WHERE id = ?1")?
+            .query_row([self.id], |r| r.get(0))?;
+        Ok((stored == self.attributes).then_some(self.id))
+    }
+
+    /// `attributes` (a span's, as JSON) with the resource's added, for a span whose resource
+    /// cannot be stored apart.
+    fn inline_into(&self, attributes: &str) -> String {
+        let mut all: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(attributes).unwrap_or_default();
+        let own: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(&self.attributes).unwrap_or_default();
+        all.extend(own);
+        serde_json::to_string(&all).unwrap_or_else(|_| "{}".to_owned())
+    }
+}
+
+/// The parser's last stored resource, so the spans of one resource share its stored form
+/// instead of serialising and hashing its attributes each.
+#[derive(Default)]
+pub(crate) struct Resources {
+    last: Option<(ResourceAttributes, Arc<StoredResource>)>,
+}
+
+type ResourceAttributes = Arc<serde_json::Map<String, serde_json::Value>>;
+
+impl Resources {
+    fn stored(&mut self, resource: ResourceAttributes) -> Arc<StoredResource> {
+        match &self.last {
+            Some((last, stored)) if Arc::ptr_eq(last, &resource) => Arc::clone(stored),
+            _ => {
+                let stored = Arc::new(StoredResource::new(&resource));
+                self.last = Some((resource, Arc::clone(&stored)));
+                stored
+            }
         }
     }
 }
@@ -293,6 +384,9 @@ pub(crate) fn upsert_chunks(
         tx.query_row("SELECT coalesce(max(id), 0) + 1 FROM spans", [], |r| {
             r.get(0)
         })?;
+    // The resources of this batch, each written (or found) once: by id, whether it is stored
+    // apart.
+    let mut resources: rustc_hash::FxHashMap<i64, bool> = Default::default();
     for prepared in chunks.iter().flatten() {
         let s = &prepared.span;
         let a = &s.attribution;
@@ -366,8 +460,25 @@ pub(crate) fn upsert_chunks(
             id
         };
         let p = &s.payload;
-        let (detail, attributes) = (&prepared.detail, &prepared.attributes);
-        let values = params![id, p.input, p.output, detail, attributes];
+        let (mut resource_id, mut inlined) = (None, None);
+        if let Some(resource) = &prepared.resource {
+            let apart = match resources.get(&resource.id) {
+                Some(&apart) => apart,
+                None => {
+                    let apart = resource.write(tx)?.is_some();
+                    resources.insert(resource.id, apart);
+                    apart
+                }
+            };
+            if apart {
+                resource_id = Some(resource.id);
+            } else {
+                inlined = Some(resource.inline_into(&prepared.attributes));
+            }
+        }
+        let detail = &prepared.detail;
+        let attributes = inlined.as_ref().unwrap_or(&prepared.attributes);
+        let values = params![id, p.input, p.output, detail, attributes, resource_id];
         if known {
             payload_stmt.execute(values)?;
         } else {
@@ -460,8 +571,9 @@ pub fn for_trace(store: &Store, trace_id: &str) -> Result<Vec<Span>> {
                 s.cache_read_tokens, s.cache_write_tokens, s.reasoning_tokens, s.reported_cost,
                 s.prompt_name, s.prompt_version, s.tenant, s.endpoint, s.feature, s.user_id,
                 s.session_id, s.environment, s.release, s.tags, s.duplicate_of,
-                p.input, p.output, p.detail, p.attributes, s.cost, s.unpriced
+                p.input, p.output, p.detail, p.attributes, s.cost, s.unpriced, r.attributes
          FROM spans s LEFT JOIN span_payloads p ON p.id = s.id
+              LEFT JOIN resources r ON r.id = p.resource_id
          WHERE s.trace_key = (SELECT search_num FROM traces WHERE trace_id = ?1)
          ORDER BY s.start_ns, s.span_id",
     )?;
@@ -472,6 +584,15 @@ pub fn for_trace(store: &Store, trace_id: &str) -> Result<Vec<Span>> {
         let tags: Option<String> = r.get(31)?;
         let detail: Option<String> = r.get(35)?;
         let attributes: Option<String> = r.get(36)?;
+        let resource: Option<String> = r.get(39)?;
+        let mut attributes: serde_json::Map<String, serde_json::Value> = attributes
+            .and_then(|a| serde_json::from_str(&a).ok())
+            .unwrap_or_default();
+        if let Some(Ok(resource)) =
+            resource.map(|r| serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&r))
+        {
+            attributes.extend(resource);
+        }
         let detail: Detail = detail
             .and_then(|d| serde_json::from_str(&d).ok())
             .unwrap_or_default();
@@ -526,9 +647,8 @@ pub fn for_trace(store: &Store, trace_id: &str) -> Result<Vec<Span>> {
                 prompt_template: detail.prompt_template,
                 metadata: detail.metadata,
                 events: detail.events,
-                attributes: attributes
-                    .and_then(|a| serde_json::from_str(&a).ok())
-                    .unwrap_or_default(),
+                attributes,
+                resource: None,
             },
         })
     })?;
@@ -723,6 +843,87 @@ mod tests {
                 bare_row("00000000000000aa"),
             ]
         );
+    }
+
+    /// Spans of one resource share one stored row; a resource whose id (a hash) holds another
+    /// resource's attributes keeps its own inline, so no span shows another's resource.
+    #[test]
+    fn a_resource_is_stored_once_unless_its_id_holds_another() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("assay.db")).unwrap();
+        let resource = |service: &str| {
+            let mut r = serde_json::Map::new();
+            r.insert("service.name".into(), service.into());
+            r.insert("telemetry.sdk.language".into(), "python".into());
+            Arc::new(r)
+        };
+        let (api, worker) = (resource("api"), resource("worker"));
+        let colliding = StoredResource::new(&worker).id;
+        store
+            .conn()
+            .execute(
+                "INSERT INTO resources (id, attributes) VALUES (?1, '{\"resource.x\": 1}')",
+                [colliding],
+            )
+            .unwrap();
+        let trace = "0af7651916cd43dd8448eb211c80319c";
+        let mut resources = Resources::default();
+        let mut spans: Vec<PreparedSpan> = [("a1", &api), ("a2", &api), ("w1", &worker)]
+            .into_iter()
+            .map(|(id, r)| {
+                let mut s = Span::new(
+                    trace.into(),
+                    format!("00000000000000{id}"),
+                    "step".into(),
+                    1,
+                );
+                s.payload.attributes.insert("own".into(), id.into());
+                s.payload.resource = Some(Arc::clone(r));
+                PreparedSpan::sharing(s, &mut resources)
+            })
+            .collect();
+        let tx = store.conn_mut().transaction().unwrap();
+        upsert(&tx, &mut spans, import_row(&tx)).unwrap();
+        crate::store::traces::refresh(&tx, &spans).unwrap();
+        tx.commit().unwrap();
+
+        let read = for_trace(&store, trace).unwrap();
+        assert_eq!(read.len(), 3);
+        let attributes = |id: &str| {
+            read.iter()
+                .find(|s| s.span_id.ends_with(id))
+                .unwrap()
+                .payload
+                .attributes
+                .clone()
+        };
+        for (id, service) in [("a1", "api"), ("a2", "api"), ("w1", "worker")] {
+            let a = attributes(id);
+            assert_eq!(a["own"], id);
+            assert_eq!(a["resource.service.name"], service, "{id}");
+            assert_eq!(a["resource.telemetry.sdk.language"], "python");
+            assert!(!a.contains_key("resource.x"), "{id}: {a:?}");
+        }
+        let stored: Vec<(Option<i64>, bool)> = store
+            .conn()
+            .prepare(
+                "SELECT resource_id, attributes LIKE '%resource.%' FROM span_payloads ORDER BY id",
+            )
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        let api_id = StoredResource::new(&api).id;
+        assert_eq!(
+            stored,
+            [(Some(api_id), false), (Some(api_id), false), (None, true)]
+        );
+        let rows: i64 = store
+            .conn()
+            .query_row("SELECT count(*) FROM resources", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(rows, 2, "the api resource, and the row that was there");
     }
 
     /// A running import's row, for spans to belong to.

@@ -145,6 +145,51 @@ fn openinference_python() {
 }
 
 #[test]
+fn a_resource_is_stored_once_and_shown_on_each_of_its_spans() {
+    let (dir, api) = api_with(&["otlp/openinference-python/traces.json"]);
+    let spans = spans(&api, "e18dabc1874414570b9a86b06f1ed2dd");
+    assert_eq!(spans.len(), 8);
+    for s in &spans {
+        let a = &s.attributes;
+        assert_eq!(
+            a["resource.service.name"], "fixture-agent-py-openinference",
+            "{}",
+            s.span_id
+        );
+        assert_eq!(a["resource.telemetry.sdk.version"], "1.45.2");
+        assert_eq!(a["resource.openinference.project.name"], "fixtures");
+    }
+    let chat = span(&spans, "fca2f8b03f5b1d68");
+    assert_eq!(
+        chat.attributes["llm.model_name"], "gpt-4o-mini-2024-07-18",
+        "the span's own attributes with them"
+    );
+
+    // Imported again: still one resource, and no span holds it inline.
+    api.import_paths(&assay::api::json::ImportArgs {
+        paths: vec![fixture("otlp/openinference-python/traces.json")
+            .display()
+            .to_string()],
+    })
+    .unwrap();
+    let db = rusqlite::Connection::open(dir.path().join(".assay/assay.db")).unwrap();
+    let count = |sql: &str| -> i64 { db.query_row(sql, [], |r| r.get(0)).unwrap() };
+    assert_eq!(count("SELECT count(*) FROM resources"), 1);
+    assert_eq!(
+        count("SELECT count(*) FROM span_payloads WHERE resource_id IS NOT NULL"),
+        8
+    );
+    assert_eq!(
+        count("SELECT count(*) FROM span_payloads WHERE attributes LIKE '%resource.%'"),
+        0
+    );
+    assert_eq!(
+        spans.len(),
+        self::spans(&api, "e18dabc1874414570b9a86b06f1ed2dd").len()
+    );
+}
+
+#[test]
 fn openinference_js_numbers_and_missing_spans() {
     let (_dir, api) = api_with(&["otlp/openinference-js/traces.json"]);
     let spans = spans(&api, "190661a231d2c08c6fd5268e2b62acea");
