@@ -368,6 +368,20 @@ pub struct SpanPayload {
     /// `attributes` once read back from the store.
     #[serde(skip)]
     pub resource: Option<std::sync::Arc<serde_json::Map<String, serde_json::Value>>>,
+    /// Whether `input_messages` and `output_messages` are exactly what `input` and `output`
+    /// say, read as the GenAI convention's plain shape (`gen_ai.input.messages`): then they are
+    /// stored once, as that text, and read from it again.
+    #[serde(skip)]
+    pub messages_in_text: MessagesInText,
+}
+
+/// See [`SpanPayload::messages_in_text`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MessagesInText {
+    /// The input messages are `input`'s text.
+    pub input: bool,
+    /// The output messages are `output`'s text.
+    pub output: bool,
 }
 
 /// Formats nanoseconds since the epoch as RFC 3339 UTC with milliseconds (`2026-11-27T04:16:30.123Z`).

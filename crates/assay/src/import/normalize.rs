@@ -423,8 +423,8 @@ pub fn normalize(raw: RawSpan) -> Span {
     };
     span.tags = tags(&attrs);
 
-    let mut input_messages = input_messages(&attrs, &raw);
-    let mut output_messages = output_messages(&attrs, &raw);
+    let (mut input_messages, input_in_text) = input_messages(&attrs, &raw);
+    let (mut output_messages, output_in_text) = output_messages(&attrs, &raw);
     if kind == SpanKind::Llm {
         // A model call recorded with plain-text input or output (Langfuse generations, text
         // completions): one user message in, one assistant message out.
@@ -463,6 +463,12 @@ pub fn normalize(raw: RawSpan) -> Span {
     span.time_to_first_token_ns = time_to_first_token(&attrs, &raw);
     let (input_key, input) = first_text(&attrs, INPUT);
     let (output_key, output) = first_text(&attrs, OUTPUT);
+    // The messages read from the very text that became the input (output) are stored as that
+    // text alone.
+    let messages_in_text = crate::model::MessagesInText {
+        input: input_in_text && input_key == Some(GENAI_INPUT_MESSAGES),
+        output: output_in_text && output_key == Some(GENAI_OUTPUT_MESSAGES),
+    };
     let documents = documents(&attrs);
     let prompt_template = prompt_template(&attrs);
     let metadata = metadata(&attrs);
@@ -488,6 +494,7 @@ pub fn normalize(raw: RawSpan) -> Span {
         events,
         attributes,
         resource: (!resource.is_empty()).then_some(resource),
+        messages_in_text,
     };
     span
 }
@@ -824,13 +831,15 @@ fn time_to_first_token(attrs: &Attrs<'_>, raw: &RawSpan) -> Option<i64> {
 }
 
 /// The messages of a GenAI messages attribute (`gen_ai.input.messages`, ...), when it has one.
-fn genai_messages(attrs: &Attrs<'_>, key: &str) -> Option<Vec<Message>> {
+/// The messages of a GenAI messages attribute, and whether its text was read by
+/// [`plain_genai_messages`].
+fn genai_messages(attrs: &Attrs<'_>, key: &str) -> Option<(Vec<Message>, bool)> {
     if let Some(Value::String(text)) = attrs.raw(key) {
         if let Some(messages) = plain_genai_messages(text) {
-            return Some(messages);
+            return Some((messages, true));
         }
     }
-    attrs.json(&[key]).map(|v| messages_from_json(&v))
+    attrs.json(&[key]).map(|v| (messages_from_json(&v), false))
 }
 
 /// Messages in the GenAI convention's plain shape, read straight from their JSON text: a list
@@ -839,7 +848,7 @@ fn genai_messages(attrs: &Attrs<'_>, key: &str) -> Option<Vec<Message>> {
 /// reading it without building a JSON tree first halves its cost. Any other shape is `None`,
 /// and read by [`messages_from_json`], which gives the same messages for this one (a test
 /// checks).
-fn plain_genai_messages(text: &str) -> Option<Vec<Message>> {
+pub(crate) fn plain_genai_messages(text: &str) -> Option<Vec<Message>> {
     use std::borrow::Cow;
     #[derive(serde::Deserialize)]
     #[serde(deny_unknown_fields)]
@@ -895,8 +904,13 @@ fn plain_genai_messages(text: &str) -> Option<Vec<Message>> {
         .collect()
 }
 
-fn input_messages(attrs: &Attrs<'_>, raw: &RawSpan) -> Vec<Message> {
-    if let Some(input) = genai_messages(attrs, "gen_ai.input.messages") {
+const GENAI_INPUT_MESSAGES: &str = "gen_ai.input.messages";
+const GENAI_OUTPUT_MESSAGES: &str = "gen_ai.output.messages";
+
+/// The input messages, and whether they are exactly [`plain_genai_messages`] of the
+/// `gen_ai.input.messages` text (not empty, nothing added).
+fn input_messages(attrs: &Attrs<'_>, raw: &RawSpan) -> (Vec<Message>, bool) {
+    if let Some((input, plain)) = genai_messages(attrs, GENAI_INPUT_MESSAGES) {
         let mut messages = Vec::new();
         if let Some(system) = attrs.json(&["gen_ai.system_instructions"]) {
             if let Some(content) = parts_text(&system) {
@@ -907,9 +921,14 @@ fn input_messages(attrs: &Attrs<'_>, raw: &RawSpan) -> Vec<Message> {
                 });
             }
         }
+        let in_text = plain && messages.is_empty() && !input.is_empty();
         messages.extend(input);
-        return messages;
+        return (messages, in_text);
     }
+    (other_input_messages(attrs, raw), false)
+}
+
+fn other_input_messages(attrs: &Attrs<'_>, raw: &RawSpan) -> Vec<Message> {
     let oi = flattened_messages(attrs, "llm.input_messages.");
     if !oi.is_empty() {
         return oi;
@@ -938,10 +957,17 @@ fn input_messages(attrs: &Attrs<'_>, raw: &RawSpan) -> Vec<Message> {
     Vec::new()
 }
 
-fn output_messages(attrs: &Attrs<'_>, raw: &RawSpan) -> Vec<Message> {
-    if let Some(output) = genai_messages(attrs, "gen_ai.output.messages") {
-        return output;
+/// The output messages, and whether they are exactly [`plain_genai_messages`] of the
+/// `gen_ai.output.messages` text (not empty).
+fn output_messages(attrs: &Attrs<'_>, raw: &RawSpan) -> (Vec<Message>, bool) {
+    if let Some((output, plain)) = genai_messages(attrs, GENAI_OUTPUT_MESSAGES) {
+        let in_text = plain && !output.is_empty();
+        return (output, in_text);
     }
+    (other_output_messages(attrs, raw), false)
+}
+
+fn other_output_messages(attrs: &Attrs<'_>, raw: &RawSpan) -> Vec<Message> {
     let oi = flattened_messages(attrs, "llm.output_messages.");
     if !oi.is_empty() {
         return oi;

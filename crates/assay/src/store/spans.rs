@@ -30,12 +30,14 @@ pub struct UpsertCounts {
 }
 
 /// The payload's normalised parts, stored as one JSON object in `span_payloads.detail`.
-#[derive(Debug, Default, Serialize, Deserialize)]
+/// Messages that are exactly the input's (output's) text in the GenAI convention's plain shape
+/// are stored as the string `"input"` (`"output"`) and read from that text again.
+#[derive(Debug, Default, Deserialize)]
 struct Detail {
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    input_messages: Vec<Message>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    output_messages: Vec<Message>,
+    #[serde(default)]
+    input_messages: StoredMessages,
+    #[serde(default)]
+    output_messages: StoredMessages,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     documents: Vec<Document>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -148,8 +150,12 @@ impl PreparedSpan {
         let p = &mut span.payload;
         let resource = p.resource.take().map(|r| resources.stored(r));
         let detail = DetailRef {
-            input_messages: &p.input_messages,
-            output_messages: &p.output_messages,
+            input_messages: MessagesRef::new(&p.input_messages, p.messages_in_text.input, "input"),
+            output_messages: MessagesRef::new(
+                &p.output_messages,
+                p.messages_in_text.output,
+                "output",
+            ),
             documents: &p.documents,
             prompt_template: p.prompt_template.as_ref(),
             metadata: &p.metadata,
@@ -545,13 +551,64 @@ impl NullBindings {
     }
 }
 
+/// Messages as `detail` holds them: listed, or the name of the column whose text they are.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum StoredMessages {
+    Listed(Vec<Message>),
+    InText(String),
+}
+
+impl Default for StoredMessages {
+    fn default() -> Self {
+        StoredMessages::Listed(Vec::new())
+    }
+}
+
+impl StoredMessages {
+    /// The messages, read from the text of the column named when they are stored as it.
+    fn read(self, input: Option<&str>, output: Option<&str>) -> Vec<Message> {
+        let text = match self {
+            StoredMessages::Listed(messages) => return messages,
+            StoredMessages::InText(column) if column == "input" => input,
+            StoredMessages::InText(column) if column == "output" => output,
+            StoredMessages::InText(_) => None,
+        };
+        text.and_then(crate::import::normalize::plain_genai_messages)
+            .unwrap_or_default()
+    }
+}
+
+/// Messages to store: listed, or as the name of the column whose text they are.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum MessagesRef<'a> {
+    Listed(&'a [Message]),
+    InText(&'static str),
+}
+
+impl<'a> MessagesRef<'a> {
+    /// `listed`, or `column` when they are that column's text.
+    fn new(listed: &'a [Message], in_text: bool, column: &'static str) -> Self {
+        if in_text {
+            MessagesRef::InText(column)
+        } else {
+            MessagesRef::Listed(listed)
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        matches!(self, MessagesRef::Listed(m) if m.is_empty())
+    }
+}
+
 /// Borrowing twin of [`Detail`], so writing needs no clones.
 #[derive(Serialize)]
 struct DetailRef<'a> {
-    #[serde(skip_serializing_if = "<[Message]>::is_empty")]
-    input_messages: &'a [Message],
-    #[serde(skip_serializing_if = "<[Message]>::is_empty")]
-    output_messages: &'a [Message],
+    #[serde(skip_serializing_if = "MessagesRef::is_empty")]
+    input_messages: MessagesRef<'a>,
+    #[serde(skip_serializing_if = "MessagesRef::is_empty")]
+    output_messages: MessagesRef<'a>,
     #[serde(skip_serializing_if = "<[Document]>::is_empty")]
     documents: &'a [Document],
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -596,6 +653,7 @@ pub fn for_trace(store: &Store, trace_id: &str) -> Result<Vec<Span>> {
         let detail: Detail = detail
             .and_then(|d| serde_json::from_str(&d).ok())
             .unwrap_or_default();
+        let (input, output): (Option<String>, Option<String>) = (r.get(33)?, r.get(34)?);
         Ok(Span {
             trace_id: r.get(0)?,
             span_id: r.get(1)?,
@@ -639,16 +697,21 @@ pub fn for_trace(store: &Store, trace_id: &str) -> Result<Vec<Span>> {
                 .unwrap_or_default(),
             duplicate_of: r.get(32)?,
             payload: SpanPayload {
-                input: r.get(33)?,
-                output: r.get(34)?,
-                input_messages: detail.input_messages,
-                output_messages: detail.output_messages,
+                input_messages: detail
+                    .input_messages
+                    .read(input.as_deref(), output.as_deref()),
+                output_messages: detail
+                    .output_messages
+                    .read(input.as_deref(), output.as_deref()),
+                input,
+                output,
                 documents: detail.documents,
                 prompt_template: detail.prompt_template,
                 metadata: detail.metadata,
                 events: detail.events,
                 attributes,
                 resource: None,
+                messages_in_text: Default::default(),
             },
         })
     })?;
@@ -924,6 +987,105 @@ mod tests {
             .query_row("SELECT count(*) FROM resources", [], |r| r.get(0))
             .unwrap();
         assert_eq!(rows, 2, "the api resource, and the row that was there");
+    }
+
+    /// Messages that are exactly the input's (output's) text in the GenAI convention's plain
+    /// shape are stored as that text alone and read from it again; merged with a record that
+    /// lists its messages, the newer record's messages win, as they do when both list them.
+    #[test]
+    fn messages_stored_as_their_text_read_back_the_same() {
+        use crate::import::{normalize::normalize, RawSpan};
+        let trace = "0af7651916cd43dd8448eb211c80319c";
+        let input =
+            r#"[{"role":"user","parts":[{"type":"text","content":"Where is my parcel?"}]}]"#;
+        let output = r#"[{"role":"assistant","parts":[{"type":"text","content":"On its way."}],"finish_reason":"stop"}]"#;
+        let call = |id: &str, attributes: serde_json::Value| {
+            normalize(RawSpan {
+                trace_id: trace.into(),
+                span_id: id.into(),
+                name: "chat gpt-4o".into(),
+                start_ns: 1,
+                end_ns: Some(2),
+                attributes: attributes.as_object().unwrap().clone(),
+                ..RawSpan::default()
+            })
+        };
+        let plain = call(
+            "00000000000000a1",
+            serde_json::json!({"gen_ai.operation.name": "chat", "gen_ai.request.model": "gpt-4o",
+                "gen_ai.input.messages": input, "gen_ai.output.messages": output}),
+        );
+        assert_eq!(
+            plain.payload.messages_in_text,
+            crate::model::MessagesInText {
+                input: true,
+                output: true
+            }
+        );
+        // With system instructions, the input messages are more than the input's text.
+        let instructed = call(
+            "00000000000000a2",
+            serde_json::json!({"gen_ai.operation.name": "chat", "gen_ai.input.messages": input,
+                "gen_ai.system_instructions": r#"[{"type":"text","content":"Be brief."}]"#}),
+        );
+        assert!(!instructed.payload.messages_in_text.input);
+
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("assay.db")).unwrap();
+        let write = |store: &mut Store, spans: Vec<Span>| {
+            let mut spans: Vec<PreparedSpan> = spans.into_iter().map(PreparedSpan::new).collect();
+            let tx = store.conn_mut().transaction().unwrap();
+            upsert(&tx, &mut spans, import_row(&tx)).unwrap();
+            crate::store::traces::refresh(&tx, &spans).unwrap();
+            tx.commit().unwrap();
+        };
+        write(&mut store, vec![plain.clone(), instructed.clone()]);
+        let details: Vec<String> = store
+            .conn()
+            .prepare("SELECT detail FROM span_payloads ORDER BY id")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(
+            details[0],
+            r#"{"input_messages":"input","output_messages":"output"}"#
+        );
+        assert!(details[1].contains("Be brief."), "{}", details[1]);
+        let read = for_trace(&store, trace).unwrap();
+        for (stored, sent) in read.iter().zip([&plain, &instructed]) {
+            assert_eq!(stored.payload.input_messages, sent.payload.input_messages);
+            assert_eq!(stored.payload.output_messages, sent.payload.output_messages);
+            assert_eq!(stored.payload.input.as_deref(), Some(input));
+        }
+        assert_eq!(
+            read[0].payload.input_messages[0].content.as_deref(),
+            Some("Where is my parcel?")
+        );
+        assert_eq!(read[1].payload.input_messages.len(), 2);
+
+        // The first span again, its messages listed (as a log record carries them): they win;
+        // then once more as text: the text's win again.
+        let mut listed = plain.clone();
+        listed.payload.input = None;
+        listed.payload.output = None;
+        listed.payload.messages_in_text = Default::default();
+        listed.payload.input_messages[0].content = Some("Listed.".into());
+        write(&mut store, vec![listed]);
+        let read = for_trace(&store, trace).unwrap();
+        assert_eq!(
+            read[0].payload.input_messages[0].content.as_deref(),
+            Some("Listed.")
+        );
+        assert_eq!(
+            read[0].payload.input.as_deref(),
+            Some(input),
+            "the input stays"
+        );
+        write(&mut store, vec![plain.clone()]);
+        let read = for_trace(&store, trace).unwrap();
+        assert_eq!(read[0].payload.input_messages, plain.payload.input_messages);
     }
 
     /// A running import's row, for spans to belong to.
