@@ -102,7 +102,15 @@ ON CONFLICT (id) DO UPDATE SET
     input = coalesce(excluded.input, input),
     output = coalesce(excluded.output, output),
     detail = json_patch(detail, excluded.detail),
-    attributes = json_patch(attributes, excluded.attributes),
+    -- A span whose resource changed keeps the old one's attributes that the new one lacks, as
+    -- it keeps its own: inline, under the new resource's.
+    attributes = json_patch(
+        CASE WHEN excluded.resource_id IS NOT NULL AND resource_id IS NOT NULL
+                  AND excluded.resource_id != resource_id
+             THEN json_patch(attributes,
+                  (SELECT r.attributes FROM resources r WHERE r.id = span_payloads.resource_id))
+             ELSE attributes END,
+        excluded.attributes),
     resource_id = coalesce(excluded.resource_id, resource_id)";
 
 /// The plain insert of a new span: the fast path, tried first.
@@ -909,7 +917,9 @@ mod tests {
     }
 
     /// Spans of one resource share one stored row; a resource whose id (a hash) holds another
-    /// resource's attributes keeps its own inline, so no span shows another's resource.
+    /// resource's attributes keeps its own inline, so no span shows another's resource; a span
+    /// whose resource changes keeps what only the old one said, as it did when each span held
+    /// its resource's attributes.
     #[test]
     fn a_resource_is_stored_once_unless_its_id_holds_another() {
         let dir = tempfile::tempdir().unwrap();
@@ -987,6 +997,27 @@ mod tests {
             .query_row("SELECT count(*) FROM resources", [], |r| r.get(0))
             .unwrap();
         assert_eq!(rows, 2, "the api resource, and the row that was there");
+
+        // The first span again, from a process whose resource changed: the new resource's
+        // values win, and what only the old one said stays.
+        let mut moved = serde_json::Map::new();
+        moved.insert("service.name".into(), "api-v2".into());
+        let mut again = Span::new(trace.into(), "00000000000000a1".into(), "step".into(), 1);
+        again.payload.resource = Some(Arc::new(moved));
+        let mut again = vec![PreparedSpan::sharing(again, &mut Resources::default())];
+        let tx = store.conn_mut().transaction().unwrap();
+        upsert(&tx, &mut again, import_row(&tx)).unwrap();
+        tx.commit().unwrap();
+        let read = for_trace(&store, trace).unwrap();
+        let a = &read
+            .iter()
+            .find(|s| s.span_id.ends_with("a1"))
+            .unwrap()
+            .payload
+            .attributes;
+        assert_eq!(a["resource.service.name"], "api-v2");
+        assert_eq!(a["resource.telemetry.sdk.language"], "python");
+        assert_eq!(a["own"], "a1");
     }
 
     /// Messages that are exactly the input's (output's) text in the GenAI convention's plain
