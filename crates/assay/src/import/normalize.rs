@@ -830,9 +830,8 @@ fn time_to_first_token(attrs: &Attrs<'_>, raw: &RawSpan) -> Option<i64> {
         .map(|ms| (ms * 1e6) as i64)
 }
 
-/// The messages of a GenAI messages attribute (`gen_ai.input.messages`, ...), when it has one.
-/// The messages of a GenAI messages attribute, and whether its text was read by
-/// [`plain_genai_messages`].
+/// The messages of a GenAI messages attribute (`gen_ai.input.messages`, ...), when it has one,
+/// and whether its text was read by [`plain_genai_messages`].
 fn genai_messages(attrs: &Attrs<'_>, key: &str) -> Option<(Vec<Message>, bool)> {
     if let Some(Value::String(text)) = attrs.raw(key) {
         if let Some(messages) = plain_genai_messages(text) {
