@@ -518,12 +518,14 @@ pub fn apply_attribution_map(span: &mut Span, map: &crate::workspace::Attributio
     // A span's attribute, then its resource's, by name; or a resource's by `resource.` and its
     // name, as the span detail shows them.
     let attrs = Attrs::new(&span.payload.attributes, resource);
-    let resource_attrs = Attrs::new(&empty, resource);
     let lookup = |paths: &[String]| -> Option<String> {
         paths.iter().find_map(|p| {
             attrs
                 .text(&[p.as_str()])
-                .or_else(|| resource_attrs.text(&[p.strip_prefix("resource.")?]))
+                .or_else(|| {
+                    let name = p.strip_prefix("resource.")?;
+                    Attrs::new(&empty, resource).text(&[name])
+                })
                 .or_else(|| {
                     let key = p.strip_prefix("metadata.")?;
                     match span.payload.metadata.get(key)? {
@@ -543,7 +545,7 @@ pub fn apply_attribution_map(span: &mut Span, map: &crate::workspace::Attributio
         lookup(&map.environment),
         lookup(&map.release),
     ];
-    drop((attrs, resource_attrs));
+    drop(attrs);
     let [tenant, endpoint, feature, user, session, environment, release] = found;
     let a = &mut span.attribution;
     for (slot, value) in [

@@ -38,13 +38,13 @@ struct Detail {
     input_messages: StoredMessages,
     #[serde(default)]
     output_messages: StoredMessages,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default)]
     documents: Vec<Document>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     prompt_template: Option<PromptTemplate>,
-    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    #[serde(default)]
     metadata: serde_json::Map<String, serde_json::Value>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default)]
     events: Vec<SpanEvent>,
 }
 
@@ -650,14 +650,12 @@ pub fn for_trace(store: &Store, trace_id: &str) -> Result<Vec<Span>> {
         let detail: Option<String> = r.get(35)?;
         let attributes: Option<String> = r.get(36)?;
         let resource: Option<String> = r.get(39)?;
-        let mut attributes: serde_json::Map<String, serde_json::Value> = attributes
-            .and_then(|a| serde_json::from_str(&a).ok())
-            .unwrap_or_default();
-        if let Some(Ok(resource)) =
-            resource.map(|r| serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&r))
-        {
-            attributes.extend(resource);
-        }
+        let object = |text: Option<String>| -> serde_json::Map<String, serde_json::Value> {
+            text.and_then(|t| serde_json::from_str(&t).ok())
+                .unwrap_or_default()
+        };
+        let mut attributes = object(attributes);
+        attributes.extend(object(resource));
         let detail: Detail = detail
             .and_then(|d| serde_json::from_str(&d).ok())
             .unwrap_or_default();
