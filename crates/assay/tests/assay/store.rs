@@ -606,6 +606,30 @@ fn the_workspace_attribution_map_wins_over_well_known_attributes() {
 }
 
 #[test]
+fn the_attribution_map_finds_a_resource_attribute_by_its_name_or_under_resource() {
+    let dir = tempfile::tempdir().unwrap();
+    api::init(dir.path()).unwrap();
+    std::fs::write(
+        dir.path().join("assay.toml"),
+        "[attribution]\ntenant = \"k8s.namespace.name\"\nendpoint = \"resource.app.route\"\n",
+    )
+    .unwrap();
+    let api = Api::open(&Locate {
+        workspace: Some(dir.path().to_path_buf()),
+        cwd: dir.path().to_path_buf(),
+        ..Default::default()
+    })
+    .unwrap();
+    let line = format!(
+        r#"{{"resourceSpans":[{{"resource":{{"attributes":[{{"key":"k8s.namespace.name","value":{{"stringValue":"acme-prod"}}}},{{"key":"app.route","value":{{"stringValue":"/search"}}}}]}},"scopeSpans":[{{"spans":[{{"traceId":"{T}","spanId":"b7ad6b7169203331","name":"call","startTimeUnixNano":"1000","endTimeUnixNano":"2000"}}]}}]}}]}}"#
+    );
+    api.import_bytes("mapped", line.as_bytes()).unwrap();
+    let t = &api.traces_list(&TraceQuery::default()).unwrap().traces[0];
+    assert_eq!(t.tenant.as_deref(), Some("acme-prod"), "by its own name");
+    assert_eq!(t.endpoint.as_deref(), Some("/search"), "under resource.");
+}
+
+#[test]
 fn summaries_computed_at_import_equal_the_ones_recomputed_from_stored_spans() {
     // A first import computes each new trace's summary from the batch; importing the same data
     // again recomputes every summary from the stored spans. The two must agree exactly.
