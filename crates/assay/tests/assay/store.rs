@@ -570,21 +570,23 @@ fn each_filter_value_counts_the_traces_its_filter_lists() {
     }
 }
 
-#[test]
-fn the_workspace_attribution_map_wins_over_well_known_attributes() {
+/// A workspace whose `assay.toml` is `toml`.
+fn mapped_workspace(toml: &str) -> (tempfile::TempDir, Api) {
     let dir = tempfile::tempdir().unwrap();
     api::init(dir.path()).unwrap();
-    std::fs::write(
-        dir.path().join("assay.toml"),
-        "[attribution]\ntenant = [\"metadata.customer_id\", \"app.org\"]\nendpoint = \"app.route\"\n",
-    )
-    .unwrap();
+    std::fs::write(dir.path().join("assay.toml"), toml).unwrap();
     let api = Api::open(&Locate {
         workspace: Some(dir.path().to_path_buf()),
         cwd: dir.path().to_path_buf(),
         ..Default::default()
     })
     .unwrap();
+    (dir, api)
+}
+
+#[test]
+fn the_workspace_attribution_map_wins_over_well_known_attributes() {
+    let (_dir, api) = mapped_workspace("[attribution]\ntenant = [\"metadata.customer_id\", \"app.org\"]\nendpoint = \"app.route\"\n");
     let line = span_line(
         T,
         "b7ad6b7169203331",
@@ -607,19 +609,9 @@ fn the_workspace_attribution_map_wins_over_well_known_attributes() {
 
 #[test]
 fn the_attribution_map_finds_a_resource_attribute_by_its_name_or_under_resource() {
-    let dir = tempfile::tempdir().unwrap();
-    api::init(dir.path()).unwrap();
-    std::fs::write(
-        dir.path().join("assay.toml"),
+    let (_dir, api) = mapped_workspace(
         "[attribution]\ntenant = \"k8s.namespace.name\"\nendpoint = \"resource.app.route\"\n",
-    )
-    .unwrap();
-    let api = Api::open(&Locate {
-        workspace: Some(dir.path().to_path_buf()),
-        cwd: dir.path().to_path_buf(),
-        ..Default::default()
-    })
-    .unwrap();
+    );
     let line = format!(
         r#"{{"resourceSpans":[{{"resource":{{"attributes":[{{"key":"k8s.namespace.name","value":{{"stringValue":"acme-prod"}}}},{{"key":"app.route","value":{{"stringValue":"/search"}}}}]}},"scopeSpans":[{{"spans":[{{"traceId":"{T}","spanId":"b7ad6b7169203331","name":"call","startTimeUnixNano":"1000","endTimeUnixNano":"2000"}}]}}]}}]}}"#
     );
