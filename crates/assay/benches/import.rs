@@ -471,7 +471,9 @@ fn main() {
             fn flush(&mut self) {
                 let t = Instant::now();
                 let mut batch = assay::store::cost::RollupBatch::default();
-                self.spans.iter().for_each(|s| batch.add(s));
+                for s in &self.spans {
+                    batch.add(s);
+                }
                 let tx = self.conn.transaction().expect("tx");
                 batch.write(&tx).expect("write");
                 tx.commit().expect("commit");

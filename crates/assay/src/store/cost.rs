@@ -192,12 +192,13 @@ pub struct RollupBatch<'a> {
 }
 
 impl<'a> RollupBatch<'a> {
-    /// Counts a newly inserted span (only model calls that are not duplicates count).
-    pub fn add(&mut self, span: &'a crate::model::Span) {
+    /// Counts a newly inserted span (only model calls that are not duplicates count); true when
+    /// it counted.
+    pub fn add(&mut self, span: &'a crate::model::Span) -> bool {
         use crate::model::{SpanKind, SpanStatus};
         if !matches!(span.kind, SpanKind::Llm | SpanKind::Embedding) || span.duplicate_of.is_some()
         {
-            return;
+            return false;
         }
         let s = Sums {
             requests: 1,
@@ -244,6 +245,7 @@ impl<'a> RollupBatch<'a> {
         let user = text(&a.user);
         self.users_monthly.entry((month, user)).or_default().add(&s);
         self.users.entry((day, user)).or_default().add(&s);
+        true
     }
 
     /// Adds the batch to the rollup tables.

@@ -388,6 +388,10 @@ pub(crate) fn upsert_chunks(
     let (mut span_nulls, mut payload_nulls) = (NullBindings::default(), NullBindings::default());
     let mut counts = UpsertCounts::default();
     let mut rollup = crate::store::cost::RollupBatch::default();
+    // The model calls in `rollup`, not written yet. Should one arrive again in the batch (a
+    // partial record, then the complete one), the sums are written before it merges, so that
+    // the triggers that move a merged call's sums find its own.
+    let mut in_rollup: rustc_hash::FxHashSet<(i64, &str)> = Default::default();
     let mut row_ids = Vec::with_capacity(chunks.iter().map(Vec::len).sum());
     // Each trace's number: a stored trace's, looked up the first time the import meets it
     // (never, into a store that was empty), or for a new trace the row id its first span is
@@ -460,7 +464,12 @@ pub(crate) fn upsert_chunks(
         ];
         let known = span_nulls.execute(&mut insert_span, values)? == 0;
         if !known {
-            rollup.add(s);
+            if rollup.add(s) {
+                in_rollup.insert((trace_key, s.span_id.as_str()));
+            }
+        } else if in_rollup.contains(&(trace_key, s.span_id.as_str())) {
+            std::mem::take(&mut rollup).write(tx)?;
+            in_rollup.clear();
         }
         let id: i64 = if known {
             counts.merged += 1;

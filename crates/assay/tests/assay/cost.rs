@@ -356,6 +356,80 @@ fn a_call_whose_usage_arrives_later_is_costed_when_it_does() {
     assert_eq!(t.input_tokens, 1_000_000);
 }
 
+/// A call exported twice in one file (a partial record, then the complete one) is written in
+/// one batch: the rollups count it once, with what its last record says, as the stored span
+/// does.
+#[test]
+fn a_call_that_arrives_twice_in_one_file_is_counted_once_as_completed() {
+    let (dir, api) = temp_workspace();
+    let record = |span: &str, user: &str, output: u32| {
+        format!(
+            r#"{{"resourceSpans": [{{"resource": {{"attributes": []}}, "scopeSpans": [{{"spans": [{{
+                "traceId": "5b8efff798038103d269b633813fc60c", "spanId": "{span}",
+                "name": "chat gpt-4o-mini", "startTimeUnixNano": "1790900000000000000",
+                "endTimeUnixNano": "1790900001000000000",
+                "attributes": [{{"key": "gen_ai.operation.name", "value": {{"stringValue": "chat"}}}},
+                               {{"key": "gen_ai.request.model", "value": {{"stringValue": "gpt-4o-mini"}}}},
+                               {{"key": "gen_ai.usage.input_tokens", "value": {{"intValue": "1000000"}}}},
+                               {{"key": "gen_ai.usage.output_tokens", "value": {{"intValue": "{output}"}}}},
+                               {{"key": "tenant.id", "value": {{"stringValue": "acme"}}}},
+                               {{"key": "user.id", "value": {{"stringValue": "{user}"}}}}]}}]}}]}}]}}"#
+        )
+        .replace('\n', " ")
+    };
+    let path = dir.path().join("twice.jsonl");
+    let lines = [
+        record("eee19b7ec3c1b174", "ann", 0),
+        record("aaa19b7ec3c1b175", "bob", 1_000_000),
+        record("eee19b7ec3c1b174", "ann", 2_000_000),
+    ];
+    std::fs::write(&path, lines.join("\n")).unwrap();
+    import(&api, &path);
+    let (since, until) = ("2026-09-01", "2026-12-01");
+    let hour = "strftime('%Y-%m-%dT%H', start_ns / 1000000000, 'unixepoch')";
+    let day = "strftime('%Y-%m-%d', start_ns / 1000000000, 'unixepoch')";
+    let month = "strftime('%Y-%m', start_ns / 1000000000, 'unixepoch')";
+    let user = "coalesce(user_id, '')";
+    // Two calls: $0.15 + $1.20 for ann's, completed; $0.15 + $0.60 for bob's.
+    let raw = raw_table(dir.path(), "coalesce(tenant, '')", day, since, until);
+    assert_eq!(raw.values().map(|v| v.0).sum::<i64>(), 2);
+    assert!((raw.values().map(|v| v.1).sum::<f64>() - 2.1).abs() < 1e-9);
+    for (what, by, per, key, period) in [
+        (
+            "tenant per day",
+            "tenant",
+            Some("day"),
+            "coalesce(tenant, '')",
+            day,
+        ),
+        (
+            "tenant per hour",
+            "tenant",
+            Some("hour"),
+            "coalesce(tenant, '')",
+            hour,
+        ),
+        ("users per day", "user", Some("day"), user, day),
+        ("users per month", "user", Some("month"), user, month),
+    ] {
+        assert_tables(
+            what,
+            &breakdown(&api, by, per, since, until),
+            &raw_table(dir.path(), key, period, since, until),
+        );
+    }
+    let totals = api
+        .cost_breakdown(&CostQuery {
+            since: Some(since.into()),
+            until: Some(until.into()),
+            ..Default::default()
+        })
+        .unwrap()
+        .total;
+    assert_eq!(totals.requests, 2);
+    assert_eq!(totals.output_tokens, 3_000_000);
+}
+
 #[test]
 fn unpriced_models_are_listed_not_costed_at_zero_and_top_sums_the_rest() {
     let (dir, api) = temp_workspace();
