@@ -9,6 +9,7 @@
 
 pub mod cost;
 pub mod evals;
+pub(crate) mod mirrored;
 pub mod search;
 pub mod spans;
 pub mod traces;
@@ -49,6 +50,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0009_resources",
         include_str!("migrations/0009_resources.sql"),
+    ),
+    (
+        "0010_mirrored_attributes",
+        include_str!("migrations/0010_mirrored_attributes.sql"),
     ),
 ];
 
@@ -389,7 +394,8 @@ mod tests {
         assert_eq!(spans[1].payload.input.as_deref(), Some("hello"));
         let triggers: i64 = conn
             .query_row(
-                "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'spans'",
+                "SELECT count(*) FROM sqlite_master
+                 WHERE type = 'trigger' AND tbl_name = 'spans' AND name LIKE 'spans_cost_%'",
                 [],
                 |r| r.get(0),
             )

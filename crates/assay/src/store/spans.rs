@@ -18,6 +18,7 @@ use crate::model::{
     Attribution, Document, ErrorClass, Message, PromptTemplate, Span, SpanEvent, SpanKind,
     SpanPayload, SpanStatus, Usage,
 };
+use crate::store::mirrored::LeftOut;
 use crate::store::Store;
 
 /// What [`upsert`] did.
@@ -96,8 +97,8 @@ ON CONFLICT (trace_key, span_id) DO UPDATE SET
 RETURNING id";
 
 const UPSERT_PAYLOAD: &str = "
-INSERT INTO span_payloads (id, input, output, detail, attributes, resource_id)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+INSERT INTO span_payloads (id, input, output, detail, attributes, resource_id, mirrored)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
 ON CONFLICT (id) DO UPDATE SET
     input = coalesce(excluded.input, input),
     output = coalesce(excluded.output, output),
@@ -111,7 +112,10 @@ ON CONFLICT (id) DO UPDATE SET
                   (SELECT r.attributes FROM resources r WHERE r.id = span_payloads.resource_id))
              ELSE attributes END,
         excluded.attributes),
-    resource_id = coalesce(excluded.resource_id, resource_id)";
+    resource_id = coalesce(excluded.resource_id, resource_id),
+    -- The stored bits of the keys the new record has (?8) give way to its values; a changed
+    -- column has written out its bits already (`store::mirrored`).
+    mirrored = nullif((coalesce(mirrored, 0) & ~?8) | coalesce(excluded.mirrored, 0), 0)";
 
 /// The plain insert of a new span: the fast path, tried first.
 fn insert_span_sql() -> String {
@@ -142,6 +146,8 @@ pub struct PreparedSpan {
     trace_hex: Option<u128>,
     detail: String,
     attributes: String,
+    /// The attributes left out of `attributes`, which the span's columns give back.
+    left_out: LeftOut,
     resource: Option<Arc<StoredResource>>,
     tags: Option<String>,
 }
@@ -171,7 +177,9 @@ impl PreparedSpan {
         };
         // Serialising plain data cannot fail; "{}" keeps the column valid JSON regardless.
         let detail = serde_json::to_string(&detail).unwrap_or_else(|_| "{}".to_owned());
-        let attributes = serde_json::to_string(&p.attributes).unwrap_or_else(|_| "{}".to_owned());
+        let mut attributes = std::mem::take(&mut p.attributes);
+        let left_out = crate::store::mirrored::leave_out(&span, &mut attributes);
+        let attributes = serde_json::to_string(&attributes).unwrap_or_else(|_| "{}".to_owned());
         let tags = (!span.tags.is_empty())
             .then(|| serde_json::to_string(&span.tags).unwrap_or_else(|_| "[]".to_owned()));
         let p = &mut span.payload;
@@ -189,6 +197,7 @@ impl PreparedSpan {
             trace_key: 0,
             detail,
             attributes,
+            left_out,
             resource,
             tags,
         }
@@ -501,10 +510,29 @@ pub(crate) fn upsert_chunks(
         }
         let detail = &prepared.detail;
         let attributes = inlined.as_ref().unwrap_or(&prepared.attributes);
-        let values = params![id, p.input, p.output, detail, attributes, resource_id];
+        let left_out = &prepared.left_out;
+        let mirrored = (left_out.mirrored != 0).then_some(left_out.mirrored);
         if known {
-            payload_stmt.execute(values)?;
+            payload_stmt.execute(params![
+                id,
+                p.input,
+                p.output,
+                detail,
+                attributes,
+                resource_id,
+                mirrored,
+                left_out.shadowed
+            ])?;
         } else {
+            let values = params![
+                id,
+                p.input,
+                p.output,
+                detail,
+                attributes,
+                resource_id,
+                mirrored
+            ];
             payload_nulls.execute(&mut insert_payload, values)?;
         }
         row_ids.push((id, trace_key));
@@ -645,7 +673,8 @@ pub fn for_trace(store: &Store, trace_id: &str) -> Result<Vec<Span>> {
                 s.cache_read_tokens, s.cache_write_tokens, s.reasoning_tokens, s.reported_cost,
                 s.prompt_name, s.prompt_version, s.tenant, s.endpoint, s.feature, s.user_id,
                 s.session_id, s.environment, s.release, s.tags, s.duplicate_of,
-                p.input, p.output, p.detail, p.attributes, s.cost, s.unpriced, r.attributes
+                p.input, p.output, p.detail, p.attributes, s.cost, s.unpriced, r.attributes,
+                p.mirrored
          FROM spans s LEFT JOIN span_payloads p ON p.id = s.id
               LEFT JOIN resources r ON r.id = p.resource_id
          WHERE s.trace_key = (SELECT search_num FROM traces WHERE trace_id = ?1)
@@ -663,13 +692,12 @@ pub fn for_trace(store: &Store, trace_id: &str) -> Result<Vec<Span>> {
             text.and_then(|t| serde_json::from_str(&t).ok())
                 .unwrap_or_default()
         };
-        let mut attributes = object(attributes);
-        attributes.extend(object(resource));
+        let mirrored: Option<i64> = r.get(40)?;
         let detail: Detail = detail
             .and_then(|d| serde_json::from_str(&d).ok())
             .unwrap_or_default();
         let (input, output): (Option<String>, Option<String>) = (r.get(33)?, r.get(34)?);
-        Ok(Span {
+        let mut span = Span {
             trace_id: r.get(0)?,
             span_id: r.get(1)?,
             parent_span_id: r.get(2)?,
@@ -724,11 +752,17 @@ pub fn for_trace(store: &Store, trace_id: &str) -> Result<Vec<Span>> {
                 prompt_template: detail.prompt_template,
                 metadata: detail.metadata,
                 events: detail.events,
-                attributes,
+                attributes: object(attributes),
                 resource: None,
                 messages_in_text: Default::default(),
             },
-        })
+        };
+        // The span's own attributes, those its columns hold, then its resource's.
+        let mut attributes = std::mem::take(&mut span.payload.attributes);
+        crate::store::mirrored::put_back(&span, mirrored.unwrap_or(0), &mut attributes);
+        attributes.extend(object(resource));
+        span.payload.attributes = attributes;
+        Ok(span)
     })?;
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
 }
@@ -1030,6 +1064,81 @@ mod tests {
     /// Messages that are exactly the input's (output's) text in the GenAI convention's plain
     /// shape are stored as that text alone and read from it again; merged with a record that
     /// lists its messages, the newer record's messages win, as they do when both list them.
+    /// Attributes that the span's columns hold are stored as bits and read back from the
+    /// columns (`store::mirrored`), exactly, through merges that change those columns, bring the
+    /// same key with another value, or send a record again.
+    #[test]
+    fn attributes_the_columns_hold_read_back_the_same_through_merges() {
+        let trace = "0af7651916cd43dd8448eb211c80319c";
+        let record = |model: Option<&str>, tenant: Option<&str>, attributes: serde_json::Value| {
+            let mut span = Span::new(trace.into(), "00000000000000a1".into(), "chat".into(), 1);
+            span.kind = SpanKind::Llm;
+            span.request_model = model.map(str::to_owned);
+            span.attribution.tenant = tenant.map(str::to_owned);
+            span.payload.attributes = attributes.as_object().unwrap().clone();
+            span
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("assay.db")).unwrap();
+        let mut write = |span: Span| {
+            let mut spans = vec![PreparedSpan::new(span)];
+            let tx = store.conn_mut().transaction().unwrap();
+            upsert(&tx, &mut spans, import_row(&tx)).unwrap();
+            crate::store::traces::refresh(&tx, &spans).unwrap();
+            tx.commit().unwrap();
+            let conn = store.conn();
+            let stored: (String, Option<i64>) = conn
+                .query_row("SELECT attributes, mirrored FROM span_payloads", [], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
+                .unwrap();
+            let read = for_trace(&store, trace).unwrap().remove(0);
+            (stored, serde_json::Value::Object(read.payload.attributes))
+        };
+        let first = record(
+            Some("m1"),
+            Some("acme"),
+            serde_json::json!({"gen_ai.request.model": "m1", "tenant": "acme", "n": 1}),
+        );
+        let ((text, bits), read) = write(first.clone());
+        assert_eq!(text, r#"{"n":1}"#, "the columns hold the rest");
+        assert_eq!(bits.map(i64::count_ones), Some(2));
+        assert_eq!(
+            read,
+            serde_json::json!({"gen_ai.request.model": "m1", "tenant": "acme", "n": 1})
+        );
+        // Another key sets the model: the first key keeps its value, now written out.
+        let (_, read) = write(record(
+            Some("m2"),
+            None,
+            serde_json::json!({"ai.model.id": "m2"}),
+        ));
+        assert_eq!(
+            read,
+            serde_json::json!({"gen_ai.request.model": "m1", "ai.model.id": "m2",
+                "tenant": "acme", "n": 1})
+        );
+        // The same key with a value no column holds: it wins, as in any merge.
+        let (_, read) = write(record(
+            None,
+            None,
+            serde_json::json!({"tenant": ["globex"]}),
+        ));
+        assert_eq!(
+            read,
+            serde_json::json!({"gen_ai.request.model": "m1", "ai.model.id": "m2",
+                "tenant": ["globex"], "n": 1})
+        );
+        // The first record again: its values win again, and the others stay.
+        let ((_, bits), read) = write(first);
+        assert_eq!(
+            read,
+            serde_json::json!({"gen_ai.request.model": "m1", "ai.model.id": "m2",
+                "tenant": "acme", "n": 1})
+        );
+        assert_eq!(bits.map(i64::count_ones), Some(2));
+    }
+
     #[test]
     fn messages_stored_as_their_text_read_back_the_same() {
         use crate::import::{normalize::normalize, RawSpan};
