@@ -1061,9 +1061,6 @@ mod tests {
         assert_eq!(a["own"], "a1");
     }
 
-    /// Messages that are exactly the input's (output's) text in the GenAI convention's plain
-    /// shape are stored as that text alone and read from it again; merged with a record that
-    /// lists its messages, the newer record's messages win, as they do when both list them.
     /// Attributes that the span's columns hold are stored as bits and read back from the
     /// columns (`store::mirrored`), exactly, through merges that change those columns, bring the
     /// same key with another value, or send a record again.
@@ -1139,6 +1136,9 @@ mod tests {
         assert_eq!(bits.map(i64::count_ones), Some(2));
     }
 
+    /// Messages that are exactly the input's (output's) text in the GenAI convention's plain
+    /// shape are stored as that text alone and read from it again; merged with a record that
+    /// lists its messages, the newer record's messages win, as they do when both list them.
     #[test]
     fn messages_stored_as_their_text_read_back_the_same() {
         use crate::import::{normalize::normalize, RawSpan};
