@@ -512,28 +512,21 @@ pub(crate) fn upsert_chunks(
         let attributes = inlined.as_ref().unwrap_or(&prepared.attributes);
         let left_out = &prepared.left_out;
         let mirrored = (left_out.mirrored != 0).then_some(left_out.mirrored);
+        // The last value, the bits the record shadows, is the merge's only.
+        let values = params![
+            id,
+            p.input,
+            p.output,
+            detail,
+            attributes,
+            resource_id,
+            mirrored,
+            left_out.shadowed
+        ];
         if known {
-            payload_stmt.execute(params![
-                id,
-                p.input,
-                p.output,
-                detail,
-                attributes,
-                resource_id,
-                mirrored,
-                left_out.shadowed
-            ])?;
+            payload_stmt.execute(values)?;
         } else {
-            let values = params![
-                id,
-                p.input,
-                p.output,
-                detail,
-                attributes,
-                resource_id,
-                mirrored
-            ];
-            payload_nulls.execute(&mut insert_payload, values)?;
+            payload_nulls.execute(&mut insert_payload, &values[..7])?;
         }
         row_ids.push((id, trace_key));
         let payload_id = id;

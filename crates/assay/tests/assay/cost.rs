@@ -311,22 +311,25 @@ fn narrower_rollups_stay_exact_across_months_reimport_and_repricing() {
     assert_narrow_rollups_exact(dir.path(), &api);
 }
 
+/// One OTLP/JSON document of one gpt-4o-mini call of tenant acme on 2026-10-02, span `span_id`,
+/// with `more` attributes (OTLP/JSON key-values, each after a comma).
+fn model_call(span_id: &str, more: &str) -> String {
+    format!(
+        r#"{{"resourceSpans": [{{"resource": {{"attributes": []}}, "scopeSpans": [{{"spans": [{{
+            "traceId": "5b8efff798038103d269b633813fc60c", "spanId": "{span_id}",
+            "name": "chat gpt-4o-mini", "startTimeUnixNano": "1790900000000000000",
+            "endTimeUnixNano": "1790900001000000000",
+            "attributes": [{{"key": "gen_ai.operation.name", "value": {{"stringValue": "chat"}}}},
+                           {{"key": "gen_ai.request.model", "value": {{"stringValue": "gpt-4o-mini"}}}},
+                           {{"key": "tenant.id", "value": {{"stringValue": "acme"}}}}{more}]}}]}}]}}]}}"#
+    )
+}
+
 #[test]
 fn a_call_whose_usage_arrives_later_is_costed_when_it_does() {
     let (dir, api) = temp_workspace();
-    let doc = |attrs: &str| {
-        format!(
-            r#"{{"resourceSpans": [{{"resource": {{"attributes": []}}, "scopeSpans": [{{"spans": [{{
-                "traceId": "5b8efff798038103d269b633813fc60c", "spanId": "eee19b7ec3c1b174",
-                "name": "chat gpt-4o-mini", "startTimeUnixNano": "1790900000000000000",
-                "endTimeUnixNano": "1790900001000000000",
-                "attributes": [{{"key": "gen_ai.operation.name", "value": {{"stringValue": "chat"}}}},
-                               {{"key": "gen_ai.request.model", "value": {{"stringValue": "gpt-4o-mini"}}}},
-                               {{"key": "tenant.id", "value": {{"stringValue": "acme"}}}}{attrs}]}}]}}]}}]}}"#
-        )
-    };
     let early = dir.path().join("early.json");
-    std::fs::write(&early, doc("")).unwrap();
+    std::fs::write(&early, model_call("eee19b7ec3c1b174", "")).unwrap();
     import(&api, &early);
     let totals = |api: &Api| {
         api.cost_breakdown(&CostQuery {
@@ -342,7 +345,8 @@ fn a_call_whose_usage_arrives_later_is_costed_when_it_does() {
     let late = dir.path().join("late.json");
     std::fs::write(
         &late,
-        doc(
+        model_call(
+            "eee19b7ec3c1b174",
             r#", {"key": "gen_ai.usage.input_tokens", "value": {"intValue": "1000000"}},
                {"key": "gen_ai.usage.output_tokens", "value": {"intValue": "1000000"}}"#,
         ),
@@ -363,17 +367,13 @@ fn a_call_whose_usage_arrives_later_is_costed_when_it_does() {
 fn a_call_that_arrives_twice_in_one_file_is_counted_once_as_completed() {
     let (dir, api) = temp_workspace();
     let record = |span: &str, user: &str, output: u32| {
-        format!(
-            r#"{{"resourceSpans": [{{"resource": {{"attributes": []}}, "scopeSpans": [{{"spans": [{{
-                "traceId": "5b8efff798038103d269b633813fc60c", "spanId": "{span}",
-                "name": "chat gpt-4o-mini", "startTimeUnixNano": "1790900000000000000",
-                "endTimeUnixNano": "1790900001000000000",
-                "attributes": [{{"key": "gen_ai.operation.name", "value": {{"stringValue": "chat"}}}},
-                               {{"key": "gen_ai.request.model", "value": {{"stringValue": "gpt-4o-mini"}}}},
-                               {{"key": "gen_ai.usage.input_tokens", "value": {{"intValue": "1000000"}}}},
-                               {{"key": "gen_ai.usage.output_tokens", "value": {{"intValue": "{output}"}}}},
-                               {{"key": "tenant.id", "value": {{"stringValue": "acme"}}}},
-                               {{"key": "user.id", "value": {{"stringValue": "{user}"}}}}]}}]}}]}}]}}"#
+        model_call(
+            span,
+            &format!(
+                r#", {{"key": "gen_ai.usage.input_tokens", "value": {{"intValue": "1000000"}}}},
+                   {{"key": "gen_ai.usage.output_tokens", "value": {{"intValue": "{output}"}}}},
+                   {{"key": "user.id", "value": {{"stringValue": "{user}"}}}}"#
+            ),
         )
         .replace('\n', " ")
     };
