@@ -1,7 +1,7 @@
 //! Span attributes that the span's own columns hold exactly (`gen_ai.request.model` and
 //! `request_model`, `tenant` and `tenant`, ...): stored as a bit of `span_payloads.mirrored`
 //! instead of in `span_payloads.attributes`, and read back from their column. In a month of
-//! generated production traces they were 190 of the 250 bytes of attributes a span stored.
+//! generated production traces they were about 180 of the 250 bytes of attributes a span stored.
 //!
 //! **Invariants:**
 //! - An attribute is left out only when its value is exactly what its column gives back: the
