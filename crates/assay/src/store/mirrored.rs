@@ -210,10 +210,15 @@ pub(crate) fn leave_out(span: &Span, attributes: &mut Map<String, Value>) -> Lef
 /// Puts back the attributes whose bits `mirrored` sets, from `span`'s columns (a key also
 /// stored explicitly takes the column's value: see the module).
 pub(crate) fn put_back(span: &Span, mirrored: i64, attributes: &mut Map<String, Value>) {
-    for (bit, (key, column)) in MIRRORED.iter().enumerate() {
-        if mirrored & (1 << bit) == 0 {
+    // As unsigned: the sign bit is just another bit.
+    let mut bits = mirrored as u64;
+    while bits != 0 {
+        let bit = bits.trailing_zeros() as usize;
+        bits &= bits - 1;
+        // A bit the list does not have (a damaged row) reads back nothing.
+        let Some((key, column)) = MIRRORED.get(bit) else {
             continue;
-        }
+        };
         if let Some(value) = column.value(span) {
             attributes.insert((*key).to_owned(), value);
         }

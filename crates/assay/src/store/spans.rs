@@ -745,13 +745,13 @@ pub fn for_trace(store: &Store, trace_id: &str) -> Result<Vec<Span>> {
                 prompt_template: detail.prompt_template,
                 metadata: detail.metadata,
                 events: detail.events,
-                attributes: object(attributes),
+                attributes: Default::default(),
                 resource: None,
                 messages_in_text: Default::default(),
             },
         };
         // The span's own attributes, those its columns hold, then its resource's.
-        let mut attributes = std::mem::take(&mut span.payload.attributes);
+        let mut attributes = object(attributes);
         crate::store::mirrored::put_back(&span, mirrored.unwrap_or(0), &mut attributes);
         attributes.extend(object(resource));
         span.payload.attributes = attributes;

@@ -507,26 +507,26 @@ fn every_attribute_reads_back_as_the_file_gives_it() {
         import::parse_into(Format::OtlpJson, &mut &bytes[..], &mut parsed).unwrap();
         let (dir, api) = api_with(&[file]);
         let mut checked = 0;
-        for span in &parsed.0 {
+        for record in &parsed.0 {
             // A span sent more than once reads as the merge of its records.
             let sent = parsed
                 .0
                 .iter()
-                .filter(|s| s.span_id == span.span_id)
+                .filter(|s| s.span_id == record.span_id)
                 .count();
             if sent > 1 {
                 continue;
             }
-            let mut expected = span.payload.attributes.clone();
-            for (k, v) in span.payload.resource.iter().flat_map(|r| r.iter()) {
+            let mut expected = record.payload.attributes.clone();
+            for (k, v) in record.payload.resource.iter().flat_map(|r| r.iter()) {
                 expected.insert(format!("resource.{k}"), v.clone());
             }
-            let read = spans(&api, &span.trace_id);
+            let read = spans(&api, &record.trace_id);
             assert_eq!(
-                super::fixtures::span(&read, &span.span_id).attributes,
+                span(&read, &record.span_id).attributes,
                 expected,
                 "{file}: span {}",
-                span.span_id
+                record.span_id
             );
             checked += 1;
         }
