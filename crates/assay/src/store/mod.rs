@@ -7,6 +7,7 @@
 //! To change the schema, add `migrations/NNNN_name.sql` and append it to [`MIGRATIONS`]; never
 //! edit a migration that has shipped. Each table has its own module with its read and write paths.
 
+pub(crate) mod bindings;
 pub mod cost;
 pub mod evals;
 pub(crate) mod mirrored;

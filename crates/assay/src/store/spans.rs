@@ -18,6 +18,7 @@ use crate::model::{
     Attribution, Document, ErrorClass, Message, PromptTemplate, Span, SpanEvent, SpanKind,
     SpanPayload, SpanStatus, Usage,
 };
+use crate::store::bindings::KeptBindings;
 use crate::store::mirrored::LeftOut;
 use crate::store::Store;
 
@@ -394,7 +395,8 @@ pub(crate) fn upsert_chunks(
     let mut payload_stmt = tx.prepare_cached(UPSERT_PAYLOAD)?;
     let mut pending =
         tx.prepare_cached("INSERT OR IGNORE INTO fts_pending (payload_id) VALUES (?1)")?;
-    let (mut span_nulls, mut payload_nulls) = (NullBindings::default(), NullBindings::default());
+    let (mut span_bindings, mut payload_bindings) =
+        (KeptBindings::default(), KeptBindings::default());
     let mut counts = UpsertCounts::default();
     let mut rollup = crate::store::cost::RollupBatch::default();
     // The model calls in `rollup`, not written yet. Should one arrive again in the batch (a
@@ -471,7 +473,7 @@ pub(crate) fn upsert_chunks(
             s.unpriced,
             trace_key,
         ];
-        let known = span_nulls.execute(&mut insert_span, values)? == 0;
+        let known = span_bindings.execute(&mut insert_span, values)? == 0;
         if !known {
             if rollup.add(s) {
                 in_rollup.insert((trace_key, s.span_id.as_str()));
@@ -526,7 +528,7 @@ pub(crate) fn upsert_chunks(
         if known {
             payload_stmt.execute(values)?;
         } else {
-            payload_nulls.execute(&mut insert_payload, &values[..7])?;
+            payload_bindings.execute(&mut insert_payload, &values[..7])?;
         }
         row_ids.push((id, trace_key));
         let payload_id = id;
@@ -544,49 +546,6 @@ pub(crate) fn upsert_chunks(
         prepared.trace_key = trace_key;
     }
     Ok(counts)
-}
-
-/// Which parameters of a statement are bound to NULL, so that a run of rows binds only the
-/// values that are not NULL now or were not before: SQLite keeps a statement's bindings across
-/// executions, and about 15 of a span's 36 columns are NULL row after row (binding costs the
-/// writer more than a tenth of its time).
-struct NullBindings {
-    null: [bool; 64],
-}
-
-impl Default for NullBindings {
-    /// A statement fresh from the cache, whose parameters are all NULL (rusqlite clears them
-    /// when it takes the statement back).
-    fn default() -> Self {
-        NullBindings { null: [true; 64] }
-    }
-}
-
-impl NullBindings {
-    /// Binds `values` and executes `stmt`; returns the rows changed. (Values past the 64th are
-    /// bound every time.)
-    fn execute(
-        &mut self,
-        stmt: &mut rusqlite::CachedStatement<'_>,
-        values: &[&dyn rusqlite::ToSql],
-    ) -> Result<usize> {
-        use rusqlite::types::{ToSqlOutput, Value, ValueRef};
-        for (i, value) in values.iter().enumerate() {
-            let value = value.to_sql()?;
-            let null = matches!(
-                value,
-                ToSqlOutput::Borrowed(ValueRef::Null) | ToSqlOutput::Owned(Value::Null)
-            );
-            if null && self.null.get(i) == Some(&true) {
-                continue;
-            }
-            stmt.raw_bind_parameter(i + 1, value)?;
-            if let Some(was_null) = self.null.get_mut(i) {
-                *was_null = null;
-            }
-        }
-        Ok(stmt.raw_execute()?)
-    }
 }
 
 /// Messages as `detail` holds them: listed, or the name of the column whose text they are.
