@@ -50,85 +50,177 @@ struct Detail {
     events: Vec<SpanEvent>,
 }
 
-const UPSERT_SPAN: &str = "
+const INSERT_SPAN: &str = "
 INSERT INTO spans (trace_id, span_id, parent_span_id, name, kind, start_ns, end_ns, status,
     status_message, error_class, service, provider, request_model, response_model, finish_reason,
     ttft_ns, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens,
     reported_cost, prompt_name, prompt_version, tenant, endpoint, feature, user_id, session_id,
     environment, release, tags, import_id, cost, unpriced, trace_key)
 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20,
-    ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35, ?36)
-ON CONFLICT (trace_key, span_id) DO UPDATE SET
-    parent_span_id = coalesce(excluded.parent_span_id, parent_span_id),
-    name = CASE WHEN excluded.name = '' THEN name ELSE excluded.name END,
-    kind = CASE WHEN excluded.kind = 'other' THEN kind ELSE excluded.kind END,
-    -- A nameless record is partial (e.g. a log record carrying a call's messages): the span's
-    -- own start stays.
-    start_ns = CASE WHEN excluded.name = '' THEN start_ns ELSE excluded.start_ns END,
-    end_ns = coalesce(excluded.end_ns, end_ns),
-    status = CASE WHEN excluded.status = 'unset' THEN status ELSE excluded.status END,
-    status_message = coalesce(excluded.status_message, status_message),
-    error_class = coalesce(excluded.error_class, error_class),
-    service = coalesce(excluded.service, service),
-    provider = coalesce(excluded.provider, provider),
-    request_model = coalesce(excluded.request_model, request_model),
-    response_model = coalesce(excluded.response_model, response_model),
-    finish_reason = coalesce(excluded.finish_reason, finish_reason),
-    ttft_ns = coalesce(excluded.ttft_ns, ttft_ns),
-    input_tokens = coalesce(excluded.input_tokens, input_tokens),
-    output_tokens = coalesce(excluded.output_tokens, output_tokens),
-    cache_read_tokens = coalesce(excluded.cache_read_tokens, cache_read_tokens),
-    cache_write_tokens = coalesce(excluded.cache_write_tokens, cache_write_tokens),
-    reasoning_tokens = coalesce(excluded.reasoning_tokens, reasoning_tokens),
-    reported_cost = coalesce(excluded.reported_cost, reported_cost),
-    prompt_name = coalesce(excluded.prompt_name, prompt_name),
-    prompt_version = coalesce(excluded.prompt_version, prompt_version),
-    tenant = coalesce(excluded.tenant, tenant),
-    endpoint = coalesce(excluded.endpoint, endpoint),
-    feature = coalesce(excluded.feature, feature),
-    user_id = coalesce(excluded.user_id, user_id),
-    session_id = coalesce(excluded.session_id, session_id),
-    environment = coalesce(excluded.environment, environment),
-    release = coalesce(excluded.release, release),
-    tags = coalesce(excluded.tags, tags),
-    import_id = excluded.import_id,
-    -- Provisional: the writer prices merged rows again from their merged usage and model.
-    cost = coalesce(excluded.cost, cost),
-    unpriced = CASE WHEN excluded.cost IS NOT NULL THEN 0 ELSE max(unpriced, excluded.unpriced) END
-RETURNING id";
+    ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35, ?36)";
 
-const UPSERT_PAYLOAD: &str = "
+/// How a record merges into the span stored with its identity: each column and its merged
+/// value (known fields win over missing ones).
+const SPAN_MERGE: &[(&str, &str)] = &[
+    (
+        "parent_span_id",
+        "coalesce(excluded.parent_span_id, parent_span_id)",
+    ),
+    (
+        "name",
+        "CASE WHEN excluded.name = '' THEN name ELSE excluded.name END",
+    ),
+    (
+        "kind",
+        "CASE WHEN excluded.kind = 'other' THEN kind ELSE excluded.kind END",
+    ),
+    // A nameless record is partial (e.g. a log record carrying a call's messages): the span's
+    // own start stays.
+    (
+        "start_ns",
+        "CASE WHEN excluded.name = '' THEN start_ns ELSE excluded.start_ns END",
+    ),
+    ("end_ns", "coalesce(excluded.end_ns, end_ns)"),
+    (
+        "status",
+        "CASE WHEN excluded.status = 'unset' THEN status ELSE excluded.status END",
+    ),
+    (
+        "status_message",
+        "coalesce(excluded.status_message, status_message)",
+    ),
+    ("error_class", "coalesce(excluded.error_class, error_class)"),
+    ("service", "coalesce(excluded.service, service)"),
+    ("provider", "coalesce(excluded.provider, provider)"),
+    (
+        "request_model",
+        "coalesce(excluded.request_model, request_model)",
+    ),
+    (
+        "response_model",
+        "coalesce(excluded.response_model, response_model)",
+    ),
+    (
+        "finish_reason",
+        "coalesce(excluded.finish_reason, finish_reason)",
+    ),
+    ("ttft_ns", "coalesce(excluded.ttft_ns, ttft_ns)"),
+    (
+        "input_tokens",
+        "coalesce(excluded.input_tokens, input_tokens)",
+    ),
+    (
+        "output_tokens",
+        "coalesce(excluded.output_tokens, output_tokens)",
+    ),
+    (
+        "cache_read_tokens",
+        "coalesce(excluded.cache_read_tokens, cache_read_tokens)",
+    ),
+    (
+        "cache_write_tokens",
+        "coalesce(excluded.cache_write_tokens, cache_write_tokens)",
+    ),
+    (
+        "reasoning_tokens",
+        "coalesce(excluded.reasoning_tokens, reasoning_tokens)",
+    ),
+    (
+        "reported_cost",
+        "coalesce(excluded.reported_cost, reported_cost)",
+    ),
+    ("prompt_name", "coalesce(excluded.prompt_name, prompt_name)"),
+    (
+        "prompt_version",
+        "coalesce(excluded.prompt_version, prompt_version)",
+    ),
+    ("tenant", "coalesce(excluded.tenant, tenant)"),
+    ("endpoint", "coalesce(excluded.endpoint, endpoint)"),
+    ("feature", "coalesce(excluded.feature, feature)"),
+    ("user_id", "coalesce(excluded.user_id, user_id)"),
+    ("session_id", "coalesce(excluded.session_id, session_id)"),
+    ("environment", "coalesce(excluded.environment, environment)"),
+    ("release", "coalesce(excluded.release, release)"),
+    ("tags", "coalesce(excluded.tags, tags)"),
+    // Provisional: the writer prices merged rows again from their merged usage and model.
+    ("cost", "coalesce(excluded.cost, cost)"),
+    (
+        "unpriced",
+        "CASE WHEN excluded.cost IS NOT NULL THEN 0 ELSE max(unpriced, excluded.unpriced) END",
+    ),
+];
+
+/// The merge of a record into its stored span. A record that would change nothing (the same
+/// record sent again, as a re-imported file sends every span) leaves the row alone and returns
+/// no id: the update's triggers (cost rollups, mirrored attributes) and their statement journal
+/// cost a merge about ten times what an insert costs. Such a span keeps the import that last
+/// changed it.
+fn upsert_span_sql() -> String {
+    merge_sql(
+        INSERT_SPAN,
+        "trace_key, span_id",
+        SPAN_MERGE,
+        ", import_id = excluded.import_id",
+    )
+}
+
+/// The merge of a record's payload into the stored one; as [`upsert_span_sql`], a merge that
+/// would change nothing writes nothing and returns no id.
+fn upsert_payload_sql() -> String {
+    merge_sql(INSERT_PAYLOAD, "id", PAYLOAD_MERGE, "")
+}
+
+const INSERT_PAYLOAD: &str = "
 INSERT INTO span_payloads (id, input, output, detail, attributes, resource_id, mirrored)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-ON CONFLICT (id) DO UPDATE SET
-    input = coalesce(excluded.input, input),
-    output = coalesce(excluded.output, output),
-    detail = json_patch(detail, excluded.detail),
-    -- A span whose resource changed keeps the old one's attributes that the new one lacks, as
-    -- it keeps its own: inline, under the new resource's.
-    attributes = json_patch(
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+
+/// How a record's payload merges into the stored one, as [`SPAN_MERGE`].
+const PAYLOAD_MERGE: &[(&str, &str)] = &[
+    ("input", "coalesce(excluded.input, input)"),
+    ("output", "coalesce(excluded.output, output)"),
+    ("detail", "json_patch(detail, excluded.detail)"),
+    // A span whose resource changed keeps the old one's attributes that the new one lacks, as
+    // it keeps its own: inline, under the new resource's.
+    (
+        "attributes",
+        "json_patch(
         CASE WHEN excluded.resource_id IS NOT NULL AND resource_id IS NOT NULL
                   AND excluded.resource_id != resource_id
              THEN json_patch(attributes,
                   (SELECT r.attributes FROM resources r WHERE r.id = span_payloads.resource_id))
              ELSE attributes END,
-        excluded.attributes),
-    resource_id = coalesce(excluded.resource_id, resource_id),
-    -- The stored bits of the keys the new record has (?8) give way to its values; a changed
-    -- column has written out its bits already (`store::mirrored`).
-    mirrored = nullif((coalesce(mirrored, 0) & ~?8) | coalesce(excluded.mirrored, 0), 0)";
+        excluded.attributes)",
+    ),
+    ("resource_id", "coalesce(excluded.resource_id, resource_id)"),
+    // The stored bits of the keys the new record has (?8) give way to its values; a changed
+    // column has written out its bits already (`store::mirrored`).
+    (
+        "mirrored",
+        "nullif((coalesce(mirrored, 0) & ~?8) | coalesce(excluded.mirrored, 0), 0)",
+    ),
+];
+
+/// `{insert} ON CONFLICT ({key}) DO UPDATE` with each column's merge, and `extra` beside, only
+/// when the merge changes something (then returning the row's id).
+fn merge_sql(insert: &str, key: &str, merge: &[(&str, &str)], extra: &str) -> String {
+    let set: Vec<String> = merge.iter().map(|(c, e)| format!("{c} = {e}")).collect();
+    let columns: Vec<&str> = merge.iter().map(|(c, _)| *c).collect();
+    let merged: Vec<&str> = merge.iter().map(|(_, e)| *e).collect();
+    format!(
+        "{insert}\nON CONFLICT ({key}) DO UPDATE SET {}{extra}\nWHERE ({}) IS NOT ({})\nRETURNING id",
+        set.join(",\n    "),
+        columns.join(", "),
+        merged.join(", ")
+    )
+}
 
 /// The plain insert of a new span: the fast path, tried first.
 fn insert_span_sql() -> String {
-    let end = UPSERT_SPAN.find("ON CONFLICT").unwrap_or(UPSERT_SPAN.len());
-    format!("{} ON CONFLICT DO NOTHING", &UPSERT_SPAN[..end])
+    format!("{INSERT_SPAN} ON CONFLICT DO NOTHING")
 }
 
 fn insert_payload_sql() -> String {
-    let end = UPSERT_PAYLOAD
-        .find("ON CONFLICT")
-        .unwrap_or(UPSERT_PAYLOAD.len());
-    format!("{} ON CONFLICT DO NOTHING", &UPSERT_PAYLOAD[..end])
+    format!("{INSERT_PAYLOAD} ON CONFLICT DO NOTHING")
 }
 
 /// A span ready to be written: its payload's JSON already serialised (the importer does this on
@@ -142,6 +234,9 @@ pub struct PreparedSpan {
     pub row_id: i64,
     /// Its trace's number once [`upsert`] has written it (0 before).
     pub trace_key: i64,
+    /// Set by [`upsert`] when the span was stored already and this record changed nothing in
+    /// its row: its trace needs no new summary.
+    pub(crate) unchanged: bool,
     /// The trace id as a number when it is 32 lowercase hex digits (read on the parser thread,
     /// so the writer does not parse it).
     trace_hex: Option<u128>,
@@ -195,6 +290,7 @@ impl PreparedSpan {
             trace_hex: hex_number(&span.trace_id),
             span,
             row_id: 0,
+            unchanged: false,
             trace_key: 0,
             detail,
             attributes,
@@ -391,8 +487,10 @@ pub(crate) fn upsert_chunks(
 ) -> Result<UpsertCounts> {
     let mut insert_span = tx.prepare_cached(&insert_span_sql())?;
     let mut insert_payload = tx.prepare_cached(&insert_payload_sql())?;
-    let mut span_stmt = tx.prepare_cached(UPSERT_SPAN)?;
-    let mut payload_stmt = tx.prepare_cached(UPSERT_PAYLOAD)?;
+    let mut span_stmt = tx.prepare_cached(&upsert_span_sql())?;
+    let mut stored_id =
+        tx.prepare_cached("SELECT id FROM spans WHERE trace_key = ?1 AND span_id = ?2")?;
+    let mut payload_stmt = tx.prepare_cached(&upsert_payload_sql())?;
     let mut pending =
         tx.prepare_cached("INSERT OR IGNORE INTO fts_pending (payload_id) VALUES (?1)")?;
     let (mut span_bindings, mut payload_bindings) =
@@ -482,11 +580,19 @@ pub(crate) fn upsert_chunks(
             std::mem::take(&mut rollup).write(tx)?;
             in_rollup.clear();
         }
+        let mut unchanged = false;
         let id: i64 = if known {
             counts.merged += 1;
-            let id = span_stmt.query_row(values, |r| r.get(0))?;
-            merged_ids.push(id);
-            id
+            match span_stmt.query_row(values, |r| r.get(0)).optional()? {
+                Some(id) => {
+                    merged_ids.push(id);
+                    id
+                }
+                None => {
+                    unchanged = true;
+                    stored_id.query_row(params![trace_key, s.span_id], |r| r.get(0))?
+                }
+            }
         } else {
             counts.new += 1;
             let id = tx.last_insert_rowid();
@@ -525,25 +631,28 @@ pub(crate) fn upsert_chunks(
             mirrored,
             left_out.shadowed
         ];
-        if known {
-            payload_stmt.execute(values)?;
+        let payload_changed = if known {
+            let changed = payload_stmt.query_row(values, |r| r.get::<_, i64>(0));
+            changed.optional()?.is_some()
         } else {
             payload_bindings.execute(&mut insert_payload, &values[..7])?;
-        }
-        row_ids.push((id, trace_key));
+            true
+        };
+        row_ids.push((id, trace_key, unchanged));
         let payload_id = id;
         // New payloads are above the index's watermark already; a merged one may have been
-        // indexed with its old text.
-        if known && (p.input.is_some() || p.output.is_some()) {
+        // indexed with its old text (or its trace with its old summary).
+        if known && (!unchanged || payload_changed) && (p.input.is_some() || p.output.is_some()) {
             pending.execute([payload_id])?;
         }
     }
     // New model calls enter the cost rollups here, one upsert per group; merges, duplicates
     // and repricing are moved by the triggers on `spans` (`0004_cost_narrow_rollups.sql`).
     rollup.write(tx)?;
-    for (prepared, (id, trace_key)) in chunks.iter_mut().flatten().zip(row_ids) {
+    for (prepared, (id, trace_key, unchanged)) in chunks.iter_mut().flatten().zip(row_ids) {
         prepared.row_id = id;
         prepared.trace_key = trace_key;
+        prepared.unchanged = unchanged;
     }
     Ok(counts)
 }
@@ -1188,6 +1297,219 @@ mod tests {
     }
 
     /// A running import's row, for spans to belong to.
+    /// A record sent again that would change nothing leaves its span's row alone: no update, so
+    /// no trigger moves a rollup, the span is not priced again and its trace keeps its summary.
+    /// A record that changes any one column merges as before.
+    #[test]
+    fn a_record_sent_again_merges_only_when_it_changes_the_span() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("assay.db")).unwrap();
+        // Each column's span in a trace of its own.
+        let stored = |span_id: &str| {
+            let mut s = Span::new(
+                format!("{span_id:0>32}"),
+                span_id.into(),
+                "chat gpt-4o".into(),
+                1_000,
+            );
+            s.kind = SpanKind::Llm;
+            s.end_ns = Some(5_000);
+            s.status = SpanStatus::Ok;
+            s.provider = Some("openai".into());
+            s.request_model = Some("gpt-4o".into());
+            s.usage.input = Some(100);
+            s.usage.output = Some(20);
+            s.cost = Some(0.5);
+            s.attribution.tenant = Some("acme".into());
+            s.payload.input = Some("hello".into());
+            s
+        };
+        // Each changes one column of the stored span (every column a merge sets).
+        type Change = fn(&mut Span);
+        let changes: &[(&str, Change)] = &[
+            ("parent_span_id", |s| {
+                s.parent_span_id = Some("53995c3f42cd8ad8".into())
+            }),
+            ("name", |s| s.name = "chat gpt-4o-mini".into()),
+            ("kind", |s| s.kind = SpanKind::Embedding),
+            ("start_ns", |s| s.start_ns = 900),
+            ("end_ns", |s| s.end_ns = Some(6_000)),
+            ("status", |s| s.status = SpanStatus::Error),
+            ("status_message", |s| {
+                s.status_message = Some("rate limited".into())
+            }),
+            ("error_class", |s| s.error_class = Some(ErrorClass::Model)),
+            ("service", |s| s.service = Some("api".into())),
+            ("provider", |s| s.provider = Some("azure".into())),
+            ("request_model", |s| {
+                s.request_model = Some("gpt-4o-mini".into())
+            }),
+            ("response_model", |s| {
+                s.response_model = Some("gpt-4o-2024-08-06".into())
+            }),
+            ("finish_reason", |s| s.finish_reason = Some("stop".into())),
+            ("ttft_ns", |s| s.time_to_first_token_ns = Some(300)),
+            ("input_tokens", |s| s.usage.input = Some(101)),
+            ("output_tokens", |s| s.usage.output = Some(21)),
+            ("cache_read_tokens", |s| s.usage.cache_read = Some(10)),
+            ("cache_write_tokens", |s| s.usage.cache_write = Some(11)),
+            ("reasoning_tokens", |s| s.usage.reasoning = Some(12)),
+            ("reported_cost", |s| s.reported_cost = Some(0.25)),
+            ("prompt_name", |s| s.prompt_name = Some("support".into())),
+            ("prompt_version", |s| s.prompt_version = Some("3".into())),
+            ("tenant", |s| s.attribution.tenant = Some("globex".into())),
+            ("endpoint", |s| {
+                s.attribution.endpoint = Some("/chat".into())
+            }),
+            ("feature", |s| s.attribution.feature = Some("search".into())),
+            ("user_id", |s| s.attribution.user = Some("u-1".into())),
+            ("session_id", |s| s.attribution.session = Some("s-1".into())),
+            ("environment", |s| {
+                s.attribution.environment = Some("prod".into())
+            }),
+            ("release", |s| s.attribution.release = Some("1.2.0".into())),
+            ("tags", |s| s.tags = vec!["beta".into()]),
+            ("cost", |s| s.cost = Some(0.75)),
+            ("unpriced", |s| {
+                s.cost = None;
+                s.unpriced = true;
+            }),
+        ];
+        let names: Vec<&str> = changes.iter().map(|(c, _)| *c).collect();
+        let merged: Vec<&str> = SPAN_MERGE.iter().map(|(c, _)| *c).collect();
+        assert_eq!(names, merged, "one change per merged column");
+        let columns = format!("quote({})", merged.join(") || '|' || quote("));
+        // Writes one record in an import of its own: whether it was unchanged, how many spans
+        // are to be priced again, the import, and the span's row (its import and columns).
+        let mut write = |span: Span| {
+            let tx = store.conn_mut().transaction().unwrap();
+            let import = import_row(&tx);
+            let span_id = span.span_id.clone();
+            let mut chunks = vec![vec![PreparedSpan::new(span)]];
+            let mut merged_ids = Vec::new();
+            let counts = upsert_chunks(
+                &tx,
+                &mut chunks,
+                import,
+                &mut merged_ids,
+                &mut TraceNumbers::default(),
+            )
+            .unwrap();
+            crate::store::traces::refresh(&tx, chunks.iter().flatten()).unwrap();
+            let row: (i64, String) = tx
+                .query_row(
+                    &format!("SELECT import_id, {columns} FROM spans WHERE span_id = ?1"),
+                    [&span_id],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .unwrap();
+            tx.commit().unwrap();
+            assert_eq!(counts.new + counts.merged, 1);
+            (chunks[0][0].unchanged, merged_ids.len(), import, row)
+        };
+        for (i, (column, change)) in changes.iter().enumerate() {
+            let id = format!("{:016x}", i + 1);
+            let (unchanged, _, first, stored_row) = write(stored(&id));
+            assert!(!unchanged && first == stored_row.0, "{column}: new");
+            // The same record again: nothing written; the row keeps the import that stored it.
+            let (unchanged, repriced, _, row) = write(stored(&id));
+            assert!(unchanged, "{column}: the same record again");
+            assert_eq!(
+                repriced, 0,
+                "{column}: an unchanged span is not priced again"
+            );
+            assert_eq!(row, stored_row, "{column}: the same record again");
+            // A record that changes this one column merges.
+            let mut span = stored(&id);
+            change(&mut span);
+            let (unchanged, repriced, import, row) = write(span);
+            assert!(!unchanged, "{column}: a change is merged");
+            assert_eq!(repriced, 1, "{column}: a merged span is priced again");
+            assert_eq!(
+                row.0, import,
+                "{column}: the row names the import that changed it"
+            );
+            assert_ne!(row.1, stored_row.1, "{column}: the row changed");
+        }
+        // The rollups and the traces' summaries count each span once, as its row now says.
+        let sums: [f64; 4] = store
+            .conn()
+            .query_row(
+                "SELECT (SELECT sum(requests) FROM cost_daily),
+                    (SELECT count(*) FROM spans WHERE kind IN ('llm', 'embedding')),
+                    (SELECT sum(cost) FROM cost_daily) - (SELECT sum(coalesce(cost, 0)) FROM spans),
+                    (SELECT sum(input_tokens) FROM traces) - (SELECT sum(input_tokens) FROM spans)",
+                [],
+                |r| Ok([r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?]),
+            )
+            .unwrap();
+        assert_eq!(sums[0], sums[1]);
+        assert_eq!(sums[0], changes.len() as f64);
+        assert!(sums[2].abs() < 1e-9, "{sums:?}");
+        assert_eq!(sums[3], 0.0);
+    }
+
+    /// A payload sent again unchanged is neither written nor queued for the full-text index;
+    /// one whose text or attributes change merges and is queued, and so is one whose span
+    /// changed (its trace's document holds the summary).
+    #[test]
+    fn a_payload_sent_again_is_indexed_again_only_when_something_changed() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("assay.db")).unwrap();
+        let record = |output: Option<&str>, tenant: &str, attribute: &str| {
+            let mut s = Span::new(
+                "0af7651916cd43dd8448eb211c80319c".into(),
+                "00f067aa0ba902b7".into(),
+                "chat".into(),
+                1_000,
+            );
+            s.payload.input = Some("where is my order?".into());
+            s.payload.output = output.map(str::to_owned);
+            s.attribution.tenant = Some(tenant.into());
+            s.payload
+                .attributes
+                .insert("http.route".into(), attribute.into());
+            s
+        };
+        // Writes a record; returns the payloads queued for the index, and the stored payload.
+        let mut write = |span: Span| {
+            let tx = store.conn_mut().transaction().unwrap();
+            tx.execute("DELETE FROM fts_pending", []).unwrap();
+            let import = import_row(&tx);
+            let mut spans = vec![PreparedSpan::new(span)];
+            upsert(&tx, &mut spans, import).unwrap();
+            crate::store::traces::refresh(&tx, spans.iter()).unwrap();
+            let queued: i64 = tx
+                .query_row("SELECT count(*) FROM fts_pending", [], |r| r.get(0))
+                .unwrap();
+            let stored: (Option<String>, String) = tx
+                .query_row("SELECT output, attributes FROM span_payloads", [], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
+                .unwrap();
+            tx.commit().unwrap();
+            (queued, stored)
+        };
+        write(record(None, "acme", "/chat"));
+        let (queued, first) = write(record(None, "acme", "/chat"));
+        assert_eq!(queued, 0, "the same record again");
+        let (queued, stored) = write(record(Some("on its way"), "acme", "/chat"));
+        assert_eq!(queued, 1, "a new output");
+        assert_eq!(stored.0.as_deref(), Some("on its way"));
+        let (queued, stored) = write(record(None, "acme", "/v2/chat"));
+        assert_eq!(queued, 1, "another attribute value");
+        assert!(stored.1.contains("/v2/chat") && stored.1 != first.1);
+        assert_eq!(
+            stored.0.as_deref(),
+            Some("on its way"),
+            "a known output stays"
+        );
+        let (queued, _) = write(record(None, "globex", "/v2/chat"));
+        assert_eq!(queued, 1, "another tenant: the trace's document changes");
+        let (queued, _) = write(record(None, "globex", "/v2/chat"));
+        assert_eq!(queued, 0, "the same record again");
+    }
+
     fn import_row(conn: &rusqlite::Connection) -> i64 {
         conn.execute(
             "INSERT INTO imports (source, format, content_hash, status, spans_read, spans_new,

@@ -139,7 +139,9 @@ pub fn refresh<'s>(
     )?;
     // Per trace (by its number): its spans in the batch and its id.
     let mut by_trace: rustc_hash::FxHashMap<i64, (Vec<&Span>, &str)> = Default::default();
-    for p in spans {
+    // A span sent again unchanged changes nothing in its trace (a stored span's trace has its
+    // row already).
+    for p in spans.into_iter().filter(|p| !p.unchanged) {
         debug_assert_ne!(p.trace_key, 0, "refresh before upsert");
         let entry = by_trace
             .entry(p.trace_key)
