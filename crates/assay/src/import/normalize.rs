@@ -361,7 +361,7 @@ fn as_int(v: &Value) -> Option<i64> {
 }
 
 /// Maps a raw span's attributes onto the span model.
-pub fn normalize(raw: RawSpan) -> Span {
+pub fn normalize(mut raw: RawSpan) -> Span {
     let attrs = Attrs::new(&raw.attributes, &raw.resource);
     let kind = kind(&attrs);
     let mut status = match raw.status_code {
@@ -369,7 +369,7 @@ pub fn normalize(raw: RawSpan) -> Span {
         2 => SpanStatus::Error,
         _ => SpanStatus::Unset,
     };
-    let mut status_message = raw.status_message.clone();
+    let mut status_message = raw.status_message.take();
     if status != SpanStatus::Error {
         let level = attrs.text(&["langfuse.observation.level"]);
         if attrs.text(&["error.type"]).is_some() || level.as_deref() == Some("ERROR") {
@@ -391,13 +391,14 @@ pub fn normalize(raw: RawSpan) -> Span {
     let error_class =
         (status == SpanStatus::Error).then(|| error_class(kind, &attrs, status_message.as_deref()));
 
+    // Moved out of `raw`: the lookups below read its attributes and events only.
     let mut span = Span::new(
-        raw.trace_id.clone(),
-        raw.span_id.clone(),
-        raw.name.clone(),
+        std::mem::take(&mut raw.trace_id),
+        std::mem::take(&mut raw.span_id),
+        std::mem::take(&mut raw.name),
         raw.start_ns,
     );
-    span.parent_span_id = raw.parent_span_id.clone();
+    span.parent_span_id = raw.parent_span_id.take();
     span.kind = kind;
     span.end_ns = raw.end_ns;
     span.status = status;
