@@ -453,6 +453,15 @@ fn main() {
         std::fs::remove_file(&next).ok();
     }
 
+    // The protobuf month again into the store holding it: every span arrives again unchanged.
+    {
+        let (secs, count, peak, _) = import_in_child(&proto, &stores[1]);
+        rows.push((
+            "protobuf: the same month again, into the store holding it".into(),
+            import_result(secs, count, peak),
+        ));
+    }
+
     // What keeping the cost rollups costs the writer: the same spans summed per group and
     // written per 20,000-span batch, timed alone (pricing runs on the parser thread).
     {
