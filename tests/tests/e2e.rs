@@ -152,9 +152,19 @@ fn reimporting_the_same_file_counts_nothing_twice() {
     );
     assert_eq!(second["imported"][0]["spans_merged"], 17);
     assert_eq!(
+        second["imported"][0]["spans_unchanged"], 17,
+        "sent again as they were, the spans are left as they are"
+    );
+    assert_eq!(
         ws.assay_json(&["traces", "list", "--json"]),
         before,
         "the trace list is unchanged"
+    );
+    let third = ws.assay(&["import", path.to_str().unwrap()]);
+    let said = String::from_utf8_lossy(&third.stdout);
+    assert!(
+        said.contains("(0 new, 17 already stored, 17 of them unchanged)"),
+        "{said}"
     );
 }
 

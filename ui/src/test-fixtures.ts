@@ -115,6 +115,7 @@ export function importReport(overrides: Partial<ImportReport> = {}): ImportRepor
     spans_read: 12,
     spans_new: 10,
     spans_merged: 2,
+    spans_unchanged: 0,
     bytes: 4096,
     rejected: [],
     rejected_count: 0,

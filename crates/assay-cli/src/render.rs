@@ -101,13 +101,17 @@ pub fn import_outcome(
 ) -> io::Result<()> {
     let mut err = io::stderr().lock();
     for r in &outcome.imported {
+        let unchanged = match r.spans_unchanged {
+            0 => String::new(),
+            n => format!(", {n} of them unchanged"),
+        };
         let rejected = match r.rejected_count {
             0 => String::new(),
             n => format!(", {n} rejected"),
         };
         writeln!(
             out,
-            "{}: {} spans in {} traces ({} new, {} already stored){rejected}",
+            "{}: {} spans in {} traces ({} new, {} already stored{unchanged}){rejected}",
             r.source, r.spans_read, r.traces, r.spans_new, r.spans_merged
         )?;
         for rej in &r.rejected {
@@ -131,12 +135,21 @@ pub fn import_outcome(
     }
     let spans: u64 = outcome.imported.iter().map(|r| r.spans_read).sum();
     let new: u64 = outcome.imported.iter().map(|r| r.spans_new).sum();
+    let unchanged = match outcome
+        .imported
+        .iter()
+        .map(|r| r.spans_unchanged)
+        .sum::<u64>()
+    {
+        0 => String::new(),
+        n => format!(", {n} of them unchanged"),
+    };
     let rejected: u64 = outcome.imported.iter().map(|r| r.rejected_count).sum();
     let traces: u64 = outcome.imported.iter().map(|r| r.traces).sum();
     let secs = elapsed.as_secs_f64();
     writeln!(
         out,
-        "Imported {} file(s) in {secs:.2} s: {traces} traces, {spans} spans ({new} new, {} already stored), \
+        "Imported {} file(s) in {secs:.2} s: {traces} traces, {spans} spans ({new} new, {} already stored{unchanged}), \
          {rejected} records rejected, {} file(s) failed.",
         outcome.imported.len(),
         spans - new,

@@ -81,6 +81,7 @@ describe('ImportPanel', () => {
           source: 'traces.json',
           spans_new: 1500,
           spans_merged: 3,
+          spans_unchanged: 2,
           rejected_count: 7,
           rejected: [
             { location: 'line 4', field: 'startTimeUnixNano', message: 'not a number' },
@@ -97,6 +98,9 @@ describe('ImportPanel', () => {
     expect(ok?.dataset.status).toBe('ok');
     expect(ok?.textContent).toContain('traces.json');
     expect(ok?.querySelector('[data-testid="import-summary"]')?.textContent).toContain('1,500 new, 3 merged');
+    expect(ok?.querySelector('[data-testid="import-summary"]')?.textContent?.replace(/\s+/g, ' ')).toContain(
+      '3 merged (2 unchanged)',
+    );
     const rejected = ok!.querySelector<HTMLElement>('[data-testid="import-rejected"]')!;
     expect(rejected.textContent).toContain('7 records rejected');
     const lines = [...rejected.querySelectorAll('li')].map((line) => line.textContent?.replace(/\s+/g, ' ').trim());

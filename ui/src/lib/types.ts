@@ -264,6 +264,8 @@ export interface ImportReport {
   spans_new: number;
   /** Spans already stored, merged with what the input said. */
   spans_merged: number;
+  /** Of the spans already stored, those the input changed nothing in (left as they are). */
+  spans_unchanged: number;
   /** Bytes read (after decompression). */
   bytes: number;
   /** The first rejected records (at most 1,000). */

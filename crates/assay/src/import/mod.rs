@@ -218,6 +218,10 @@ pub struct ImportReport {
     pub spans_new: u64,
     /// Spans already stored, merged with what the input said (a re-import counts nothing twice).
     pub spans_merged: u64,
+    /// Of the spans already stored, those the input changed nothing in: sent again as they
+    /// were, and left as they are.
+    #[serde(default)]
+    pub spans_unchanged: u64,
     /// Bytes read (after decompression).
     pub bytes: u64,
     /// Records that could not be imported, with their locations (the first 1,000).
@@ -718,6 +722,7 @@ struct StoreSink<'s, 'p> {
     spans_read: u64,
     spans_new: u64,
     spans_merged: u64,
+    spans_unchanged: u64,
     rejected: Vec<Rejection>,
     rejected_count: u64,
     source: String,
@@ -770,6 +775,7 @@ impl<'s, 'p> StoreSink<'s, 'p> {
             spans_read: 0,
             spans_new: 0,
             spans_merged: 0,
+            spans_unchanged: 0,
             rejected: Vec::new(),
             rejected_count: 0,
             source: source.to_owned(),
@@ -899,6 +905,7 @@ impl<'s, 'p> StoreSink<'s, 'p> {
         }
         self.spans_new += counts.new;
         self.spans_merged += counts.merged;
+        self.spans_unchanged += counts.unchanged;
         tx.execute(
             "UPDATE imports SET spans_read = ?2, spans_new = ?3, spans_merged = ?4, rejected = ?5,
                  bytes = ?6 WHERE id = ?1",
@@ -943,6 +950,7 @@ impl<'s, 'p> StoreSink<'s, 'p> {
             spans_read: self.spans_read,
             spans_new: self.spans_new,
             spans_merged: self.spans_merged,
+            spans_unchanged: self.spans_unchanged,
             bytes,
             rejected: std::mem::take(&mut self.rejected),
             rejected_count: self.rejected_count,

@@ -29,6 +29,8 @@ pub struct UpsertCounts {
     pub new: u64,
     /// Spans that were, and were merged into.
     pub merged: u64,
+    /// Of the merged spans, those the record changed nothing in (sent again as they were).
+    pub unchanged: u64,
 }
 
 /// The payload's normalised parts, stored as one JSON object in `span_payloads.detail`.
@@ -590,6 +592,7 @@ pub(crate) fn upsert_chunks(
                 }
                 None => {
                     unchanged = true;
+                    counts.unchanged += 1;
                     stored_id.query_row(params![trace_key, s.span_id], |r| r.get(0))?
                 }
             }

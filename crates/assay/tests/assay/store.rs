@@ -74,6 +74,7 @@ fn a_span_that_arrives_again_with_an_end_time_is_completed_not_duplicated() {
     );
     let report = api.import_bytes("second", closed.as_bytes()).unwrap();
     assert_eq!((report.spans_new, report.spans_merged), (0, 1));
+    assert_eq!(report.spans_unchanged, 0, "the end time changed it");
     let after = api.trace_get(&TraceGet { trace_id: T.into() }).unwrap();
     assert_eq!(after.spans.len(), 1);
     assert!((after.spans[0].duration_ms - 4.999).abs() < 1e-9);
@@ -185,6 +186,10 @@ fn a_record_stream_keeps_its_committed_batches_and_a_rerun_completes_it() {
     let again = api.import_bytes("stream", text.as_bytes()).unwrap();
     assert_eq!((again.spans_new, again.spans_merged as usize), (0, n));
     assert_eq!(
+        again.spans_unchanged as usize, n,
+        "each sent again as it was"
+    );
+    assert_eq!(
         api.traces_list(&TraceQuery::default()).unwrap().total as usize,
         n
     );
@@ -232,6 +237,7 @@ fn a_stream_that_fails_to_read_keeps_its_whole_batches_with_their_traces() {
         (again.spans_new as usize, again.spans_merged as usize),
         (7, 2 * assay::import::BATCH)
     );
+    assert_eq!(again.spans_unchanged as usize, 2 * assay::import::BATCH);
     assert_eq!(
         api.traces_list(&TraceQuery::default()).unwrap().total as usize,
         n
