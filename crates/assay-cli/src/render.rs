@@ -101,10 +101,7 @@ pub fn import_outcome(
 ) -> io::Result<()> {
     let mut err = io::stderr().lock();
     for r in &outcome.imported {
-        let unchanged = match r.spans_unchanged {
-            0 => String::new(),
-            n => format!(", {n} of them unchanged"),
-        };
+        let unchanged = of_them_unchanged(r.spans_unchanged);
         let rejected = match r.rejected_count {
             0 => String::new(),
             n => format!(", {n} rejected"),
@@ -135,15 +132,7 @@ pub fn import_outcome(
     }
     let spans: u64 = outcome.imported.iter().map(|r| r.spans_read).sum();
     let new: u64 = outcome.imported.iter().map(|r| r.spans_new).sum();
-    let unchanged = match outcome
-        .imported
-        .iter()
-        .map(|r| r.spans_unchanged)
-        .sum::<u64>()
-    {
-        0 => String::new(),
-        n => format!(", {n} of them unchanged"),
-    };
+    let unchanged = of_them_unchanged(outcome.imported.iter().map(|r| r.spans_unchanged).sum());
     let rejected: u64 = outcome.imported.iter().map(|r| r.rejected_count).sum();
     let traces: u64 = outcome.imported.iter().map(|r| r.traces).sum();
     let secs = elapsed.as_secs_f64();
@@ -155,6 +144,14 @@ pub fn import_outcome(
         spans - new,
         outcome.failed.len()
     )
+}
+
+/// ", N of them unchanged" after a count of spans already stored; nothing when none was.
+fn of_them_unchanged(n: u64) -> String {
+    match n {
+        0 => String::new(),
+        n => format!(", {n} of them unchanged"),
+    }
 }
 
 pub fn trace_list(list: &TraceList, out: &mut impl Write) -> io::Result<()> {

@@ -1299,7 +1299,6 @@ mod tests {
         assert_eq!(read[0].payload.input_messages, plain.payload.input_messages);
     }
 
-    /// A running import's row, for spans to belong to.
     /// A record sent again that would change nothing leaves its span's row alone: no update, so
     /// no trigger moves a rollup, the span is not priced again and its trace keeps its summary.
     /// A record that changes any one column merges as before.
@@ -1513,6 +1512,7 @@ mod tests {
         assert_eq!(queued, 0, "the same record again");
     }
 
+    /// A running import's row, for spans to belong to.
     fn import_row(conn: &rusqlite::Connection) -> i64 {
         conn.execute(
             "INSERT INTO imports (source, format, content_hash, status, spans_read, spans_new,
