@@ -152,26 +152,6 @@ const SPAN_MERGE: &[(&str, &str)] = &[
     ),
 ];
 
-/// The merge of a record into its stored span. A record that would change nothing (the same
-/// record sent again, as a re-imported file sends every span) leaves the row alone and returns
-/// no id: the update's triggers (cost rollups, mirrored attributes) and their statement journal
-/// cost a merge about ten times what an insert costs. Such a span keeps the import that last
-/// changed it.
-fn upsert_span_sql() -> String {
-    merge_sql(
-        INSERT_SPAN,
-        "trace_key, span_id",
-        SPAN_MERGE,
-        ", import_id = excluded.import_id",
-    )
-}
-
-/// The merge of a record's payload into the stored one; as [`upsert_span_sql`], a merge that
-/// would change nothing writes nothing and returns no id.
-fn upsert_payload_sql() -> String {
-    merge_sql(INSERT_PAYLOAD, "id", PAYLOAD_MERGE, "")
-}
-
 const INSERT_PAYLOAD: &str = "
 INSERT INTO span_payloads (id, input, output, detail, attributes, resource_id, mirrored)
 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
@@ -216,14 +196,33 @@ fn merge_sql(insert: &str, key: &str, merge: &[(&str, &str)], extra: &str) -> St
     )
 }
 
-/// The plain insert of a new span: the fast path, tried first.
-fn insert_span_sql() -> String {
-    format!("{INSERT_SPAN} ON CONFLICT DO NOTHING")
+/// The statements that write a span and its payload, built once.
+struct WriteSql {
+    /// The plain insert of a new span: the fast path, tried first.
+    insert_span: String,
+    insert_payload: String,
+    /// The merge of a record into its stored span. A record that would change nothing (the
+    /// same record sent again, as a re-imported file sends every span) leaves the row alone and
+    /// returns no id: the update's triggers (cost rollups, mirrored attributes) and their
+    /// statement journal cost a merge about ten times what an insert costs. Such a span keeps
+    /// the import that last changed it.
+    merge_span: String,
+    /// The merge of a record's payload into the stored one; likewise, a merge that would change
+    /// nothing writes nothing and returns no id.
+    merge_payload: String,
 }
 
-fn insert_payload_sql() -> String {
-    format!("{INSERT_PAYLOAD} ON CONFLICT DO NOTHING")
-}
+static WRITE_SQL: std::sync::LazyLock<WriteSql> = std::sync::LazyLock::new(|| WriteSql {
+    insert_span: format!("{INSERT_SPAN} ON CONFLICT DO NOTHING"),
+    insert_payload: format!("{INSERT_PAYLOAD} ON CONFLICT DO NOTHING"),
+    merge_span: merge_sql(
+        INSERT_SPAN,
+        "trace_key, span_id",
+        SPAN_MERGE,
+        ", import_id = excluded.import_id",
+    ),
+    merge_payload: merge_sql(INSERT_PAYLOAD, "id", PAYLOAD_MERGE, ""),
+});
 
 /// A span ready to be written: its payload's JSON already serialised (the importer does this on
 /// its parser thread, so the writer only writes) and the parsed payload parts dropped.
@@ -487,12 +486,12 @@ pub(crate) fn upsert_chunks(
     merged_ids: &mut Vec<i64>,
     numbers: &mut TraceNumbers,
 ) -> Result<UpsertCounts> {
-    let mut insert_span = tx.prepare_cached(&insert_span_sql())?;
-    let mut insert_payload = tx.prepare_cached(&insert_payload_sql())?;
-    let mut span_stmt = tx.prepare_cached(&upsert_span_sql())?;
+    let mut insert_span = tx.prepare_cached(&WRITE_SQL.insert_span)?;
+    let mut insert_payload = tx.prepare_cached(&WRITE_SQL.insert_payload)?;
+    let mut span_stmt = tx.prepare_cached(&WRITE_SQL.merge_span)?;
     let mut stored_id =
         tx.prepare_cached("SELECT id FROM spans WHERE trace_key = ?1 AND span_id = ?2")?;
-    let mut payload_stmt = tx.prepare_cached(&upsert_payload_sql())?;
+    let mut payload_stmt = tx.prepare_cached(&WRITE_SQL.merge_payload)?;
     let mut pending =
         tx.prepare_cached("INSERT OR IGNORE INTO fts_pending (payload_id) VALUES (?1)")?;
     let (mut span_bindings, mut payload_bindings) =
