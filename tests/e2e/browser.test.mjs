@@ -267,9 +267,9 @@ test('the Cost section shows the priced calls of imported traces, charted and br
     assert.match(await total.innerText(), /\$0\.\d+/, 'the sample calls cost something');
     await page.locator('[data-testid="cost-chart"] svg').waitFor();
     assert.ok((await page.locator('[data-testid="cost-chart"] svg title').count()) > 0, 'tooltips on the bars');
-    const models = page.locator('[data-testid="cost-top-model"]');
-    await models.waitFor();
-    assert.match(await models.innerText(), /gpt-4o-mini/);
+    // The panel shows "Loading…" until its breakdown answers: wait for its first row.
+    await page.locator('[data-testid="cost-top-model-row-0"]').waitFor();
+    assert.match(await page.locator('[data-testid="cost-top-model"]').innerText(), /gpt-4o-mini/);
     // The same numbers as the CLI.
     const report = JSON.parse(assay(['cost', '--json'], dir));
     assert.ok(report.total.cost > 0);
