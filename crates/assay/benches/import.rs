@@ -484,7 +484,9 @@ fn main() {
                     batch.add(s);
                 }
                 let tx = self.conn.transaction().expect("tx");
-                batch.write(&tx).expect("write");
+                let mut months = assay::store::cost::UserMonths::default();
+                batch.write(&tx, &mut months).expect("write");
+                months.write(&tx).expect("write the users' months");
                 tx.commit().expect("commit");
                 self.rollup += t.elapsed();
                 self.spans.clear();

@@ -719,6 +719,8 @@ struct StoreSink<'s, 'p> {
     pending: usize,
     /// The traces this import wrote spans of: counted, and their numbers kept for the writer.
     traces: spans::TraceNumbers,
+    /// The users' monthly cost sums of `tx`, written before it commits.
+    user_months: crate::store::cost::UserMonths,
     spans_read: u64,
     spans_new: u64,
     spans_merged: u64,
@@ -749,7 +751,10 @@ impl Drop for StoreSink<'_, '_> {
         // An import stopped by its input (a read error) keeps the whole batches it wrote, as if
         // each had been committed; one stopped by the store rolled back in `flush`.
         if let Some((tx, _)) = self.tx.take() {
-            let _ = tx.commit();
+            // Should its last sums not be written, the transaction rolls back as a whole.
+            if self.user_months.write(&tx).is_ok() {
+                let _ = tx.commit();
+            }
         }
         // Whatever ended the import, the filter indexes come back (at the latest at next open).
         if self.indexes_dropped {
@@ -772,6 +777,7 @@ impl<'s, 'p> StoreSink<'s, 'p> {
             batch: Vec::new(),
             pending: 0,
             traces: Default::default(),
+            user_months: Default::default(),
             spans_read: 0,
             spans_new: 0,
             spans_merged: 0,
@@ -813,13 +819,20 @@ impl<'s, 'p> StoreSink<'s, 'p> {
                 (self.store.conn().unchecked_transaction()?, Instant::now())
             }
         };
-        if let Err(e) = self.write_batch(&tx) {
-            // Dropping `tx` rolls the whole transaction back.
+        let commit =
+            last || self.batches_in_tx + 1 >= BATCHES_PER_COMMIT || began.elapsed() >= COMMIT_AFTER;
+        let written = self.write_batch(&tx).and_then(|()| match commit {
+            true => self.user_months.write(&tx),
+            false => Ok(()),
+        });
+        if let Err(e) = written {
+            // Dropping `tx` rolls the whole transaction back, with the sums it held.
             self.batches_in_tx = 0;
+            self.user_months.forget();
             return Err(e);
         }
         self.batches_in_tx += 1;
-        if last || self.batches_in_tx >= BATCHES_PER_COMMIT || began.elapsed() >= COMMIT_AFTER {
+        if commit {
             tx.commit()?;
             self.batches_in_tx = 0;
         } else {
@@ -893,6 +906,7 @@ impl<'s, 'p> StoreSink<'s, 'p> {
             self.import_id,
             &mut merged,
             &mut self.traces,
+            &mut self.user_months,
         )?;
         // A merged span's cost follows from its merged usage and model.
         if let (false, Some(catalogue)) = (merged.is_empty(), &self.catalogue) {
@@ -925,6 +939,7 @@ impl<'s, 'p> StoreSink<'s, 'p> {
         if !self.batch.is_empty() || !self.committed_any {
             self.flush(true)?;
         } else if let Some((tx, _)) = self.tx.take() {
+            self.user_months.write(&tx)?;
             tx.commit()?;
         }
         if self.indexes_dropped {

@@ -5,7 +5,7 @@
 //! **Invariants:** the rollups equal the sums over the stored model calls (llm and embedding
 //! spans that are not duplicates) after every transaction. Every new span enters through
 //! [`crate::store::spans::upsert`], which adds new calls with a [`RollupBatch`] (one upsert per
-//! group and batch, not per span); updates and deletes of stored spans (merges, duplicates
+//! group and batch, not per span; the users' months once per transaction, [`UserMonths`]); updates and deletes of stored spans (merges, duplicates
 //! found, repricing) move them through the triggers of those migrations. No query here
 //! reads the `spans` table except [`reprice`]: breakdowns scan rollup rows only.
 
@@ -176,11 +176,59 @@ const NS_PER_DAY: i64 = 24 * NS_PER_HOUR;
 /// feature, environment ('' = none).
 type GroupKeys<'a> = [&'a str; 7];
 
+/// The users' monthly sums of the new model calls of one transaction, written once, before it
+/// commits ([`UserMonths::write`]), rather than once per batch: a batch of a month's import
+/// meets most of the month's users, so per batch `cost_user_monthly` took about as many upserts
+/// as all the other rollups together.
+///
+/// The triggers that move a merged, duplicate or repriced call's sums update
+/// rows in place (`UPDATE ... WHERE month = ... AND user_id = ...`,
+/// `0008_spans_by_trace_number.sql`), so a row they look for must exist: a
+/// (month, user) the transaction has not written yet is written with the first batch that
+/// counts it, and later batches' sums wait here. Sums only add, so their order does not matter.
+#[derive(Debug, Default)]
+pub struct UserMonths {
+    /// month -> user -> sums not written yet; a user is here once the transaction has written
+    /// its row.
+    pending: FxHashMap<i64, FxHashMap<Box<str>, Sums>>,
+}
+
+impl UserMonths {
+    /// Writes the sums waiting here, inside the transaction about to commit, and forgets which
+    /// rows it wrote (another transaction may change them).
+    pub fn write(&mut self, tx: &rusqlite::Transaction<'_>) -> Result<()> {
+        let mut stmt = tx.prepare_cached(UPSERT_USER_MONTH)?;
+        for (month, users) in self.pending.drain() {
+            for (user, s) in users {
+                if s != Sums::default() {
+                    stmt.execute(rusqlite::params![
+                        month, user, s.requests, s.errors, s.unpriced, s.input, s.output, s.cost
+                    ])?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Drops the sums waiting here, with the transaction they belonged to (rolled back).
+    pub fn forget(&mut self) {
+        self.pending.clear();
+    }
+}
+
+const UPSERT_USER_MONTH: &str =
+    "INSERT INTO cost_user_monthly VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+     ON CONFLICT DO UPDATE SET requests = requests + excluded.requests,
+         errors = errors + excluded.errors, unpriced = unpriced + excluded.unpriced,
+         input_tokens = input_tokens + excluded.input_tokens,
+         output_tokens = output_tokens + excluded.output_tokens,
+         cost = cost + excluded.cost";
+
 /// The new model calls of one write batch, summed per group, written with one upsert each.
 /// Keys borrow from the batch's spans, so summing allocates nothing per span. Each call is
 /// summed into three maps only (by hour and every key, by day and user, by month and user);
 /// the daily and single-key rollups are summed from the hourly groups when written, which are
-/// several times fewer than the calls.
+/// several times fewer than the calls. The users' monthly sums go on to a [`UserMonths`].
 #[derive(Debug, Default)]
 pub struct RollupBatch<'a> {
     hourly: FxHashMap<(i64, GroupKeys<'a>), Sums>,
@@ -192,6 +240,17 @@ pub struct RollupBatch<'a> {
 }
 
 impl<'a> RollupBatch<'a> {
+    /// A batch with room for the groups of about `calls` model calls, so that summing them
+    /// does not grow its maps again and again.
+    pub fn with_capacity(calls: usize) -> Self {
+        RollupBatch {
+            hourly: FxHashMap::with_capacity_and_hasher(calls / 4, Default::default()),
+            users: FxHashMap::with_capacity_and_hasher(calls / 2, Default::default()),
+            users_monthly: FxHashMap::with_capacity_and_hasher(calls / 2, Default::default()),
+            last_month: None,
+        }
+    }
+
     /// Counts a newly inserted span (only model calls that are not duplicates count); true when
     /// it counted.
     pub fn add(&mut self, span: &'a crate::model::Span) -> bool {
@@ -248,8 +307,9 @@ impl<'a> RollupBatch<'a> {
         true
     }
 
-    /// Adds the batch to the rollup tables.
-    pub fn write(self, tx: &rusqlite::Transaction<'_>) -> Result<()> {
+    /// Adds the batch to the rollup tables, and its users' monthly sums to `months` (writing
+    /// the rows `months` has not written yet in this transaction).
+    pub fn write(self, tx: &rusqlite::Transaction<'_>, months: &mut UserMonths) -> Result<()> {
         const HOURS_PER_DAY: i64 = NS_PER_DAY / NS_PER_HOUR;
         let mut daily: FxHashMap<(i64, GroupKeys<'a>), Sums> = FxHashMap::default();
         // (dimension code, hour, key) -> sums, for `cost_hourly_by`.
@@ -301,25 +361,35 @@ impl<'a> RollupBatch<'a> {
                 stmt.execute(values.as_slice())?;
             }
         }
-        for (table, groups) in [
-            ("cost_user_daily", &self.users),
-            ("cost_user_monthly", &self.users_monthly),
-        ] {
-            if groups.is_empty() {
-                continue;
-            }
-            let mut stmt = tx.prepare_cached(&format!(
-                "INSERT INTO {table} VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+        if !self.users.is_empty() {
+            let mut stmt = tx.prepare_cached(
+                "INSERT INTO cost_user_daily VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
                  ON CONFLICT DO UPDATE SET requests = requests + excluded.requests,
                      errors = errors + excluded.errors, unpriced = unpriced + excluded.unpriced,
                      input_tokens = input_tokens + excluded.input_tokens,
                      output_tokens = output_tokens + excluded.output_tokens,
-                     cost = cost + excluded.cost"
-            ))?;
-            for ((at, user), s) in groups {
+                     cost = cost + excluded.cost",
+            )?;
+            for ((day, user), s) in &self.users {
                 stmt.execute(rusqlite::params![
-                    at, user, s.requests, s.errors, s.unpriced, s.input, s.output, s.cost
+                    day, user, s.requests, s.errors, s.unpriced, s.input, s.output, s.cost
                 ])?;
+            }
+        }
+        if !self.users_monthly.is_empty() {
+            let mut stmt = tx.prepare_cached(UPSERT_USER_MONTH)?;
+            for ((month, user), s) in &self.users_monthly {
+                let users = months.pending.entry(*month).or_default();
+                match users.get_mut(*user) {
+                    Some(waiting) => waiting.add(s),
+                    None => {
+                        stmt.execute(rusqlite::params![
+                            month, user, s.requests, s.errors, s.unpriced, s.input, s.output,
+                            s.cost
+                        ])?;
+                        users.insert((*user).into(), Sums::default());
+                    }
+                }
             }
         }
         Ok(())

@@ -466,25 +466,31 @@ pub fn upsert(
     spans: &mut Vec<PreparedSpan>,
     import_id: i64,
 ) -> Result<UpsertCounts> {
-    upsert_chunks(
+    let mut months = crate::store::cost::UserMonths::default();
+    let counts = upsert_chunks(
         tx,
         std::slice::from_mut(spans),
         import_id,
         &mut Vec::new(),
         &mut TraceNumbers::default(),
-    )
+        &mut months,
+    )?;
+    months.write(tx)?;
+    Ok(counts)
 }
 
 /// [`upsert`] of spans held in chunks (as the importer receives them, so they are never moved
 /// one by one), also collecting the row ids of the spans that merged into stored ones (their
 /// cost must be computed again from the merged row: see [`reprice_rows`]), and keeping the
-/// numbers of the traces met in `numbers` for the next batch.
+/// numbers of the traces met in `numbers` for the next batch. The users' monthly cost sums
+/// wait in `months`, which the caller writes before `tx` commits.
 pub(crate) fn upsert_chunks(
     tx: &Transaction<'_>,
     chunks: &mut [Vec<PreparedSpan>],
     import_id: i64,
     merged_ids: &mut Vec<i64>,
     numbers: &mut TraceNumbers,
+    months: &mut crate::store::cost::UserMonths,
 ) -> Result<UpsertCounts> {
     let mut insert_span = tx.prepare_cached(&WRITE_SQL.insert_span)?;
     let mut insert_payload = tx.prepare_cached(&WRITE_SQL.insert_payload)?;
@@ -497,12 +503,13 @@ pub(crate) fn upsert_chunks(
     let (mut span_bindings, mut payload_bindings) =
         (KeptBindings::default(), KeptBindings::default());
     let mut counts = UpsertCounts::default();
-    let mut rollup = crate::store::cost::RollupBatch::default();
+    let spans_in_batch = chunks.iter().map(Vec::len).sum();
+    let mut rollup = crate::store::cost::RollupBatch::with_capacity(spans_in_batch);
     // The model calls in `rollup`, not written yet. Should one arrive again in the batch (a
     // partial record, then the complete one), the sums are written before it merges, so that
     // the triggers that move a merged call's sums find its own.
     let mut in_rollup: rustc_hash::FxHashSet<(i64, &str)> = Default::default();
-    let mut row_ids = Vec::with_capacity(chunks.iter().map(Vec::len).sum());
+    let mut row_ids = Vec::with_capacity(spans_in_batch);
     // Each trace's number: a stored trace's, looked up the first time the import meets it
     // (never, into a store that was empty), or for a new trace the row id its first span is
     // about to take (rows are only appended, at the largest id + 1).
@@ -578,7 +585,7 @@ pub(crate) fn upsert_chunks(
                 in_rollup.insert((trace_key, s.span_id.as_str()));
             }
         } else if in_rollup.contains(&(trace_key, s.span_id.as_str())) {
-            std::mem::take(&mut rollup).write(tx)?;
+            std::mem::take(&mut rollup).write(tx, months)?;
             in_rollup.clear();
         }
         let mut unchanged = false;
@@ -650,7 +657,7 @@ pub(crate) fn upsert_chunks(
     }
     // New model calls enter the cost rollups here, one upsert per group; merges, duplicates
     // and repricing are moved by the triggers on `spans` (`0004_cost_narrow_rollups.sql`).
-    rollup.write(tx)?;
+    rollup.write(tx, months)?;
     for (prepared, (id, trace_key, unchanged)) in chunks.iter_mut().flatten().zip(row_ids) {
         prepared.row_id = id;
         prepared.trace_key = trace_key;
@@ -1388,15 +1395,18 @@ mod tests {
             let span_id = span.span_id.clone();
             let mut chunks = vec![vec![PreparedSpan::new(span)]];
             let mut merged_ids = Vec::new();
+            let mut months = crate::store::cost::UserMonths::default();
             let counts = upsert_chunks(
                 &tx,
                 &mut chunks,
                 import,
                 &mut merged_ids,
                 &mut TraceNumbers::default(),
+                &mut months,
             )
             .unwrap();
             crate::store::traces::refresh(&tx, chunks.iter().flatten()).unwrap();
+            months.write(&tx).unwrap();
             let row: (i64, String) = tx
                 .query_row(
                     &format!("SELECT import_id, {columns} FROM spans WHERE span_id = ?1"),
@@ -1544,8 +1554,18 @@ mod tests {
         let write = |store: &mut Store, spans: Vec<PreparedSpan>, numbers: &mut TraceNumbers| {
             let tx = store.conn_mut().transaction().unwrap();
             let mut chunks = vec![spans];
-            let counts = upsert_chunks(&tx, &mut chunks, import, &mut Vec::new(), numbers).unwrap();
+            let mut months = crate::store::cost::UserMonths::default();
+            let counts = upsert_chunks(
+                &tx,
+                &mut chunks,
+                import,
+                &mut Vec::new(),
+                numbers,
+                &mut months,
+            )
+            .unwrap();
             crate::store::traces::refresh(&tx, chunks.iter().flatten()).unwrap();
+            months.write(&tx).unwrap();
             tx.commit().unwrap();
             counts
         };
