@@ -5,9 +5,10 @@
 //! **Invariants:** the rollups equal the sums over the stored model calls (llm and embedding
 //! spans that are not duplicates) after every transaction. Every new span enters through
 //! [`crate::store::spans::upsert`], which adds new calls with a [`RollupBatch`] (one upsert per
-//! group and batch, not per span; the users' months once per transaction, [`UserMonths`]); updates and deletes of stored spans (merges, duplicates
-//! found, repricing) move them through the triggers of those migrations. No query here
-//! reads the `spans` table except [`reprice`]: breakdowns scan rollup rows only.
+//! group and batch, not per span; the users' months once per transaction, [`UserMonths`]);
+//! updates and deletes of stored spans (merges, duplicates found, repricing) move them through
+//! the triggers of those migrations. No query here reads the `spans` table except
+//! [`reprice`]: breakdowns scan rollup rows only.
 
 use std::collections::HashMap;
 
