@@ -634,7 +634,8 @@ pub fn detect(head: &[u8]) -> std::result::Result<Format, String> {
 /// fills the pipe) it waited less than [`IndexPlan::IDLE_SHARE`] of the time. It drops them as
 /// well, at any batch, once most of a batch's traces rewrite their rows (spans of traces
 /// written earlier, such as the trace roots a Langfuse export gives at its end): a rewritten
-/// row moves in every index, which costs more than the build at the end.
+/// row moves in every index, which costs more than the build at the end. The trace ids' index
+/// goes with them (see `traces::drop_filter_indexes`).
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum IndexPlan {
     /// Keep them (the store held traces, the input is one document, or they are dropped).

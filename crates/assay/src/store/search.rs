@@ -25,6 +25,8 @@ const TRACE_META: &str =
 /// (re)building the documents of their traces. Returns how many payloads it took.
 pub fn index_pending(store: &mut Store, max: usize) -> Result<usize> {
     let tx = store.conn_mut().transaction()?;
+    // Documents are found by trace id, whose index an import may have dropped until it ends.
+    crate::store::traces::ensure_identity_index(&tx)?;
     let watermark: i64 = tx.query_row(
         "SELECT indexed_up_to FROM search_state WHERE id = 1",
         [],

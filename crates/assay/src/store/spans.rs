@@ -238,6 +238,9 @@ pub struct PreparedSpan {
     /// Set by [`upsert`] when the span was stored already and this record changed nothing in
     /// its row: its trace needs no new summary.
     pub(crate) unchanged: bool,
+    /// Set by [`upsert`] when its trace had no row before this batch: the trace's number is one
+    /// of the batch's new rows (a stored trace keeps the number it has).
+    pub(crate) trace_is_new: bool,
     /// The trace id as a number when it is 32 lowercase hex digits (read on the parser thread,
     /// so the writer does not parse it).
     trace_hex: Option<u128>,
@@ -292,6 +295,7 @@ impl PreparedSpan {
             span,
             row_id: 0,
             unchanged: false,
+            trace_is_new: false,
             trace_key: 0,
             detail,
             attributes,
@@ -514,11 +518,17 @@ pub(crate) fn upsert_chunks(
     // (never, into a store that was empty), or for a new trace the row id its first span is
     // about to take (rows are only appended, at the largest id + 1).
     numbers.check(tx.query_row("PRAGMA data_version", [], |r| r.get(0))?);
+    if !numbers.complete {
+        // Traces are looked up by id below: an import that dropped their index (see
+        // `traces::drop_filter_indexes`) builds it again once it needs it.
+        crate::store::traces::ensure_identity_index(tx)?;
+    }
     let mut number_of = tx.prepare_cached("SELECT search_num FROM traces WHERE trace_id = ?1")?;
     let mut next_row: i64 =
         tx.query_row("SELECT coalesce(max(id), 0) + 1 FROM spans", [], |r| {
             r.get(0)
         })?;
+    let first_row = next_row;
     // The resources of this batch, each written (or found) once: by id, whether it is stored
     // apart.
     let mut resources: rustc_hash::FxHashMap<i64, bool> = Default::default();
@@ -661,6 +671,7 @@ pub(crate) fn upsert_chunks(
     for (prepared, (id, trace_key, unchanged)) in chunks.iter_mut().flatten().zip(row_ids) {
         prepared.row_id = id;
         prepared.trace_key = trace_key;
+        prepared.trace_is_new = trace_key >= first_row;
         prepared.unchanged = unchanged;
     }
     Ok(counts)
@@ -1613,6 +1624,105 @@ mod tests {
             .query_row("SELECT count(*) FROM traces", [], |r| r.get(0))
             .unwrap();
         assert_eq!(traces, 2);
+    }
+
+    /// An import into an empty store may drop the trace ids' index until it ends: it writes a
+    /// new trace's row with a plain insert and summarises a stored one again, and a connection
+    /// that looks traces up by id builds the index again first.
+    #[test]
+    fn without_the_trace_ids_index_each_trace_still_has_one_row() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("assay.db");
+        let mut importing = Store::open(&path).unwrap();
+        let mut other = Store::open(&path).unwrap();
+        let import = import_row(importing.conn());
+        let mut numbers = TraceNumbers::default();
+        numbers.holds_every_stored_trace(true);
+        let trace = |n: u8| format!("{n:032x}");
+        let write = |store: &mut Store, spans: Vec<PreparedSpan>, numbers: &mut TraceNumbers| {
+            let tx = store.conn_mut().transaction().unwrap();
+            let mut chunks = vec![spans];
+            let mut months = crate::store::cost::UserMonths::default();
+            upsert_chunks(
+                &tx,
+                &mut chunks,
+                import,
+                &mut Vec::new(),
+                numbers,
+                &mut months,
+            )
+            .unwrap();
+            crate::store::traces::refresh(&tx, chunks.iter().flatten()).unwrap();
+            months.write(&tx).unwrap();
+            tx.commit().unwrap();
+        };
+        let has_index = |store: &Store| -> bool {
+            store
+                .conn()
+                .query_row(
+                    "SELECT count(*) FROM sqlite_master WHERE name = 'traces_id'",
+                    [],
+                    |r| r.get::<_, i64>(0),
+                )
+                .unwrap()
+                == 1
+        };
+        {
+            let tx = importing.conn_mut().transaction().unwrap();
+            crate::store::traces::drop_filter_indexes(&tx).unwrap();
+            tx.commit().unwrap();
+        }
+        assert!(!has_index(&importing));
+        // Trace 2 is in both batches; trace 1 gets a span from another connection later.
+        let batch = vec![
+            span(&trace(1), "a000000000000001", 1),
+            span(&trace(2), "a000000000000002", 2),
+        ];
+        write(&mut importing, batch, &mut numbers);
+        let batch = vec![
+            span(&trace(2), "a000000000000003", 3),
+            span(&trace(3), "a000000000000004", 4),
+        ];
+        write(&mut importing, batch, &mut numbers);
+        assert!(
+            !has_index(&importing),
+            "an import that met every trace looks none up"
+        );
+        let batch = vec![
+            span(&trace(4), "b000000000000001", 5),
+            span(&trace(1), "b000000000000002", 6),
+        ];
+        write(&mut other, batch, &mut TraceNumbers::default());
+        assert!(
+            has_index(&other),
+            "built again by the connection that looks traces up"
+        );
+        let batch = vec![
+            span(&trace(4), "a000000000000005", 7),
+            span(&trace(5), "a000000000000006", 8),
+            span(&trace(1), "a000000000000007", 9),
+        ];
+        write(&mut importing, batch, &mut numbers);
+        crate::store::traces::ensure_filter_indexes(importing.conn()).unwrap();
+        // Each trace has one row, numbered as its spans are, that counts all of them.
+        let conn = importing.conn();
+        let mut stmt = conn
+            .prepare(
+                "SELECT t.trace_id, t.span_count, (SELECT count(*) FROM spans s
+                     WHERE s.trace_key = t.search_num AND s.trace_id = t.trace_id)
+                 FROM traces t ORDER BY t.trace_id",
+            )
+            .unwrap();
+        let rows: Vec<(String, i64, i64)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        let expected: Vec<(String, i64, i64)> = [(1, 3), (2, 2), (3, 1), (4, 2), (5, 1)]
+            .into_iter()
+            .map(|(n, spans)| (trace(n), spans, spans))
+            .collect();
+        assert_eq!(rows, expected);
     }
 
     #[test]

@@ -137,15 +137,15 @@ pub fn refresh<'s>(
         "CREATE TEMP TABLE IF NOT EXISTS touched (trace_key INTEGER PRIMARY KEY);
          DELETE FROM touched;",
     )?;
-    // Per trace (by its number): its spans in the batch and its id.
-    let mut by_trace: rustc_hash::FxHashMap<i64, (Vec<&Span>, &str)> = Default::default();
+    // Per trace (by its number): its spans in the batch, its id, and whether it is new.
+    let mut by_trace: rustc_hash::FxHashMap<i64, (Vec<&Span>, &str, bool)> = Default::default();
     // A span sent again unchanged changes nothing in its trace (a stored span's trace has its
     // row already).
     for p in spans.into_iter().filter(|p| !p.unchanged) {
         debug_assert_ne!(p.trace_key, 0, "refresh before upsert");
         let entry = by_trace
             .entry(p.trace_key)
-            .or_insert_with(|| (Vec::new(), p.span.trace_id.as_str()));
+            .or_insert_with(|| (Vec::new(), p.span.trace_id.as_str(), p.trace_is_new));
         entry.0.push(&p.span);
     }
     let mut touch = tx.prepare_cached("INSERT OR IGNORE INTO touched (trace_key) VALUES (?1)")?;
@@ -158,7 +158,7 @@ pub fn refresh<'s>(
     // In order of their numbers, so new trace rows append to the table.
     let mut by_trace: Vec<_> = by_trace.into_iter().collect();
     by_trace.sort_unstable_by_key(|(number, _)| *number);
-    for (number, (spans, trace)) in by_trace {
+    for (number, (spans, trace, is_new)) in by_trace {
         let mut keys = rustc_hash::FxHashSet::default();
         let mut ids = rustc_hash::FxHashSet::default();
         let mut candidate = false;
@@ -172,13 +172,11 @@ pub fn refresh<'s>(
                     !keys.insert((s.parent_span_id.as_deref(), s.provider.as_deref(), input));
             }
         }
-        let mut existed = true;
-        if !candidate && !repeated {
-            // Nothing in the batch can be a duplicate: if the trace is new (the insert below
-            // finds no row), the whole trace is in this batch and its summary is computed here,
-            // without reading the spans back. The insert is the existence check too.
+        if is_new && !candidate && !repeated {
+            // A new trace is whole in this batch: when nothing in it can be a duplicate, its
+            // summary is computed here, without reading the spans back.
             let t = summarise(&spans, &ids);
-            existed = insert.execute(rusqlite::params![
+            insert.execute(rusqlite::params![
                 trace,
                 t.name,
                 t.service,
@@ -197,12 +195,10 @@ pub fn refresh<'s>(
                 t.session_id,
                 t.environment,
                 number,
-            ])? == 0;
-            if !existed {
-                continue;
-            }
+            ])?;
+            continue;
         }
-        if model_calls && (candidate || existed) {
+        if model_calls {
             duplicates.execute([number])?;
         }
         touch.execute([number])?;
@@ -218,8 +214,7 @@ const INSERT_SUMMARY: &str = "
 INSERT INTO traces (trace_id, name, service, start_ns, end_ns, span_count, error_count,
     status, models, input_tokens, output_tokens, tenant, endpoint, feature, user_id, session_id,
     environment, search_num)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)
-ON CONFLICT (trace_id) DO NOTHING";
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)";
 
 /// A trace's summary from all of its spans, with exactly the meaning of [`REFRESH`].
 struct Summary {
@@ -335,16 +330,29 @@ const FILTER_INDEXES: &[(&str, &str)] = &[
     ),
 ];
 
-/// Drops the filter indexes (see [`FILTER_INDEXES`]).
+/// The trace ids' index, which an import drops with the filter indexes: new traces' ids are
+/// random, so each lands on a page of its own, while an import knows which traces are new
+/// without it (their numbers are its new rows).
+const IDENTITY_INDEX: &str = "CREATE UNIQUE INDEX IF NOT EXISTS traces_id ON traces(trace_id)";
+
+/// Drops the filter indexes (see [`FILTER_INDEXES`]) and the trace ids' index.
 pub fn drop_filter_indexes(tx: &Transaction<'_>) -> Result<()> {
     for (name, _) in FILTER_INDEXES {
         tx.execute_batch(&format!("DROP INDEX IF EXISTS {name}"))?;
     }
+    tx.execute_batch("DROP INDEX IF EXISTS traces_id")?;
     Ok(())
 }
 
-/// Creates any missing filter index.
+/// Creates the trace ids' index if it is missing.
+pub fn ensure_identity_index(conn: &rusqlite::Connection) -> Result<()> {
+    conn.execute_batch(IDENTITY_INDEX)?;
+    Ok(())
+}
+
+/// Creates any missing filter index, and the trace ids' index.
 pub fn ensure_filter_indexes(conn: &rusqlite::Connection) -> Result<()> {
+    ensure_identity_index(conn)?;
     for (name, on) in FILTER_INDEXES {
         conn.execute_batch(&format!("CREATE INDEX IF NOT EXISTS {name} ON {on}"))?;
     }
