@@ -1548,6 +1548,32 @@ mod tests {
         PreparedSpan::new(Span::new(trace.into(), id.into(), "step".into(), start_ns))
     }
 
+    /// Writes `spans` as one batch of import `import`, in a transaction of its own, as the
+    /// importer does.
+    fn write_batch(
+        store: &mut Store,
+        import: i64,
+        spans: Vec<PreparedSpan>,
+        numbers: &mut TraceNumbers,
+    ) -> UpsertCounts {
+        let tx = store.conn_mut().transaction().unwrap();
+        let mut chunks = vec![spans];
+        let mut months = crate::store::cost::UserMonths::default();
+        let counts = upsert_chunks(
+            &tx,
+            &mut chunks,
+            import,
+            &mut Vec::new(),
+            numbers,
+            &mut months,
+        )
+        .unwrap();
+        crate::store::traces::refresh(&tx, chunks.iter().flatten()).unwrap();
+        months.write(&tx).unwrap();
+        tx.commit().unwrap();
+        counts
+    }
+
     /// An import that began on an empty store takes a trace it has not met for new, without a
     /// lookup; once another connection has written, it looks traces up again, so a trace that
     /// connection stored keeps one number and its spans merge rather than repeat.
@@ -1563,22 +1589,7 @@ mod tests {
         let mut numbers = TraceNumbers::default();
         numbers.holds_every_stored_trace(true);
         let write = |store: &mut Store, spans: Vec<PreparedSpan>, numbers: &mut TraceNumbers| {
-            let tx = store.conn_mut().transaction().unwrap();
-            let mut chunks = vec![spans];
-            let mut months = crate::store::cost::UserMonths::default();
-            let counts = upsert_chunks(
-                &tx,
-                &mut chunks,
-                import,
-                &mut Vec::new(),
-                numbers,
-                &mut months,
-            )
-            .unwrap();
-            crate::store::traces::refresh(&tx, chunks.iter().flatten()).unwrap();
-            months.write(&tx).unwrap();
-            tx.commit().unwrap();
-            counts
+            write_batch(store, import, spans, numbers)
         };
         let counts = write(
             &mut importing,
@@ -1640,21 +1651,7 @@ mod tests {
         numbers.holds_every_stored_trace(true);
         let trace = |n: u8| format!("{n:032x}");
         let write = |store: &mut Store, spans: Vec<PreparedSpan>, numbers: &mut TraceNumbers| {
-            let tx = store.conn_mut().transaction().unwrap();
-            let mut chunks = vec![spans];
-            let mut months = crate::store::cost::UserMonths::default();
-            upsert_chunks(
-                &tx,
-                &mut chunks,
-                import,
-                &mut Vec::new(),
-                numbers,
-                &mut months,
-            )
-            .unwrap();
-            crate::store::traces::refresh(&tx, chunks.iter().flatten()).unwrap();
-            months.write(&tx).unwrap();
-            tx.commit().unwrap();
+            write_batch(store, import, spans, numbers);
         };
         let has_index = |store: &Store| -> bool {
             store

@@ -361,23 +361,26 @@ fn a_call_whose_usage_arrives_later_is_costed_when_it_does() {
     assert_eq!(t.input_tokens, 1_000_000);
 }
 
+/// [`model_call`] on one line, with a million input tokens, `output` output tokens and `user`.
+fn user_call(span_id: &str, user: &str, output: u32) -> String {
+    model_call(
+        span_id,
+        &format!(
+            r#", {{"key": "gen_ai.usage.input_tokens", "value": {{"intValue": "1000000"}}}},
+               {{"key": "gen_ai.usage.output_tokens", "value": {{"intValue": "{output}"}}}},
+               {{"key": "user.id", "value": {{"stringValue": "{user}"}}}}"#
+        ),
+    )
+    .replace('\n', " ")
+}
+
 /// A call exported twice in one file (a partial record, then the complete one) is written in
 /// one batch: the rollups count it once, with what its last record says, as the stored span
 /// does.
 #[test]
 fn a_call_that_arrives_twice_in_one_file_is_counted_once_as_completed() {
     let (dir, api) = temp_workspace();
-    let record = |span: &str, user: &str, output: u32| {
-        model_call(
-            span,
-            &format!(
-                r#", {{"key": "gen_ai.usage.input_tokens", "value": {{"intValue": "1000000"}}}},
-                   {{"key": "gen_ai.usage.output_tokens", "value": {{"intValue": "{output}"}}}},
-                   {{"key": "user.id", "value": {{"stringValue": "{user}"}}}}"#
-            ),
-        )
-        .replace('\n', " ")
-    };
+    let record = |span: &str, user: &str, output: u32| user_call(span, user, output);
     let path = dir.path().join("twice.jsonl");
     let lines = [
         record("eee19b7ec3c1b174", "ann", 0),
@@ -437,17 +440,10 @@ fn a_call_that_arrives_twice_in_one_file_is_counted_once_as_completed() {
 #[test]
 fn a_call_completed_a_batch_later_in_the_same_transaction_moves_its_users_month() {
     let (dir, api) = temp_workspace();
+    // Each in a trace of its own.
     let record = |trace: usize, span: &str, user: &str, output: u32| {
-        model_call(
-            span,
-            &format!(
-                r#", {{"key": "gen_ai.usage.input_tokens", "value": {{"intValue": "1000000"}}}},
-                   {{"key": "gen_ai.usage.output_tokens", "value": {{"intValue": "{output}"}}}},
-                   {{"key": "user.id", "value": {{"stringValue": "{user}"}}}}"#
-            ),
-        )
-        .replace("5b8efff798038103d269b633813fc60c", &format!("{trace:032x}"))
-        .replace('\n', " ")
+        user_call(span, user, output)
+            .replace("5b8efff798038103d269b633813fc60c", &format!("{trace:032x}"))
     };
     // Ann's call, a whole batch of bob's calls (each its own trace), then ann's call completed:
     // the completed record is written in the second batch of the import's first transaction.
