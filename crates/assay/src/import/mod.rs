@@ -820,19 +820,24 @@ impl<'s, 'p> StoreSink<'s, 'p> {
                 (self.store.conn().unchecked_transaction()?, Instant::now())
             }
         };
-        let commit =
-            last || self.batches_in_tx + 1 >= BATCHES_PER_COMMIT || began.elapsed() >= COMMIT_AFTER;
-        let written = self.write_batch(&tx).and_then(|()| match commit {
-            true => self.user_months.write(&tx),
-            false => Ok(()),
+        let written = self.write_batch(&tx).and_then(|()| {
+            self.batches_in_tx += 1;
+            let commit =
+                last || self.batches_in_tx >= BATCHES_PER_COMMIT || began.elapsed() >= COMMIT_AFTER;
+            if commit {
+                self.user_months.write(&tx)?;
+            }
+            Ok(commit)
         });
-        if let Err(e) = written {
-            // Dropping `tx` rolls the whole transaction back, with the sums it held.
-            self.batches_in_tx = 0;
-            self.user_months.forget();
-            return Err(e);
-        }
-        self.batches_in_tx += 1;
+        let commit = match written {
+            Ok(commit) => commit,
+            Err(e) => {
+                // Dropping `tx` rolls the whole transaction back, with the sums it held.
+                self.batches_in_tx = 0;
+                self.user_months.forget();
+                return Err(e);
+            }
+        };
         if commit {
             tx.commit()?;
             self.batches_in_tx = 0;

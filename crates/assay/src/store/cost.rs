@@ -182,11 +182,11 @@ type GroupKeys<'a> = [&'a str; 7];
 /// meets most of the month's users, so per batch `cost_user_monthly` took about as many upserts
 /// as all the other rollups together.
 ///
-/// The triggers that move a merged, duplicate or repriced call's sums update
-/// rows in place (`UPDATE ... WHERE month = ... AND user_id = ...`,
-/// `0008_spans_by_trace_number.sql`), so a row they look for must exist: a
-/// (month, user) the transaction has not written yet is written with the first batch that
-/// counts it, and later batches' sums wait here. Sums only add, so their order does not matter.
+/// The triggers that move a merged, duplicate or repriced call's sums update rows in place
+/// (`UPDATE ... WHERE month = ... AND user_id = ...`, `0008_spans_by_trace_number.sql`), so a
+/// row they look for must exist: a (month, user) the transaction has not written yet is written
+/// with the first batch that counts it, and later batches' sums wait here. Sums only add, so
+/// their order does not matter.
 #[derive(Debug, Default)]
 pub struct UserMonths {
     /// month -> user -> sums not written yet; a user is here once the transaction has written
