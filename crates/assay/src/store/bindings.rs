@@ -30,6 +30,23 @@ enum Kept {
 /// The longest text [`KeptBindings`] keeps to compare with the next row's.
 const KEPT_TEXT: usize = 96;
 
+/// Whether two short texts are equal, compared eight bytes at a time in line: a writer compares
+/// about twenty texts a row, and a call to the C library's `memcmp` for each cost an import of a
+/// million spans about 0.3 s.
+#[inline]
+fn same_text(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let (mut a8, mut b8) = (a.chunks_exact(8), b.chunks_exact(8));
+    let word = |c: &[u8]| u64::from_ne_bytes(c.try_into().unwrap_or_default());
+    if (&mut a8).zip(&mut b8).any(|(x, y)| word(x) != word(y)) {
+        return false;
+    }
+    let rest = a8.remainder().iter().zip(b8.remainder());
+    rest.fold(0u8, |differ, (x, y)| differ | (x ^ y)) == 0
+}
+
 impl KeptBindings {
     /// Binds the `values` that differ from the statement's current bindings and executes
     /// `stmt`; returns the rows changed.
@@ -53,7 +70,7 @@ impl KeptBindings {
                 (ValueRef::Null, Kept::Null) => true,
                 (ValueRef::Integer(v), Kept::Integer(k)) => v == *k,
                 (ValueRef::Real(v), Kept::Real(k)) => v.to_bits() == *k,
-                (ValueRef::Text(v), Kept::Text(k)) => v == k.as_slice(),
+                (ValueRef::Text(v), Kept::Text(k)) => same_text(v, k),
                 _ => false,
             };
             if same {
@@ -87,6 +104,24 @@ mod tests {
     use rusqlite::{params, Connection, ToSql};
 
     use super::*;
+
+    /// Texts compare as equal exactly when they are, whatever their length and wherever they
+    /// differ (in a word of eight bytes or in the bytes after the last).
+    #[test]
+    fn texts_compare_equal_only_when_they_are() {
+        for len in 0..=40usize {
+            let a: Vec<u8> = (0..len).map(|i| b'a' + (i % 26) as u8).collect();
+            assert!(same_text(&a, &a.clone()), "{len} bytes");
+            for at in 0..len {
+                let mut b = a.clone();
+                b[at] ^= 0x20;
+                assert!(!same_text(&a, &b), "{len} bytes, differing at {at}");
+            }
+            let mut longer = a.clone();
+            longer.push(b'z');
+            assert!(!same_text(&a, &longer), "{len} bytes and one more");
+        }
+    }
 
     /// Rows written through kept bindings are the rows given, whatever each value was before
     /// (NULL, the same, another of its type, another type, a text too long to keep).
