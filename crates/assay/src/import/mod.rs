@@ -1014,8 +1014,10 @@ impl StoreSink<'_, '_> {
 /// spans of its trace in the batch, root first, so breakdowns by any key count every model call.
 /// Values a span has are never replaced.
 fn fill_trace_attribution(batch: &mut [Vec<PreparedSpan>]) {
-    // One merged attribution per trace; `slot[i]` says which is span i's.
-    let mut traces: Vec<crate::model::Attribution> = Vec::new();
+    // Per trace of the batch and per key, the span whose value its other spans take, as (chunk,
+    // index): roots first, so a root's value wins over a child's, then in order. Only the values
+    // a span lacks are copied, once each. `slot[i]` says which trace span i is of.
+    let mut sources: Vec<[Option<(usize, usize)>; ATTRIBUTION_KEYS]> = Vec::new();
     let mut slot = vec![0usize; batch.iter().map(Vec::len).sum()];
     {
         let mut by_trace: rustc_hash::FxHashMap<&str, usize> = Default::default();
@@ -1027,10 +1029,10 @@ fn fill_trace_attribution(batch: &mut [Vec<PreparedSpan>]) {
             let t = match previous {
                 Some((last, t)) if last == id => t,
                 _ => {
-                    let next = traces.len();
+                    let next = sources.len();
                     let t = *by_trace.entry(id).or_insert(next);
                     if t == next {
-                        traces.push(crate::model::Attribution::default());
+                        sources.push([None; ATTRIBUTION_KEYS]);
                     }
                     t
                 }
@@ -1039,34 +1041,69 @@ fn fill_trace_attribution(batch: &mut [Vec<PreparedSpan>]) {
             slot[i] = t;
         }
     }
-    // Roots first, so a root's value wins over a child's.
+    let positions = || {
+        batch
+            .iter()
+            .enumerate()
+            .flat_map(|(c, chunk)| (0..chunk.len()).map(move |k| (c, k)))
+    };
     for roots in [true, false] {
-        for (i, p) in batch.iter().flatten().enumerate() {
-            if p.span.parent_span_id.is_none() == roots {
-                fill_missing(&mut traces[slot[i]], &p.span.attribution);
+        for (i, (c, k)) in positions().enumerate() {
+            let span = &batch[c][k].span;
+            if span.parent_span_id.is_none() != roots {
+                continue;
+            }
+            let source = &mut sources[slot[i]];
+            for (key, value) in attribution_keys(&span.attribution).iter().enumerate() {
+                if source[key].is_none() && value.is_some() {
+                    source[key] = Some((c, k));
+                }
             }
         }
     }
-    for (i, p) in batch.iter_mut().flatten().enumerate() {
-        fill_missing(&mut p.span.attribution, &traces[slot[i]]);
+    let spans: Vec<(usize, usize)> = positions().collect();
+    for (i, &(c, k)) in spans.iter().enumerate() {
+        for (key, source) in sources[slot[i]].iter().enumerate() {
+            let Some((sc, sk)) = *source else { continue };
+            if (sc, sk) == (c, k) || attribution_keys(&batch[c][k].span.attribution)[key].is_some()
+            {
+                continue;
+            }
+            let value = attribution_keys(&batch[sc][sk].span.attribution)[key].clone();
+            *attribution_keys_mut(&mut batch[c][k].span.attribution)[key] = value;
+        }
     }
 }
 
-/// Sets each key `into` lacks from `from`.
-fn fill_missing(into: &mut crate::model::Attribution, from: &crate::model::Attribution) {
-    for (slot, value) in [
-        (&mut into.tenant, &from.tenant),
-        (&mut into.endpoint, &from.endpoint),
-        (&mut into.feature, &from.feature),
-        (&mut into.user, &from.user),
-        (&mut into.session, &from.session),
-        (&mut into.environment, &from.environment),
-        (&mut into.release, &from.release),
-    ] {
-        if slot.is_none() {
-            slot.clone_from(value);
-        }
-    }
+/// How many keys an attribution has (see [`attribution_keys`]).
+const ATTRIBUTION_KEYS: usize = 7;
+
+/// An attribution's keys, in one order.
+fn attribution_keys(a: &crate::model::Attribution) -> [&Option<String>; ATTRIBUTION_KEYS] {
+    [
+        &a.tenant,
+        &a.endpoint,
+        &a.feature,
+        &a.user,
+        &a.session,
+        &a.environment,
+        &a.release,
+    ]
+}
+
+/// [`attribution_keys`], to set.
+fn attribution_keys_mut(
+    a: &mut crate::model::Attribution,
+) -> [&mut Option<String>; ATTRIBUTION_KEYS] {
+    [
+        &mut a.tenant,
+        &mut a.endpoint,
+        &mut a.feature,
+        &mut a.user,
+        &mut a.session,
+        &mut a.environment,
+        &mut a.release,
+    ]
 }
 
 /// Spans per message from the parser thread to the writer.
@@ -1196,6 +1233,82 @@ pub(crate) fn io_message(e: &std::io::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A span lacks only the keys it has no value for: it takes each from its trace's first root
+    /// that has it, else from the first of its trace's spans that has it, wherever those are in
+    /// the batch's chunks; no value is replaced, and other traces lend nothing.
+    #[test]
+    fn spans_take_the_keys_they_lack_from_their_trace_root_first() {
+        let span = |trace: &str, id: &str, parent: Option<&str>, keys: &[(&str, &str)]| {
+            let mut s = Span::new(trace.into(), id.into(), "step".into(), 1);
+            s.parent_span_id = parent.map(str::to_owned);
+            let a = &mut s.attribution;
+            for (key, value) in keys {
+                let slot = match *key {
+                    "tenant" => &mut a.tenant,
+                    "user" => &mut a.user,
+                    "feature" => &mut a.feature,
+                    "session" => &mut a.session,
+                    other => panic!("{other}"),
+                };
+                *slot = Some((*value).to_owned());
+            }
+            PreparedSpan::new(s)
+        };
+        let mut batch = vec![
+            vec![
+                span(
+                    "a",
+                    "a-child-1",
+                    Some("a-root"),
+                    &[("tenant", "child-tenant")],
+                ),
+                span("c", "c-child-1", Some("c-root"), &[("session", "s1")]),
+                span("b", "b-only", None, &[("user", "bob")]),
+            ],
+            vec![
+                span(
+                    "a",
+                    "a-root",
+                    None,
+                    &[("tenant", "acme"), ("user", "ann"), ("feature", "f")],
+                ),
+                span("c", "c-root", None, &[]),
+                span("a", "a-child-2", Some("a-root"), &[]),
+                span("c", "c-child-2", Some("c-root"), &[("session", "s2")]),
+                span("c", "c-child-3", Some("c-root"), &[]),
+            ],
+        ];
+        fill_trace_attribution(&mut batch);
+        let got: Vec<(String, [Option<String>; 4])> = batch
+            .iter()
+            .flatten()
+            .map(|p| {
+                let a = &p.span.attribution;
+                let keys = [&a.tenant, &a.user, &a.feature, &a.session].map(Clone::clone);
+                (p.span.span_id.clone(), keys)
+            })
+            .collect();
+        let some = |v: &str| Some(v.to_owned());
+        let expected = vec![
+            (
+                "a-child-1",
+                [some("child-tenant"), some("ann"), some("f"), None],
+            ),
+            ("c-child-1", [None, None, None, some("s1")]),
+            ("b-only", [None, some("bob"), None, None]),
+            ("a-root", [some("acme"), some("ann"), some("f"), None]),
+            ("c-root", [None, None, None, some("s1")]),
+            ("a-child-2", [some("acme"), some("ann"), some("f"), None]),
+            ("c-child-2", [None, None, None, some("s2")]),
+            ("c-child-3", [None, None, None, some("s1")]),
+        ];
+        let expected: Vec<(String, [Option<String>; 4])> = expected
+            .into_iter()
+            .map(|(id, keys)| (id.to_owned(), keys))
+            .collect();
+        assert_eq!(got, expected);
+    }
 
     /// A new store, and a generated month of about `spans` spans as OTLP JSON lines.
     fn store_and_month(spans: u64) -> (tempfile::TempDir, Store, Vec<u8>) {
