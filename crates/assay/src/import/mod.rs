@@ -1014,10 +1014,8 @@ impl StoreSink<'_, '_> {
 /// spans of its trace in the batch, root first, so breakdowns by any key count every model call.
 /// Values a span has are never replaced.
 fn fill_trace_attribution(batch: &mut [Vec<PreparedSpan>]) {
-    // Per trace of the batch and per key, the span whose value its other spans take, as (chunk,
-    // index): roots first, so a root's value wins over a child's, then in order. Only the values
-    // a span lacks are copied, once each. `slot[i]` says which trace span i is of.
-    let mut sources: Vec<[Option<(usize, usize)>; ATTRIBUTION_KEYS]> = Vec::new();
+    // One merged attribution per trace; `slot[i]` says which is span i's.
+    let mut traces: Vec<crate::model::Attribution> = Vec::new();
     let mut slot = vec![0usize; batch.iter().map(Vec::len).sum()];
     {
         let mut by_trace: rustc_hash::FxHashMap<&str, usize> = Default::default();
@@ -1029,10 +1027,10 @@ fn fill_trace_attribution(batch: &mut [Vec<PreparedSpan>]) {
             let t = match previous {
                 Some((last, t)) if last == id => t,
                 _ => {
-                    let next = sources.len();
+                    let next = traces.len();
                     let t = *by_trace.entry(id).or_insert(next);
                     if t == next {
-                        sources.push([None; ATTRIBUTION_KEYS]);
+                        traces.push(crate::model::Attribution::default());
                     }
                     t
                 }
@@ -1041,69 +1039,34 @@ fn fill_trace_attribution(batch: &mut [Vec<PreparedSpan>]) {
             slot[i] = t;
         }
     }
-    let positions = || {
-        batch
-            .iter()
-            .enumerate()
-            .flat_map(|(c, chunk)| (0..chunk.len()).map(move |k| (c, k)))
-    };
+    // Roots first, so a root's value wins over a child's.
     for roots in [true, false] {
-        for (i, (c, k)) in positions().enumerate() {
-            let span = &batch[c][k].span;
-            if span.parent_span_id.is_none() != roots {
-                continue;
-            }
-            let source = &mut sources[slot[i]];
-            for (key, value) in attribution_keys(&span.attribution).iter().enumerate() {
-                if source[key].is_none() && value.is_some() {
-                    source[key] = Some((c, k));
-                }
+        for (i, p) in batch.iter().flatten().enumerate() {
+            if p.span.parent_span_id.is_none() == roots {
+                fill_missing(&mut traces[slot[i]], &p.span.attribution);
             }
         }
     }
-    let spans: Vec<(usize, usize)> = positions().collect();
-    for (i, &(c, k)) in spans.iter().enumerate() {
-        for (key, source) in sources[slot[i]].iter().enumerate() {
-            let Some((sc, sk)) = *source else { continue };
-            if (sc, sk) == (c, k) || attribution_keys(&batch[c][k].span.attribution)[key].is_some()
-            {
-                continue;
-            }
-            let value = attribution_keys(&batch[sc][sk].span.attribution)[key].clone();
-            *attribution_keys_mut(&mut batch[c][k].span.attribution)[key] = value;
-        }
+    for (i, p) in batch.iter_mut().flatten().enumerate() {
+        fill_missing(&mut p.span.attribution, &traces[slot[i]]);
     }
 }
 
-/// How many keys an attribution has (see [`attribution_keys`]).
-const ATTRIBUTION_KEYS: usize = 7;
-
-/// An attribution's keys, in one order.
-fn attribution_keys(a: &crate::model::Attribution) -> [&Option<String>; ATTRIBUTION_KEYS] {
-    [
-        &a.tenant,
-        &a.endpoint,
-        &a.feature,
-        &a.user,
-        &a.session,
-        &a.environment,
-        &a.release,
-    ]
-}
-
-/// [`attribution_keys`], to set.
-fn attribution_keys_mut(
-    a: &mut crate::model::Attribution,
-) -> [&mut Option<String>; ATTRIBUTION_KEYS] {
-    [
-        &mut a.tenant,
-        &mut a.endpoint,
-        &mut a.feature,
-        &mut a.user,
-        &mut a.session,
-        &mut a.environment,
-        &mut a.release,
-    ]
+/// Sets each key `into` lacks from `from`.
+fn fill_missing(into: &mut crate::model::Attribution, from: &crate::model::Attribution) {
+    for (slot, value) in [
+        (&mut into.tenant, &from.tenant),
+        (&mut into.endpoint, &from.endpoint),
+        (&mut into.feature, &from.feature),
+        (&mut into.user, &from.user),
+        (&mut into.session, &from.session),
+        (&mut into.environment, &from.environment),
+        (&mut into.release, &from.release),
+    ] {
+        if slot.is_none() {
+            slot.clone_from(value);
+        }
+    }
 }
 
 /// Spans per message from the parser thread to the writer.
