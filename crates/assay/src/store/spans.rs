@@ -18,7 +18,7 @@ use crate::model::{
     Attribution, Document, ErrorClass, Message, PromptTemplate, Span, SpanEvent, SpanKind,
     SpanPayload, SpanStatus, Usage,
 };
-use crate::store::bindings::KeptBindings;
+use crate::store::bindings::{KeptBindings, Param};
 use crate::store::mirrored::LeftOut;
 use crate::store::Store;
 
@@ -551,45 +551,45 @@ pub(crate) fn upsert_chunks(
                 key
             }
         };
-        let values = params![
-            s.trace_id,
-            s.span_id,
-            s.parent_span_id,
-            s.name,
-            s.kind.as_str(),
-            s.start_ns,
-            s.end_ns,
-            s.status.as_str(),
-            s.status_message,
-            s.error_class.map(ErrorClass::as_str),
-            s.service,
-            s.provider,
-            s.request_model,
-            s.response_model,
-            s.finish_reason,
-            s.time_to_first_token_ns,
-            s.usage.input,
-            s.usage.output,
-            s.usage.cache_read,
-            s.usage.cache_write,
-            s.usage.reasoning,
-            s.reported_cost,
-            s.prompt_name,
-            s.prompt_version,
-            a.tenant,
-            a.endpoint,
-            a.feature,
-            a.user,
-            a.session,
-            a.environment,
-            a.release,
-            tags,
-            import_id,
-            s.cost,
-            s.unpriced,
-            trace_key,
+        let values: [Param; 36] = [
+            (&s.trace_id).into(),
+            (&s.span_id).into(),
+            (&s.parent_span_id).into(),
+            (&s.name).into(),
+            s.kind.as_str().into(),
+            s.start_ns.into(),
+            s.end_ns.into(),
+            s.status.as_str().into(),
+            (&s.status_message).into(),
+            s.error_class.map(ErrorClass::as_str).into(),
+            (&s.service).into(),
+            (&s.provider).into(),
+            (&s.request_model).into(),
+            (&s.response_model).into(),
+            (&s.finish_reason).into(),
+            s.time_to_first_token_ns.into(),
+            s.usage.input.into(),
+            s.usage.output.into(),
+            s.usage.cache_read.into(),
+            s.usage.cache_write.into(),
+            s.usage.reasoning.into(),
+            s.reported_cost.into(),
+            (&s.prompt_name).into(),
+            (&s.prompt_version).into(),
+            (&a.tenant).into(),
+            (&a.endpoint).into(),
+            (&a.feature).into(),
+            (&a.user).into(),
+            (&a.session).into(),
+            (&a.environment).into(),
+            (&a.release).into(),
+            tags.into(),
+            import_id.into(),
+            s.cost.into(),
+            s.unpriced.into(),
+            trace_key.into(),
         ];
-        let known = span_bindings.execute(&mut insert_span, values)? == 0;
+        let known = span_bindings.execute(&mut insert_span, &values)? == 0;
         if !known {
             if rollup.add(s) {
                 in_rollup.insert((trace_key, s.span_id.as_str()));
@@ -601,7 +601,8 @@ pub(crate) fn upsert_chunks(
         let mut unchanged = false;
         let id: i64 = if known {
             counts.merged += 1;
-            match span_stmt.query_row(values, |r| r.get(0)).optional()? {
+            let merged = span_stmt.query_row(rusqlite::params_from_iter(&values), |r| r.get(0));
+            match merged.optional()? {
                 Some(id) => {
                     merged_ids.push(id);
                     id
@@ -640,18 +641,19 @@ pub(crate) fn upsert_chunks(
         let left_out = &prepared.left_out;
         let mirrored = (left_out.mirrored != 0).then_some(left_out.mirrored);
         // The last value, the bits the record shadows, is the merge's only.
-        let values = params![
-            id,
-            p.input,
-            p.output,
-            detail,
-            attributes,
-            resource_id,
-            mirrored,
-            left_out.shadowed
+        let values: [Param; 8] = [
+            id.into(),
+            (&p.input).into(),
+            (&p.output).into(),
+            detail.into(),
+            attributes.into(),
+            resource_id.into(),
+            mirrored.into(),
+            left_out.shadowed.into(),
         ];
         let payload_changed = if known {
-            let changed = payload_stmt.query_row(values, |r| r.get::<_, i64>(0));
+            let changed =
+                payload_stmt.query_row(rusqlite::params_from_iter(&values), |r| r.get::<_, i64>(0));
             changed.optional()?.is_some()
         } else {
             payload_bindings.execute(&mut insert_payload, &values[..7])?;
