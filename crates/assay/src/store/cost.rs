@@ -14,10 +14,11 @@ use std::collections::HashMap;
 
 use rustc_hash::FxHashMap;
 
+use rusqlite::params_from_iter;
 use rusqlite::types::Value as SqlValue;
-use rusqlite::ToSql;
 
 use crate::error::{Error, Result};
+use crate::store::bindings::Param;
 use crate::store::Store;
 
 /// A dimension of the rollups.
@@ -127,19 +128,32 @@ pub struct Sums {
 
 impl Sums {
     /// The sums in the column order of `cost_hourly`, `cost_daily` and `cost_hourly_by`.
-    fn columns(&self) -> [&dyn ToSql; 11] {
+    fn columns(&self) -> [Param<'static>; 11] {
         [
-            &self.requests,
-            &self.errors,
-            &self.unpriced,
-            &self.input,
-            &self.output,
-            &self.cache_read,
-            &self.cache_write,
-            &self.reasoning,
-            &self.cost,
-            &self.reported_cost,
-            &self.cost_reported,
+            Param::Integer(self.requests),
+            Param::Integer(self.errors),
+            Param::Integer(self.unpriced),
+            Param::Integer(self.input),
+            Param::Integer(self.output),
+            Param::Integer(self.cache_read),
+            Param::Integer(self.cache_write),
+            Param::Integer(self.reasoning),
+            Param::Real(self.cost),
+            Param::Real(self.reported_cost),
+            Param::Real(self.cost_reported),
+        ]
+    }
+
+    /// The sums in the column order of `cost_user_daily` and `cost_user_monthly`, after the
+    /// period and the user.
+    fn user_columns(&self) -> [Param<'static>; 6] {
+        [
+            Param::Integer(self.requests),
+            Param::Integer(self.errors),
+            Param::Integer(self.unpriced),
+            Param::Integer(self.input),
+            Param::Integer(self.output),
+            Param::Real(self.cost),
         ]
     }
 
@@ -202,9 +216,8 @@ impl UserMonths {
         for (month, users) in self.pending.drain() {
             for (user, s) in users {
                 if s != Sums::default() {
-                    stmt.execute(rusqlite::params![
-                        month, user, s.requests, s.errors, s.unpriced, s.input, s.output, s.cost
-                    ])?;
+                    let keys = [Param::Integer(month), Param::Text(&user)];
+                    stmt.execute(params_from_iter(keys.into_iter().chain(s.user_columns())))?;
                 }
             }
         }
@@ -345,10 +358,9 @@ impl<'a> RollupBatch<'a> {
                  ?13, ?14, ?15, ?16, ?17, ?18, ?19) {SET}"
             ))?;
             for ((at, keys), s) in groups {
-                let mut values: Vec<&dyn ToSql> = vec![at];
-                values.extend(keys.iter().map(|k| k as &dyn ToSql));
-                values.extend(s.columns());
-                stmt.execute(values.as_slice())?;
+                let keys = keys.iter().map(|k| Param::Text(k));
+                let values = std::iter::once(Param::Integer(*at)).chain(keys);
+                stmt.execute(params_from_iter(values.chain(s.columns())))?;
             }
         }
         if !hourly_by.is_empty() {
@@ -357,9 +369,12 @@ impl<'a> RollupBatch<'a> {
                  ?12, ?13, ?14) {SET}"
             ))?;
             for ((dim, hour, key), s) in &hourly_by {
-                let mut values: Vec<&dyn ToSql> = vec![dim, hour, key];
-                values.extend(s.columns());
-                stmt.execute(values.as_slice())?;
+                let keys = [
+                    Param::Integer(*dim),
+                    Param::Integer(*hour),
+                    Param::Text(key),
+                ];
+                stmt.execute(params_from_iter(keys.into_iter().chain(s.columns())))?;
             }
         }
         if !self.users.is_empty() {
@@ -372,9 +387,8 @@ impl<'a> RollupBatch<'a> {
                      cost = cost + excluded.cost",
             )?;
             for ((day, user), s) in &self.users {
-                stmt.execute(rusqlite::params![
-                    day, user, s.requests, s.errors, s.unpriced, s.input, s.output, s.cost
-                ])?;
+                let keys = [Param::Integer(*day), Param::Text(user)];
+                stmt.execute(params_from_iter(keys.into_iter().chain(s.user_columns())))?;
             }
         }
         if !self.users_monthly.is_empty() {
@@ -384,10 +398,8 @@ impl<'a> RollupBatch<'a> {
                 match users.get_mut(*user) {
                     Some(waiting) => waiting.add(s),
                     None => {
-                        stmt.execute(rusqlite::params![
-                            month, user, s.requests, s.errors, s.unpriced, s.input, s.output,
-                            s.cost
-                        ])?;
+                        let keys = [Param::Integer(*month), Param::Text(user)];
+                        stmt.execute(params_from_iter(keys.into_iter().chain(s.user_columns())))?;
                         users.insert((*user).into(), Sums::default());
                     }
                 }

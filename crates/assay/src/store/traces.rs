@@ -8,6 +8,7 @@ use rusqlite::Transaction;
 
 use crate::error::Result;
 use crate::model::{Span, SpanKind, SpanStatus};
+use crate::store::bindings::Param;
 use crate::store::spans::PreparedSpan;
 use crate::store::Store;
 
@@ -176,26 +177,28 @@ pub fn refresh<'s>(
             // A new trace is whole in this batch: when nothing in it can be a duplicate, its
             // summary is computed here, without reading the spans back.
             let t = summarise(&spans, &ids);
-            insert.execute(rusqlite::params![
-                trace,
-                t.name,
-                t.service,
-                t.start_ns,
-                t.end_ns,
-                t.span_count,
-                t.error_count,
-                t.status,
-                t.models.join("\u{1f}"),
-                t.input_tokens,
-                t.output_tokens,
-                t.tenant,
-                t.endpoint,
-                t.feature,
-                t.user_id,
-                t.session_id,
-                t.environment,
-                number,
-            ])?;
+            let models = t.models.join("\u{1f}");
+            let values: [Param; 18] = [
+                trace.into(),
+                (&t.name).into(),
+                (&t.service).into(),
+                t.start_ns.into(),
+                t.end_ns.into(),
+                t.span_count.into(),
+                t.error_count.into(),
+                t.status.into(),
+                (&models).into(),
+                t.input_tokens.into(),
+                t.output_tokens.into(),
+                (&t.tenant).into(),
+                (&t.endpoint).into(),
+                (&t.feature).into(),
+                (&t.user_id).into(),
+                (&t.session_id).into(),
+                (&t.environment).into(),
+                number.into(),
+            ];
+            insert.execute(rusqlite::params_from_iter(values))?;
             continue;
         }
         if model_calls {
