@@ -147,14 +147,9 @@ impl Sums {
     /// The sums in the column order of `cost_user_daily` and `cost_user_monthly`, after the
     /// period and the user.
     fn user_columns(&self) -> [Param<'static>; 6] {
-        [
-            Param::Integer(self.requests),
-            Param::Integer(self.errors),
-            Param::Integer(self.unpriced),
-            Param::Integer(self.input),
-            Param::Integer(self.output),
-            Param::Real(self.cost),
-        ]
+        // Requests, errors, unpriced, input and output tokens, and cost.
+        let c = self.columns();
+        [c[0], c[1], c[2], c[3], c[4], c[8]]
     }
 
     /// Adds another group's sums.
