@@ -144,12 +144,28 @@ impl Sums {
         ]
     }
 
-    /// The sums in the column order of `cost_user_daily` and `cost_user_monthly`, after the
-    /// period and the user.
-    fn user_columns(&self) -> [Param<'static>; 6] {
+    /// Adds the sums to the row of `user` and period `at` through `stmt`, an upsert of
+    /// `cost_user_daily` or `cost_user_monthly` ([`upsert_user_sums`]).
+    fn add_to_user_row(
+        &self,
+        stmt: &mut rusqlite::CachedStatement<'_>,
+        at: i64,
+        user: &str,
+    ) -> Result<()> {
         // Requests, errors, unpriced, input and output tokens, and cost.
         let c = self.columns();
-        [c[0], c[1], c[2], c[3], c[4], c[8]]
+        let values = [
+            Param::Integer(at),
+            Param::Text(user),
+            c[0],
+            c[1],
+            c[2],
+            c[3],
+            c[4],
+            c[8],
+        ];
+        stmt.execute(params_from_iter(values))?;
+        Ok(())
     }
 
     /// Adds another group's sums.
@@ -207,12 +223,11 @@ impl UserMonths {
     /// Writes the sums waiting here, inside the transaction about to commit, and forgets which
     /// rows it wrote (another transaction may change them).
     pub fn write(&mut self, tx: &rusqlite::Transaction<'_>) -> Result<()> {
-        let mut stmt = tx.prepare_cached(UPSERT_USER_MONTH)?;
+        let mut stmt = tx.prepare_cached(&upsert_user_sums("cost_user_monthly"))?;
         for (month, users) in self.pending.drain() {
             for (user, s) in users {
                 if s != Sums::default() {
-                    let keys = [Param::Integer(month), Param::Text(&user)];
-                    stmt.execute(params_from_iter(keys.into_iter().chain(s.user_columns())))?;
+                    s.add_to_user_row(&mut stmt, month, &user)?;
                 }
             }
         }
@@ -225,13 +240,18 @@ impl UserMonths {
     }
 }
 
-const UPSERT_USER_MONTH: &str =
-    "INSERT INTO cost_user_monthly VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-     ON CONFLICT DO UPDATE SET requests = requests + excluded.requests,
-         errors = errors + excluded.errors, unpriced = unpriced + excluded.unpriced,
-         input_tokens = input_tokens + excluded.input_tokens,
-         output_tokens = output_tokens + excluded.output_tokens,
-         cost = cost + excluded.cost";
+/// The upsert that adds sums to a row of a users' rollup (`cost_user_daily`,
+/// `cost_user_monthly`).
+fn upsert_user_sums(table: &str) -> String {
+    format!(
+        "INSERT INTO {table} VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+         ON CONFLICT DO UPDATE SET requests = requests + excluded.requests,
+             errors = errors + excluded.errors, unpriced = unpriced + excluded.unpriced,
+             input_tokens = input_tokens + excluded.input_tokens,
+             output_tokens = output_tokens + excluded.output_tokens,
+             cost = cost + excluded.cost"
+    )
+}
 
 /// The new model calls of one write batch, summed per group, written with one upsert each.
 /// Keys borrow from the batch's spans, so summing allocates nothing per span. Each call is
@@ -373,28 +393,19 @@ impl<'a> RollupBatch<'a> {
             }
         }
         if !self.users.is_empty() {
-            let mut stmt = tx.prepare_cached(
-                "INSERT INTO cost_user_daily VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-                 ON CONFLICT DO UPDATE SET requests = requests + excluded.requests,
-                     errors = errors + excluded.errors, unpriced = unpriced + excluded.unpriced,
-                     input_tokens = input_tokens + excluded.input_tokens,
-                     output_tokens = output_tokens + excluded.output_tokens,
-                     cost = cost + excluded.cost",
-            )?;
+            let mut stmt = tx.prepare_cached(&upsert_user_sums("cost_user_daily"))?;
             for ((day, user), s) in &self.users {
-                let keys = [Param::Integer(*day), Param::Text(user)];
-                stmt.execute(params_from_iter(keys.into_iter().chain(s.user_columns())))?;
+                s.add_to_user_row(&mut stmt, *day, user)?;
             }
         }
         if !self.users_monthly.is_empty() {
-            let mut stmt = tx.prepare_cached(UPSERT_USER_MONTH)?;
+            let mut stmt = tx.prepare_cached(&upsert_user_sums("cost_user_monthly"))?;
             for ((month, user), s) in &self.users_monthly {
                 let users = months.pending.entry(*month).or_default();
                 match users.get_mut(*user) {
                     Some(waiting) => waiting.add(s),
                     None => {
-                        let keys = [Param::Integer(*month), Param::Text(user)];
-                        stmt.execute(params_from_iter(keys.into_iter().chain(s.user_columns())))?;
+                        s.add_to_user_row(&mut stmt, *month, user)?;
                         users.insert((*user).into(), Sums::default());
                     }
                 }

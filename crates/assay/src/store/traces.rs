@@ -336,20 +336,21 @@ const FILTER_INDEXES: &[(&str, &str)] = &[
 /// The trace ids' index, which an import drops with the filter indexes: new traces' ids are
 /// random, so each lands on a page of its own, while an import knows which traces are new
 /// without it (their numbers are its new rows).
-const IDENTITY_INDEX: &str = "CREATE UNIQUE INDEX IF NOT EXISTS traces_id ON traces(trace_id)";
+const IDENTITY_INDEX: (&str, &str) = ("traces_id", "traces(trace_id)");
 
 /// Drops the filter indexes (see [`FILTER_INDEXES`]) and the trace ids' index.
 pub fn drop_filter_indexes(tx: &Transaction<'_>) -> Result<()> {
     for (name, _) in FILTER_INDEXES {
         tx.execute_batch(&format!("DROP INDEX IF EXISTS {name}"))?;
     }
-    tx.execute_batch("DROP INDEX IF EXISTS traces_id")?;
+    tx.execute_batch(&format!("DROP INDEX IF EXISTS {}", IDENTITY_INDEX.0))?;
     Ok(())
 }
 
 /// Creates the trace ids' index if it is missing.
 pub fn ensure_identity_index(conn: &rusqlite::Connection) -> Result<()> {
-    conn.execute_batch(IDENTITY_INDEX)?;
+    let (name, on) = IDENTITY_INDEX;
+    conn.execute_batch(&format!("CREATE UNIQUE INDEX IF NOT EXISTS {name} ON {on}"))?;
     Ok(())
 }
 
