@@ -1,11 +1,10 @@
 // The web UI in a real browser (Debian's Chromium, headless) against a real `assay serve`.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
-import { assay, makeWorkspace, serve, screenshotDir, repoRoot, SAMPLE, PRODUCERS } from './lib.mjs';
+import { assay, makeWorkspace, removeTempDirs, serve, screenshotDir, repoRoot, SAMPLE, PRODUCERS, tempDir } from './lib.mjs';
 
 let browser;
 
@@ -27,6 +26,7 @@ before(async () => {
 
 after(async () => {
   await browser?.close();
+  removeTempDirs();
 });
 
 /** A page that fails the test on any console error or CSP violation. */
@@ -139,7 +139,7 @@ test('files imported from the UI appear, bad ones are reported, and filters narr
 });
 
 test('the demo eval sets show their runs and grids, a run starts from the UI, and keys are managed in Settings', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'assay-e2e-evals-'));
+  const dir = tempDir('assay-e2e-evals-');
   const workspace = join(dir, 'demo');
   // The demo writes the example eval sets and replays them offline from their cassettes.
   assay(['demo', '--no-open', workspace], dir);
@@ -199,7 +199,7 @@ test('the demo eval sets show their runs and grids, a run starts from the UI, an
 });
 
 test('prompts show their git history and diffs, edits save to disk, and base vs head diffs find the regression', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'assay-e2e-git-'));
+  const dir = tempDir('assay-e2e-git-');
   const workspace = join(dir, 'demo');
   assay(['demo', '--no-open', workspace], dir);
   const server = await serve(workspace);

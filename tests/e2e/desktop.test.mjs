@@ -3,12 +3,12 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
-import { homedir, tmpdir } from 'node:os';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { remote } from 'webdriverio';
-import { assay, desktopBin, makeWorkspace, screenshotDir, SAMPLE, PRODUCERS } from './lib.mjs';
+import { assay, desktopBin, makeWorkspace, removeTempDirs, screenshotDir, SAMPLE, PRODUCERS, tempDir } from './lib.mjs';
 
 const DRIVER_PORT = Number(process.env.TAURI_DRIVER_PORT ?? 4444);
 let driver;
@@ -34,7 +34,7 @@ function waitForPort(port, timeoutMs) {
 
 before(async () => {
   assert.ok(process.env.DISPLAY, 'a display is needed: run through tests/e2e/run-desktop.sh');
-  const home = mkdtempSync(join(tmpdir(), 'assay-desktop-home-'));
+  const home = tempDir('assay-desktop-home-');
   const driverBin = process.env.TAURI_DRIVER ?? join(homedir(), '.cargo/bin/tauri-driver');
   driver = spawn(driverBin, ['--port', String(DRIVER_PORT)], {
     stdio: ['ignore', 'inherit', 'inherit'],
@@ -57,6 +57,7 @@ after(() => {
       // Gone already, or not ours to read.
     }
   }
+  removeTempDirs();
 });
 
 async function openApp(workspace) {
@@ -113,7 +114,7 @@ test('the desktop window shows the empty state for an empty workspace', async ()
 });
 
 test('the desktop window runs an eval set through the Tauri transport and shows its grid', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'assay-desktop-evals-'));
+  const dir = tempDir('assay-desktop-evals-');
   const workspace = join(dir, 'demo');
   assay(['demo', '--no-open', workspace], dir);
   const app = await openApp(workspace);

@@ -1,7 +1,7 @@
 // Shared set-up for the UI end-to-end tests: the built `assay` binary, throwaway workspaces
 // filled from the real SDK fixtures, and `assay serve` on a free loopback port.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,9 +38,23 @@ export function assay(args, cwd) {
   return out.stdout;
 }
 
+const tempDirs = [];
+
+/** A new folder under the system's temporary folder, removed by `removeTempDirs`. */
+export function tempDir(prefix) {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  tempDirs.push(dir);
+  return dir;
+}
+
+/** Removes every folder `tempDir` made; called once the processes using them have stopped. */
+export function removeTempDirs() {
+  for (const dir of tempDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+}
+
 /** A new workspace; with `imported`, the five fixture traces are imported into it. */
 export function makeWorkspace({ imported }) {
-  const dir = mkdtempSync(join(tmpdir(), 'assay-e2e-'));
+  const dir = tempDir('assay-e2e-');
   assay(['init', dir], dir);
   if (imported) {
     const files = PRODUCERS.map((p) => join(repoRoot, 'tests/fixtures/otlp', p, 'traces.json'));
