@@ -47,9 +47,14 @@ export function tempDir(prefix) {
   return dir;
 }
 
-/** Removes every folder `tempDir` made; called once the processes using them have stopped. */
+/**
+ * Removes every folder `tempDir` made; called once the processes using them were told to stop.
+ * A server still closing its store may write a file meanwhile: the removal tries again.
+ */
 export function removeTempDirs() {
-  for (const dir of tempDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  for (const dir of tempDirs.splice(0)) {
+    rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+  }
 }
 
 /** A new workspace; with `imported`, the five fixture traces are imported into it. */
