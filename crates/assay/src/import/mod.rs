@@ -334,7 +334,7 @@ pub fn import_reader(
     // Written batches go back to the parser thread, which frees them: memory its allocator
     // gave out returns to it, to be reused for the next spans.
     let (spent_sender, spent) = mpsc::channel::<Vec<Vec<PreparedSpan>>>();
-    sink.to_parser = Some(spent_sender);
+    sink.freer = Some(spent_sender);
     let parsed = std::thread::scope(|scope| {
         let parser = scope.spawn(move || {
             let mut channel = ChannelSink {
@@ -748,10 +748,9 @@ struct StoreSink<'s, 'p> {
     catalogue: Option<Arc<crate::cost::Catalogue>>,
     /// Whether this import turned the connection's foreign key checks off (see `flush`).
     foreign_keys_off: bool,
-    /// Hands written batches back to the parser thread, which frees them (see `flush`).
-    to_parser: Option<mpsc::Sender<Vec<Vec<PreparedSpan>>>>,
-    /// Hands written batches to the thread that frees them once the parser is done.
-    dropper: Option<mpsc::Sender<Vec<Vec<PreparedSpan>>>>,
+    /// Where written batches go to be freed (see `flush`): back to the parser thread, then,
+    /// once it is done, to a thread of their own.
+    freer: Option<mpsc::Sender<Vec<Vec<PreparedSpan>>>>,
 }
 
 impl Drop for StoreSink<'_, '_> {
@@ -802,8 +801,7 @@ impl<'s, 'p> StoreSink<'s, 'p> {
             waited: std::time::Duration::ZERO,
             catalogue: None,
             foreign_keys_off: false,
-            to_parser: None,
-            dropper: None,
+            freer: None,
         }
     }
 
@@ -861,19 +859,17 @@ impl<'s, 'p> StoreSink<'s, 'p> {
         // the month peaked at 410-455 MB instead of 345-381 MB.)
         if self.pending >= 1_000 {
             let spent = std::mem::take(&mut self.batch);
-            let spent = match &self.to_parser {
-                Some(parser) => parser.send(spent).err().map(|e| e.0),
+            let refused = match &self.freer {
+                Some(freer) => freer.send(spent).err().map(|e| e.0),
                 None => Some(spent),
             };
-            if let Some(spent) = spent {
-                self.to_parser = None;
-                let sender = self.dropper.get_or_insert_with(|| {
-                    let (sender, receiver) = mpsc::channel::<Vec<Vec<PreparedSpan>>>();
-                    std::thread::spawn(move || receiver.into_iter().for_each(drop));
-                    sender
-                });
+            // The parser is done (or there was none): a thread of their own frees the rest.
+            if let Some(spent) = refused {
+                let (sender, receiver) = mpsc::channel::<Vec<Vec<PreparedSpan>>>();
+                std::thread::spawn(move || receiver.into_iter().for_each(drop));
                 // Should the thread be gone, the batch comes back in the error and is freed here.
                 let _ = sender.send(spent);
+                self.freer = Some(sender);
             }
         } else {
             self.batch.clear();
