@@ -1590,23 +1590,23 @@ mod tests {
         let import = import_row(importing.conn());
         let mut numbers = TraceNumbers::default();
         numbers.holds_every_stored_trace(true);
-        let write = |store: &mut Store, spans: Vec<PreparedSpan>, numbers: &mut TraceNumbers| {
-            write_batch(store, import, spans, numbers)
-        };
-        let counts = write(
+        let counts = write_batch(
             &mut importing,
+            import,
             vec![span(first, "00f067aa0ba902b7", 1)],
             &mut numbers,
         );
         assert_eq!(counts.new, 1);
         // Another connection (an eval run, a second import) stores a trace in between.
-        write(
+        write_batch(
             &mut other,
+            import,
             vec![span(theirs, "53995c3f42cd8ad8", 2)],
             &mut TraceNumbers::default(),
         );
-        let counts = write(
+        let counts = write_batch(
             &mut importing,
+            import,
             vec![
                 span(theirs, "53995c3f42cd8ad8", 2),
                 span(theirs, "a2fb4a1d1a96d312", 3),
@@ -1652,9 +1652,6 @@ mod tests {
         let mut numbers = TraceNumbers::default();
         numbers.holds_every_stored_trace(true);
         let trace = |n: u8| format!("{n:032x}");
-        let write = |store: &mut Store, spans: Vec<PreparedSpan>, numbers: &mut TraceNumbers| {
-            write_batch(store, import, spans, numbers);
-        };
         let has_index = |store: &Store| -> bool {
             store
                 .conn()
@@ -1677,12 +1674,12 @@ mod tests {
             span(&trace(1), "a000000000000001", 1),
             span(&trace(2), "a000000000000002", 2),
         ];
-        write(&mut importing, batch, &mut numbers);
+        write_batch(&mut importing, import, batch, &mut numbers);
         let batch = vec![
             span(&trace(2), "a000000000000003", 3),
             span(&trace(3), "a000000000000004", 4),
         ];
-        write(&mut importing, batch, &mut numbers);
+        write_batch(&mut importing, import, batch, &mut numbers);
         assert!(
             !has_index(&importing),
             "an import that met every trace looks none up"
@@ -1691,7 +1688,7 @@ mod tests {
             span(&trace(4), "b000000000000001", 5),
             span(&trace(1), "b000000000000002", 6),
         ];
-        write(&mut other, batch, &mut TraceNumbers::default());
+        write_batch(&mut other, import, batch, &mut TraceNumbers::default());
         assert!(
             has_index(&other),
             "built again by the connection that looks traces up"
@@ -1701,7 +1698,7 @@ mod tests {
             span(&trace(5), "a000000000000006", 8),
             span(&trace(1), "a000000000000007", 9),
         ];
-        write(&mut importing, batch, &mut numbers);
+        write_batch(&mut importing, import, batch, &mut numbers);
         crate::store::traces::ensure_filter_indexes(importing.conn()).unwrap();
         // Each trace has one row, numbered as its spans are, that counts all of them.
         let conn = importing.conn();
